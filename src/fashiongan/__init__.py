@@ -1,0 +1,15 @@
+"""fashiongan: train, evaluate, sample and serve GANs on Fashion-MNIST.
+
+Public API::
+
+    import fashiongan
+    g = fashiongan.load_generator("runs/default-000")   # run folder, snapshot folder or file
+    images = fashiongan.sample(g, 16, seed=0)            # uint8 [16, 28, 28]
+"""
+
+from .checkpoint import load_generator
+from .data import CLASS_NAMES
+from .sampling import sample
+
+__all__ = ["CLASS_NAMES", "load_generator", "sample"]
+__version__ = "0.1.0"

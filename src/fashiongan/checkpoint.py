@@ -1,0 +1,159 @@
+"""Two kinds of saved file (as in stylegan2-ada / edm):
+
+* snapshot: the generator to sample from (EMA weights when EMA is on) as safetensors, its config
+  in the file's metadata and in config.json beside it. No pickles anywhere.
+* training state: G, D, EMA, both optimisers, every RNG state and the step, for `--resume`.
+  Saved with torch.save as plain tensors/containers and read back with weights_only=True; a JSON
+  sidecar holds its SHA-256 so a half-written or damaged state is detected and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from . import config as config_mod
+from .errors import UserError
+from .fileio import atomic_write, atomic_write_json
+from .models import build_generator
+
+STATE_RE = re.compile(r"^state-(\d{8})\.pt$")
+SNAPSHOT_FILE = "generator.safetensors"
+
+
+# --- snapshots -------------------------------------------------------------------------------
+
+def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | None = None) -> Path:
+    folder = Path(folder)
+    meta = {"config": cfg.to_dict(), **(info or {})}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
+    atomic_write(folder / SNAPSHOT_FILE,
+                 lambda tmp: save_file(tensors, tmp, metadata={"fashiongan": json.dumps(meta)}))
+    atomic_write_json(folder / "config.json", meta)
+    return folder
+
+
+def snapshot_path(path: str | Path) -> Path:
+    """A run folder, a snapshot folder or a .safetensors file -> the .safetensors file."""
+    p = Path(path)
+    for cand in (p, p / SNAPSHOT_FILE, p / "snapshot" / SNAPSHOT_FILE):
+        if cand.is_file():
+            return cand
+    raise UserError(f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} in it "
+                    "and in its snapshot/ folder)")
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the generator from a snapshot; it comes back in eval mode."""
+    file = snapshot_path(path)
+    if file.suffix in (".pt", ".pth", ".pkl", ".pickle", ".ckpt"):
+        raise UserError(f"{file}: refusing a pickle-based file; generators load from "
+                        "safetensors only")
+    try:
+        with open(file, "rb") as f:
+            head = f.read(8)
+        if head[:2] == b"\x80\x04" or head[:2] == b"PK":
+            raise UserError(f"{file}: this is a pickle/zip file, not safetensors; refusing it")
+        from safetensors import safe_open
+
+        with safe_open(str(file), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("fashiongan", "null"))
+        tensors = load_file(str(file))
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as e:
+        raise UserError(f"{file}: not a readable safetensors snapshot ({e})") from None
+    if not isinstance(meta, dict) or "config" not in meta:
+        raise UserError(f"{file}: safetensors file without a fashiongan config in its metadata")
+    cfg = config_mod.from_dict(meta["config"], source=str(file))
+    g = build_generator(cfg)
+    try:
+        g.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise UserError(f"{file}: weights do not fit model {cfg.model!r} "
+                        f"({str(e).splitlines()[0]})") from None
+    g.config = cfg
+    g.snapshot_info = {k: v for k, v in meta.items() if k != "config"}
+    return g.to(device).eval()
+
+
+# --- training states -------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_state(folder: str | Path, step: int, state: dict, keep: int) -> Path:
+    """Write state-<step>.pt and its sidecar atomically, then prune to the newest `keep`."""
+    folder = Path(folder)
+    path = folder / f"state-{step:08d}.pt"
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write_json(path.with_suffix(".json"), {"step": step, "sha256": _sha256(path),
+                                                  "bytes": path.stat().st_size})
+    for old in list_states(folder)[:-keep]:
+        for f in (old, old.with_suffix(".json")):
+            f.unlink(missing_ok=True)
+    return path
+
+
+def list_states(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if STATE_RE.match(p.name))
+
+
+def _valid(path: Path) -> str | None:
+    """None when the state's sidecar exists and its checksum matches; else the fault."""
+    side = path.with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, json.JSONDecodeError):
+        return "no readable checksum sidecar (interrupted while saving?)"
+    if meta.get("sha256") != _sha256(path):
+        return "checksum mismatch (file damaged or half-written)"
+    return None
+
+
+def latest_state(folder: str | Path) -> Path | None:
+    """The newest training state whose checksum verifies; damaged ones are named in a warning."""
+    states = list_states(folder)
+    for i in range(len(states) - 1, -1, -1):
+        fault = _valid(states[i])
+        if fault is None:
+            return states[i]
+        prev = states[i - 1].name if i else "none"
+        warnings.warn(f"{states[i]}: {fault}; falling back to the previous state ({prev})",
+                      stacklevel=2)
+    return None
+
+
+def load_state(path: str | Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        found = latest_state(path / "checkpoints" if (path / "checkpoints").is_dir() else path)
+        if found is None:
+            raise UserError(f"{path}: no valid training state to resume from")
+        path = found
+    elif path.with_suffix(".json").exists() and (fault := _valid(path)):
+        raise UserError(f"{path}: {fault}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling fault means "not our state file"
+        raise UserError(f"{path}: not a fashiongan training state ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''})") from None
+    if not isinstance(state, dict) or "step" not in state or "G" not in state:
+        raise UserError(f"{path}: not a fashiongan training state")
+    state["path"] = os.fspath(path)
+    return state

@@ -1,0 +1,203 @@
+"""The `fashiongan` command: train | sample | data (more subcommands register themselves)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .data import CLASS_NAMES
+from .errors import UserError
+
+CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
+
+
+def _train(args) -> int:
+    from . import checkpoint, config
+    from .train import new_run_dir, training_loop
+
+    if args.resume:
+        run_dir = _resume_dir(args.resume, args.out)
+        cfg = config.load_json(run_dir / "config.json")
+        if args.set:
+            cfg = config.from_dict({**cfg.to_dict(), **config.parse_overrides(args.set)},
+                                   source="--set")
+        resume = run_dir if args.resume == "latest" or Path(args.resume).is_dir() \
+            else Path(args.resume)
+        if resume == run_dir and checkpoint.latest_state(run_dir / "checkpoints") is None:
+            raise UserError(f"{run_dir}: no valid training state to resume from")
+    else:
+        cfg = config.resolve(args.preset, args.set)
+        name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
+        run_dir = new_run_dir(args.out, name, args.overwrite)
+        resume = None
+    summary = training_loop(cfg, run_dir, data_dir=args.data_dir, resume=resume,
+                            progress=not args.no_progress, max_train_images=args.limit_data,
+                            time_budget_s=args.time_budget)
+    print(f"{summary['status']} at iteration {summary['step']} in {summary['wall_s']:.1f} s; "
+          f"run folder {run_dir}; samples {summary.get('grid')}")
+    return 0
+
+
+def _resume_dir(resume: str, out: str | None) -> Path:
+    """The run folder a --resume value points into."""
+    if resume == "latest":
+        if out:
+            return Path(out)
+        runs = [p for p in Path("runs").glob("*/checkpoints") if p.is_dir()]
+        if not runs:
+            raise UserError("--resume latest: no run with checkpoints under runs/; "
+                            "name one with --out")
+        return max(runs, key=lambda p: p.stat().st_mtime).parent
+    p = Path(resume)
+    if p.is_dir():
+        return p
+    if p.is_file():
+        return p.parent.parent if p.parent.name == "checkpoints" else p.parent
+    raise UserError(f"--resume {resume}: no such file or folder")
+
+
+def _sample(args) -> int:
+    from .checkpoint import load_generator
+    from .fileio import atomic_write
+    from .sampling import grid, sample
+
+    source = args.checkpoint or _default_checkpoint()
+    g = load_generator(source, args.device)
+    images, labels = sample(g, args.n, seed=args.seed, labels=args.class_,
+                            batch_size=args.batch_size, return_labels=True)
+    if args.out:
+        out = Path(args.out)
+        arrays = {"images": images, "seeds": np.arange(args.seed, args.seed + args.n)}
+        if labels is not None:
+            arrays["labels"] = labels.astype(np.int64)
+        _writable(out)
+        atomic_write(out, lambda tmp: _savez(tmp, arrays))
+        print(f"wrote {len(images)} images to {out}")
+    if args.grid:
+        cols = args.cols or min(args.n, 10)
+        rows = args.rows or -(-args.n // cols)
+        img = grid(images, rows, cols, scale=args.scale)
+        _writable(Path(args.grid))
+        atomic_write(args.grid, lambda tmp: img.save(tmp, format="PNG"))
+        print(f"wrote a {rows}x{cols} grid to {args.grid}")
+    if not args.out and not args.grid:
+        raise UserError("nothing to write: give --out FILE.npz and/or --grid FILE.png")
+    return 0
+
+
+def _savez(path: str, arrays: dict) -> None:
+    with open(path, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp
+        np.savez_compressed(f, **arrays)
+
+
+def _writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{path}: folder {parent} does not exist")
+
+
+def _default_checkpoint() -> str:
+    from importlib import resources
+
+    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
+    if not shipped.is_file():
+        raise UserError("no checkpoint given and no pretrained generator ships in this build")
+    return str(shipped)
+
+
+def _data(args) -> int:
+    from . import data
+
+    if args.download is not None:
+        d = data.download(args.download or None)
+        print(f"downloaded and verified Fashion-MNIST into {d}")
+        return 0
+    d = data.find_data_dir(args.data_dir)
+    print(f"Fashion-MNIST found in {d}")
+    for path, digest in data.verify(d):
+        print(f"  ok  {path.name:28s} sha256 {digest}")
+    print(f"classes: {', '.join(CLASS_NAMES)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import config
+
+    p = argparse.ArgumentParser(prog="fashiongan", description="GANs on Fashion-MNIST")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a GAN", description="Train a GAN. Presets: "
+                       + ", ".join(config.preset_names()) + ". Config keys: "
+                       + ", ".join(config.FIELDS))
+    t.add_argument("--preset", help="preset name or YAML file (default: %(default)s)",
+                   default=None)
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key (repeatable)")
+    t.add_argument("--out", help="run folder (default: runs/<preset>-NNN, a new one)")
+    t.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out folder")
+    t.add_argument("--resume", metavar="PATH|latest",
+                   help="continue from a training state, a run folder, or the latest run")
+    t.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
+    t.add_argument("--limit-data", type=int, default=0, metavar="N",
+                   help="train on the first N training images only (quick tries)")
+    t.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
+                   help="stop, with a checkpoint, after this wall-clock time")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+
+    s = sub.add_parser("sample", help="sample images from a generator", epilog=CLASS_HELP)
+    s.add_argument("checkpoint", nargs="?", help="run folder, snapshot folder or .safetensors "
+                   "(default: the pretrained generator shipped in the package)")
+    s.add_argument("--n", type=int, default=50, help="number of images (default: %(default)s)")
+    s.add_argument("--seed", type=int, default=0, help="first seed; image i uses seed+i")
+    s.add_argument("--class", dest="class_", metavar="CLASS",
+                   help="class name or index for a conditional generator")
+    s.add_argument("--out", help="write images (uint8 Nx28x28), seeds and labels to this .npz")
+    s.add_argument("--grid", help="write a PNG grid here")
+    s.add_argument("--rows", type=int, default=0)
+    s.add_argument("--cols", type=int, default=0)
+    s.add_argument("--scale", type=int, default=1, help="enlarge the grid PNG by this factor")
+    s.add_argument("--batch-size", type=int, default=500)
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=_sample)
+
+    d = sub.add_parser("data", help="find and verify the Fashion-MNIST files")
+    d.add_argument("--data-dir", help="look here first")
+    d.add_argument("--download", nargs="?", const="", metavar="DIR",
+                   help="download the four files (default DIR ~/.cache/fashiongan/fashion-mnist)")
+    d.set_defaults(func=_data)
+
+    for register in _extensions():
+        register(sub)
+    return p
+
+
+def _extensions():
+    """Subcommands that live beside their feature (evaluate, serve, ...)."""
+    import importlib
+
+    found = []
+    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli"):
+        try:
+            found.append(importlib.import_module(mod).register)
+        except ModuleNotFoundError as e:
+            if e.name and not e.name.startswith("fashiongan"):
+                raise
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 0:
+            raise UserError(f"--n must be >= 0, got {args.n}")
+        return args.func(args)
+    except UserError as e:
+        print(f"fashiongan: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"fashiongan: {e or 'interrupted'}", file=sys.stderr)
+        return 130

@@ -1,0 +1,206 @@
+"""Training configuration: one frozen dataclass, presets as YAML files, `key=value` overrides.
+
+A preset or override may only name keys that exist here and must give a value of the field's
+type; anything else is a one-line UserError that lists the valid keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+DEFAULT_PRESET = "default"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # --- model -------------------------------------------------------------------------------
+    model: str = "article"  # architecture name in fashiongan.models.REGISTRY
+    latent_dim: int = 100  # size of the noise vector z
+    num_classes: int = 0  # 0: unconditional; 10: class-conditional on the Fashion-MNIST labels
+    g_width: int = 256  # G's base width: units of its first layer (article) or channels at 7x7
+    d_width: int = 512  # D's base width: first layer's units (article) or first conv's channels
+    spectral_norm: bool = False  # spectral normalisation on D's weight layers
+    sync_bn: bool = False  # SyncBatchNorm in G when training on several ranks
+    # --- objective ---------------------------------------------------------------------------
+    loss: str = "bce"  # bce | non_saturating | hinge | wgan_gp (see fashiongan.losses)
+    gp_weight: float = 10.0  # gradient-penalty weight, used by wgan_gp only
+    r1_gamma: float = 0.0  # R1 penalty weight on real data; 0 turns it off
+    d_steps: int = 1  # D updates per G update (WGAN critics often use 5)
+    d_split_steps: bool = False  # article/Keras: one D optimiser step on real, then one on fake
+    d_fakes_eval_mode: bool = False  # article/Keras: D's fakes come from G.predict (BN in eval)
+    # --- optimisation ------------------------------------------------------------------------
+    iterations: int = 5000  # generator updates in the whole run
+    batch_size: int = 32  # images per batch on each rank (global batch = batch_size x ranks)
+    lr: float = 2e-4  # Adam learning rate of G
+    d_lr: float = 0.0  # Adam learning rate of D; 0 means the same as lr
+    beta1: float = 0.5  # Adam beta1
+    beta2: float = 0.999  # Adam beta2
+    adam_eps: float = 1e-7  # Adam epsilon (Keras' default is 1e-7, PyTorch's 1e-8)
+    ema_halflife_kimg: float = 0.0  # half-life of G's EMA in thousands of images; 0: no EMA
+    ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
+    batch_sampling: str = "replacement"  # replacement (article: randint) | epoch (permutations)
+    seed: int = 0  # fixes init, data order and noise
+    # --- output ------------------------------------------------------------------------------
+    log_interval: int = 1000  # print losses every this many iterations
+    sample_interval: int = 1000  # write a sample grid (fixed noise) every this many iterations
+    checkpoint_interval: int = 1000  # write a training state every this many iterations
+    keep_checkpoints: int = 3  # training states kept on disk (the newest ones)
+    grid_rows: int = 5  # rows of the sample grid
+    grid_cols: int = 10  # columns of the sample grid
+    eval_every: int = 0  # compute evaluator FID every this many iterations; 0: never
+    eval_samples: int = 5000  # samples per FID evaluation during training
+    # --- execution ---------------------------------------------------------------------------
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    compile: bool = False  # torch.compile the training step's models
+    amp: str = "none"  # none | bf16 (autocast on CUDA)
+    threads: int = 0  # CPU threads for torch; 0 leaves torch's default (one per core)
+
+    def __post_init__(self):
+        positive = ("latent_dim", "g_width", "d_width", "iterations", "batch_size", "d_steps",
+                    "log_interval", "sample_interval", "checkpoint_interval", "keep_checkpoints",
+                    "grid_rows", "grid_cols", "eval_samples")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
+        for name in ("lr", "adam_eps"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
+        nonneg = ("num_classes", "gp_weight", "r1_gamma", "d_lr", "ema_halflife_kimg",
+                  "ema_rampup", "eval_every", "threads", "seed")
+        for name in nonneg:
+            if getattr(self, name) < 0:
+                raise UserError(f"config: {name} must be >= 0, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise UserError(f"config: {name} must be in [0, 1), got {getattr(self, name)}")
+        choices = {
+            "loss": ("bce", "non_saturating", "hinge", "wgan_gp"),
+            "batch_sampling": ("replacement", "epoch"),
+            "amp": ("none", "bf16"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                got = getattr(self, name)
+                raise UserError(f"config: {name} must be one of {', '.join(allowed)}; got {got!r}")
+        if self.d_split_steps and self.loss not in ("bce", "non_saturating"):
+            raise UserError("config: d_split_steps (the article's two D steps) needs loss bce")
+        if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
+            raise UserError(f"config: device must be auto, cpu, cuda or cuda:N; "
+                            f"got {self.device!r}")
+
+    @property
+    def d_learning_rate(self) -> float:
+        return self.d_lr or self.lr
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> TrainConfig:
+        return from_dict({**self.to_dict(), **changes}, source="arguments")
+
+
+FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
+def _typed(name: str, value: Any, source: str) -> Any:
+    kind = FIELDS[name].type
+    if kind == "float" and isinstance(value, str):
+        with contextlib.suppress(ValueError):  # YAML 1.1 reads "1e-4" (no dot) as a string
+            value = float(value)
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise UserError(f"{source}: {name} must be a {kind}, got {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def from_dict(values: dict[str, Any], source: str = "config") -> TrainConfig:
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise UserError(
+            f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(FIELDS)}"
+        )
+    return TrainConfig(**{k: _typed(k, v, source) for k, v in values.items()})
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("fashiongan") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(path_or_text, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path_or_text) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{source}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: must be a mapping of key: value")
+    return data
+
+
+def load_preset(name_or_path: str) -> dict[str, Any]:
+    """A preset's key/values: a name from `preset_names()` or a path to a YAML file."""
+    path = Path(name_or_path)
+    if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
+        if not path.is_file():
+            raise UserError(f"preset file {path} does not exist")
+        return _read_yaml(path.read_text(), str(path))
+    if name_or_path not in preset_names():
+        raise UserError(
+            f"unknown preset {name_or_path!r}; presets: {', '.join(preset_names())}"
+        )
+    text = (resources.files("fashiongan") / "configs" / f"{name_or_path}.yaml").read_text()
+    return _read_yaml(text, f"preset {name_or_path}")
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` strings; values are read as YAML scalars (1e-4, true, cdcgan)."""
+    out = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set {pair!r}: expected key=value")
+        if key not in FIELDS:
+            raise UserError(f"--set: unknown key {key!r}; valid keys: {', '.join(FIELDS)}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        if FIELDS[key].type == "str" and not isinstance(value, str):
+            value = text  # "device=0" style values stay the text the user typed
+        out[key] = value
+    return out
+
+
+def resolve(preset: str | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    values = load_preset(preset or DEFAULT_PRESET)
+    values.update(parse_overrides(overrides or []))
+    return from_dict(values, source=f"preset {preset or DEFAULT_PRESET}")
+
+
+def load_json(path: str | Path) -> TrainConfig:
+    """The config saved in a run folder or beside a snapshot."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"{path}: not a readable config.json ({e})") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{path}: not a config mapping")
+    values = values.get("config", values)
+    return from_dict(values, source=str(path))

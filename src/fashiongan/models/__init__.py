@@ -1,0 +1,43 @@
+"""Model registry: an architecture name maps to its (Generator, Discriminator) classes.
+
+Every generator takes (z [N, latent_dim], labels [N] or None) and returns images [N,1,28,28] in
+[-1, 1]; it has `latent_dim` and `num_classes` (0 when unconditional). Every discriminator takes
+(images, labels or None) and returns one logit per image, shape [N].
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..errors import UserError
+from .article import ArticleDiscriminator, ArticleGenerator
+
+REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
+    "article": (ArticleGenerator, ArticleDiscriminator),
+}
+
+
+def _classes(name: str):
+    if name not in REGISTRY:
+        raise UserError(f"unknown model {name!r}; models: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def build_generator(cfg) -> nn.Module:
+    g_cls, _ = _classes(cfg.model)
+    return g_cls(latent_dim=cfg.latent_dim, g_width=cfg.g_width, num_classes=cfg.num_classes)
+
+
+def build_discriminator(cfg) -> nn.Module:
+    _, d_cls = _classes(cfg.model)
+    return d_cls(d_width=cfg.d_width, num_classes=cfg.num_classes,
+                 spectral_norm=cfg.spectral_norm)
+
+
+def count_params(module: nn.Module, keras: bool = True) -> int:
+    """Parameter count; keras=True also counts BatchNorm moving statistics, as Keras does."""
+    n = sum(p.numel() for p in module.parameters())
+    if keras:
+        n += sum(b.numel() for name, b in module.named_buffers()
+                 if name.endswith(("running_mean", "running_var")))
+    return n

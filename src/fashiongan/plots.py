@@ -1,0 +1,51 @@
+"""Pictures of a run: loss and accuracy curves from metrics.jsonl (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .fileio import atomic_write  # noqa: E402
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+    return rows
+
+
+def loss_plot(records: list[dict], out: str | Path, title: str = "") -> Path | None:
+    rows = [r for r in records if "d_loss" in r]
+    if not rows:
+        return None
+    steps = [r["step"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    ax1.plot(steps, [r["d_loss"] for r in rows], label="D loss", lw=1)
+    ax1.plot(steps, [r["g_loss"] for r in rows], label="G loss", lw=1)
+    ax1.set_ylabel("loss")
+    ax1.legend()
+    ax1.grid(alpha=0.3)
+    ax1.set_title(title or "training losses")
+    ax2.plot(steps, [r["acc_real"] for r in rows], label="D acc. on real", lw=1)
+    ax2.plot(steps, [r["acc_fake"] for r in rows], label="D acc. on fake", lw=1)
+    ax2.set_ylim(-0.02, 1.02)
+    ax2.set_xlabel("iteration")
+    ax2.set_ylabel("accuracy")
+    ax2.legend()
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return Path(out)

@@ -1,0 +1,112 @@
+"""Seed-addressable sampling: image i of a request is a function of its own seed alone.
+
+Each seed gets its own torch.Generator (as stylegan2-ada does), so the same seed gives the same
+image at any batch size, on any number of ranks, and a design found in the studio can be found
+again from its seed. The generator runs in eval mode, so BatchNorm does not couple the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .data import CLASS_NAMES
+from .errors import UserError
+
+
+def latents(seeds: Sequence[int], latent_dim: int, device="cpu") -> torch.Tensor:
+    z = torch.empty(len(seeds), latent_dim)
+    for i, s in enumerate(seeds):
+        z[i] = torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(s)))
+    return z.to(device)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] float [N,1,28,28] -> uint8 [N,28,28] (0 black background, as the dataset)."""
+    x = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return x.reshape(x.shape[0], *x.shape[-2:]).cpu().numpy()
+
+
+def parse_class(value: str | int) -> int:
+    """A class index 0-9 or a name ('sneaker', 'ankle boot', 't-shirt', 'tshirt')."""
+    text = str(value).strip().lower()
+    if text.isdigit() and int(text) < len(CLASS_NAMES):
+        return int(text)
+    norm = {n.lower().replace("/", " ").replace("-", "").replace(" ", ""): i
+            for i, n in enumerate(CLASS_NAMES)}
+    norm.update({"tshirt": 0, "top": 0, "boot": 9, "ankleboot": 9})
+    key = text.replace("/", " ").replace("-", "").replace(" ", "").replace("_", "")
+    for cand in (key, key[:-1], key[:-2]):  # plurals: sneakers, dresses
+        if cand in norm:
+            return norm[cand]
+    raise UserError(f"unknown class {value!r}; classes: "
+                    + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES)))
+
+
+def _device_of(g: nn.Module) -> torch.device:
+    p = next(g.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def generate(g: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 500) -> np.ndarray:
+    """Run G in eval mode over z (and labels) in batches; uint8 [N,28,28]."""
+    was_training = g.training
+    g.eval()
+    dev = _device_of(g)
+    out = []
+    try:
+        for i in range(0, len(z), batch_size):
+            y = None if labels is None else labels[i:i + batch_size].to(dev)
+            out.append(to_uint8(g(z[i:i + batch_size].to(dev), y)))
+    finally:
+        g.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
+
+
+def sample(g: nn.Module, n: int, seed: int = 0, labels=None, batch_size: int = 500,
+           return_labels: bool = False):
+    """n images from seeds seed..seed+n-1.
+
+    For a class-conditional G, `labels` is one class (index or name) or one per image; when
+    omitted, image i gets class i % num_classes, so any n >= 10 is balanced.
+    """
+    if n < 0:
+        raise UserError(f"n must be >= 0, got {n}")
+    seeds = list(range(seed, seed + n))
+    y = class_labels(g, n, labels)
+    images = generate(g, latents(seeds, g.latent_dim), y, batch_size)
+    return (images, None if y is None else y.numpy()) if return_labels else images
+
+
+def class_labels(g: nn.Module, n: int, labels=None) -> torch.Tensor | None:
+    k = getattr(g, "num_classes", 0)
+    if not k:
+        if labels is not None:
+            raise UserError("this generator is unconditional: it takes no class")
+        return None
+    if labels is None:
+        return torch.arange(n) % k
+    if isinstance(labels, str | int):
+        return torch.full((n,), parse_class(labels), dtype=torch.long)
+    y = torch.as_tensor([parse_class(v) for v in labels], dtype=torch.long)
+    if len(y) != n:
+        raise UserError(f"{len(y)} labels for {n} images")
+    return y
+
+
+def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1) -> Image.Image:
+    """Tile uint8 [N,28,28] images row-major into one greyscale picture (missing cells black)."""
+    h, w = images.shape[1:] if len(images) else (28, 28)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), 64, np.uint8)
+    for i, img in enumerate(images[: rows * cols]):
+        r, c = divmod(i, cols)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h,
+               pad + c * (w + pad): pad + c * (w + pad) + w] = img
+    im = Image.fromarray(canvas, mode="L")
+    return im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im

@@ -1,0 +1,388 @@
+"""The training loop: one function, readable top to bottom.
+
+Everything random is a function of cfg.seed: model init (torch.manual_seed before building),
+the data order (`BatchSampler`, a pure function of the step) and the noise (one torch.Generator
+on the device, saved in every training state). Resuming therefore continues bit-for-bit on CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint, data, distributed, losses, plots
+from .config import TrainConfig
+from .ema import EMA
+from .errors import UserError
+from .fileio import atomic_write, atomic_write_json
+from .models import build_discriminator, build_generator
+from .sampling import generate, grid, latents
+
+
+class NonFiniteError(UserError):
+    """A loss or weight became NaN/inf."""
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} asked for, but CUDA is not available here")
+    return dev
+
+
+class BatchSampler:
+    """Batch indices as a pure function of the step, computed on the device a block at a time.
+
+    replacement: each image index drawn uniformly (the article's np.random.randint).
+    epoch: a fresh permutation per epoch; rank r of W takes a disjoint share of each batch, so
+    ranks never see the same image within an epoch.
+    """
+
+    BLOCK = 256  # steps of indices drawn at once in replacement mode
+
+    def __init__(self, n: int, batch_size: int, seed: int, mode: str, device: torch.device,
+                 rank: int = 0, world_size: int = 1):
+        self.n, self.bs, self.seed, self.mode, self.device = n, batch_size, seed, mode, device
+        self.rank, self.world = rank, world_size
+        self.global_bs = batch_size * world_size
+        if mode == "epoch" and self.global_bs > n:
+            raise UserError(f"global batch {self.global_bs} is larger than the dataset ({n})")
+        self.per_epoch = n // self.global_bs if mode == "epoch" else self.BLOCK
+        self._block, self._indices = -1, None
+
+    def _gen(self, block: int) -> torch.Generator:
+        # Seeded per block so step t's batch never depends on how we got to step t.
+        return torch.Generator(device=self.device).manual_seed(
+            (self.seed * 1_000_003 + block * 7919 + 12345) % (2**63))
+
+    def __call__(self, step: int) -> torch.Tensor:
+        block, i = divmod(step, self.per_epoch)
+        if block != self._block:
+            g = self._gen(block)
+            if self.mode == "epoch":
+                self._indices = torch.randperm(self.n, generator=g, device=self.device)
+            else:
+                self._indices = torch.randint(0, self.n, (self.BLOCK * self.global_bs,),
+                                              generator=g, device=self.device)
+            self._block = block
+        start = i * self.global_bs + self.rank * self.bs
+        return self._indices[start:start + self.bs]
+
+
+def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs") -> Path:
+    """`--out DIR` as given (refused if it holds files, unless overwrite), else runs/<name>-NNN."""
+    if out:
+        d = Path(out)
+        if d.exists() and not d.is_dir():
+            raise UserError(f"--out {d}: exists and is not a folder")
+        if d.is_dir() and any(d.iterdir()) and not overwrite:
+            raise UserError(f"--out {d}: folder exists and is not empty; pass --overwrite to "
+                            "replace it or --resume to continue it")
+    else:
+        i = 0
+        while (d := Path(root) / f"{name}-{i:03d}").exists():
+            i += 1
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to run folder {d}: {e.strerror or e}") from None
+    return d
+
+
+def _check_finite(step: int, values: dict[str, float], last_ckpt: str | None) -> None:
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise NonFiniteError(f"non-finite {', '.join(bad)} at iteration {step}; last good "
+                             f"training state: {last_ckpt or 'none'}")
+
+
+class _Stop(Exception):
+    pass
+
+
+def training_loop(
+    cfg: TrainConfig,  # the resolved configuration (saved as config.json in the run folder)
+    run_dir: str | Path,  # the run folder; created by new_run_dir or reused on resume
+    *,
+    data_dir: str | None = None,  # Fashion-MNIST folder; None searches the usual places
+    resume: str | Path | None = None,  # a training state file or a run folder to continue
+    progress: bool = True,  # show the tqdm bar (rank 0 only)
+    max_train_images: int = 0,  # use only the first N training images (tests); 0: all
+    time_budget_s: float = 0.0,  # stop (with a checkpoint) after this wall-clock time; 0: none
+    evaluator=None,  # callable(G_sample, step) -> dict of metrics, called every cfg.eval_every
+) -> dict:
+    """Train G and D; returns a summary dict. Writes into run_dir (on rank 0 only):
+    config.json, metrics.jsonl, samples/grid-<step>.png, samples/grid-final.png, losses.png,
+    checkpoints/state-<step>.pt (+ .json checksum), snapshot/generator.safetensors."""
+    run_dir = Path(run_dir)
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    di = distributed.init(device)
+    if di.enabled and device.type == "cuda":
+        device = torch.device("cuda", di.local_rank)
+        torch.cuda.set_device(device)
+    main = di.is_main
+
+    # --- data on the device, read once ---------------------------------------------------------
+    images, labels = data.load("train", data_dir)
+    if max_train_images:
+        images, labels = images[:max_train_images], labels[:max_train_images]
+    images, labels = images.to(device), labels.to(device)
+    sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling, device,
+                           di.rank, di.world_size)
+
+    # --- models, optimisers, EMA -----------------------------------------------------------------
+    torch.manual_seed(cfg.seed)
+    G = build_generator(cfg).to(device)
+    D = build_discriminator(cfg).to(device)
+    if cfg.sync_bn and di.enabled:
+        G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                             eps=cfg.adam_eps)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_learning_rate,
+                             betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+    ema = EMA(G, cfg.ema_halflife_kimg, cfg.ema_rampup) if cfg.ema_halflife_kimg else None
+    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    step, images_seen = 0, 0
+
+    if resume is not None:
+        state = checkpoint.load_state(resume)
+        try:
+            G.load_state_dict(state["G"])
+            D.load_state_dict(state["D"])
+            if ema is not None:
+                ema.model.load_state_dict(state["G_ema"])
+        except (RuntimeError, KeyError) as e:
+            raise UserError(f"{state['path']}: does not fit model {cfg.model!r} "
+                            f"({str(e).splitlines()[0]})") from None
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        noise.set_state(state["rng"]["noise"].to(noise.get_state().device))
+        torch.set_rng_state(state["rng"]["cpu"])
+        if device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+        step, images_seen = state["step"], state["images_seen"]
+
+    G_train = nn.parallel.DistributedDataParallel(G) if di.enabled else G
+    D_train = nn.parallel.DistributedDataParallel(D) if di.enabled else D
+    G_step = torch.compile(G_train) if cfg.compile else G_train
+    D_step = torch.compile(D_train) if cfg.compile else D_train
+    D_frozen = torch.compile(D) if cfg.compile else D  # G's step: no DDP hooks on frozen D
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                if cfg.amp == "bf16" and device.type == "cuda" else nullcontext())
+    k = cfg.num_classes
+
+    # --- files -----------------------------------------------------------------------------------
+    ckpt_dir, samples_dir = run_dir / "checkpoints", run_dir / "samples"
+    metrics_path = run_dir / "metrics.jsonl"
+    last_ckpt: str | None = None
+    if main:
+        atomic_write_json(run_dir / "config.json", cfg.to_dict())
+        samples_dir.mkdir(parents=True, exist_ok=True)
+        # Lines written after the state we resume from describe steps that will be redone.
+        kept = [r for r in plots.read_jsonl(metrics_path) if r.get("step", 0) <= step]
+        atomic_write(metrics_path, lambda tmp: Path(tmp).write_text(
+            "".join(json.dumps(r) + "\n" for r in kept)))
+    n_grid = cfg.grid_rows * cfg.grid_cols
+    grid_z = latents(range(n_grid), cfg.latent_dim, device)  # seeds 0..n-1, as `sample --seed 0`
+    grid_y = (torch.arange(n_grid, device=device) // cfg.grid_cols) % k if k else None
+
+    def sample_model() -> nn.Module:
+        return ema.model if ema is not None else G
+
+    def write_grid(tag: str) -> Path:
+        path = samples_dir / f"grid-{tag}.png"
+        img = grid(generate(sample_model(), grid_z, grid_y), cfg.grid_rows, cfg.grid_cols)
+        atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+        return path
+
+    def save_all() -> None:
+        nonlocal last_ckpt
+        if not main:
+            return
+        state = {
+            "G": G.state_dict(), "D": D.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "rng": {"noise": noise.get_state(), "cpu": torch.get_rng_state(),
+                    **({"cuda": torch.cuda.get_rng_state(device)}
+                       if device.type == "cuda" else {})},
+            "step": step, "images_seen": images_seen, "config": json.dumps(cfg.to_dict()),
+        }
+        if ema is not None:
+            state["G_ema"] = ema.model.state_dict()
+        last_ckpt = str(checkpoint.save_state(ckpt_dir, step, state, cfg.keep_checkpoints))
+        checkpoint.save_snapshot(sample_model(), cfg, run_dir / "snapshot",
+                                 {"step": step, "images_seen": images_seen})
+
+    # --- one iteration ---------------------------------------------------------------------------
+    def fakes_for_d(z, y):
+        with torch.no_grad(), autocast:
+            if cfg.d_fakes_eval_mode:  # Keras' G.predict runs BatchNorm in inference mode
+                G.eval()
+                try:
+                    return G(z, y).float()
+                finally:
+                    G.train()
+            return G_step(z, y).float()
+
+    def d_update(real, y_real):
+        B = real.shape[0]
+        z = torch.randn(B, cfg.latent_dim, device=device, generator=noise)
+        y_fake = torch.randint(0, k, (B,), device=device, generator=noise) if k else None
+        fake = fakes_for_d(z, y_fake)
+        if cfg.d_split_steps:  # the article: two optimiser steps, real batch then fake batch
+            opt_d.zero_grad(set_to_none=True)
+            with autocast:
+                real_logits = D_step(real, y_real).float()
+            loss_r = losses.bce_real(real_logits)
+            loss_r.backward()
+            opt_d.step()
+            opt_d.zero_grad(set_to_none=True)
+            with autocast:
+                fake_logits = D_step(fake, y_fake).float()
+            loss_f = losses.bce_fake(fake_logits)
+            loss_f.backward()
+            opt_d.step()
+            return 0.5 * (loss_r.detach() + loss_f.detach()), real_logits.detach(), \
+                fake_logits.detach()
+        x = torch.cat([real, fake])
+        y = torch.cat([y_real, y_fake]) if k else None
+        if cfg.r1_gamma:
+            x.requires_grad_(True)
+        opt_d.zero_grad(set_to_none=True)
+        with autocast:
+            logits = D_step(x, y).float()
+        real_logits, fake_logits = logits[:B], logits[B:]
+        loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
+        total = loss
+        if cfg.loss == "wgan_gp":
+            total = total + cfg.gp_weight * losses.gradient_penalty(D, real, fake, y_real,
+                                                                    generator=noise)
+        if cfg.r1_gamma:
+            (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
+            total = total + cfg.r1_gamma * 0.5 * grad[:B].pow(2).flatten(1).sum(1).mean()
+        total.backward()
+        opt_d.step()
+        return loss.detach(), real_logits.detach(), fake_logits.detach()
+
+    def g_update(B):
+        z = torch.randn(B, cfg.latent_dim, device=device, generator=noise)
+        y = torch.randint(0, k, (B,), device=device, generator=noise) if k else None
+        D.requires_grad_(False)  # "G through the frozen D"
+        opt_g.zero_grad(set_to_none=True)
+        with autocast:
+            fake_logits = D_frozen(G_step(z, y), y).float()
+        loss = losses.g_loss(cfg.loss, fake_logits)
+        loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+        return loss.detach()
+
+    # --- the loop --------------------------------------------------------------------------------
+    tick = math.gcd(cfg.log_interval, 50)  # metrics.jsonl resolution, in iterations
+    acc = torch.zeros(5, device=device)  # running sums: d_loss, g_loss, acc_real, acc_fake, n
+    bar = tqdm(total=cfg.iterations, initial=step, disable=not (progress and main),
+               unit="it", dynamic_ncols=True, desc=run_dir.name)
+    stop_signal: list[int] = []
+
+    def on_signal(signum, frame):  # SIGTERM: stop like Ctrl-C, with a saved state
+        stop_signal.append(signum)
+
+    old_term = signal.signal(signal.SIGTERM, on_signal) if main else None
+    t_start, t_tick, step_tick = time.perf_counter(), time.perf_counter(), step
+    status = "finished"
+    G.train()
+    D.train()
+    try:
+        while step < cfg.iterations:
+            idx = sampler(step)
+            real = images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
+            y_real = labels[idx] if k else None
+            for _ in range(cfg.d_steps):
+                d_loss, real_logits, fake_logits = d_update(real, y_real)
+            g_loss = g_update(real.shape[0])
+            images_seen += real.shape[0] * di.world_size
+            if ema is not None:
+                ema.update(G, real.shape[0] * di.world_size, images_seen)
+            step += 1
+            a_real, a_fake = losses.accuracy(real_logits, fake_logits)
+            acc += torch.stack([d_loss, g_loss, a_real, a_fake, torch.ones((), device=device)])
+
+            if step % tick == 0 or step == cfg.iterations:
+                s = (acc[:4] / acc[4]).tolist()
+                acc.zero_()
+                rec = {"step": step, "images_seen": images_seen, "d_loss": s[0],
+                       "g_loss": s[1], "acc_real": s[2], "acc_fake": s[3]}
+                _check_finite(step, {"d_loss": s[0], "g_loss": s[1]}, last_ckpt)
+                now = time.perf_counter()
+                rec["it_per_s"] = (step - step_tick) / max(now - t_tick, 1e-9)
+                rec["wall_s"] = now - t_start
+                t_tick, step_tick = now, step
+                bar.set_postfix(D=f"{s[0]:.3f}", G=f"{s[1]:.3f}",
+                                acc=f"{s[2]:.2f}/{s[3]:.2f}", refresh=False)
+                if main:
+                    with open(metrics_path, "a") as f:
+                        f.write(json.dumps(rec) + "\n")
+            bar.update(1)
+            if main and step % cfg.log_interval == 0:
+                s = rec
+                tqdm.write(f"{step} [D loss: {s['d_loss']:.6f}, acc. real: "
+                           f"{100 * s['acc_real']:.2f}%, fake: {100 * s['acc_fake']:.2f}%] "
+                           f"[G loss: {s['g_loss']:.6f}]")
+            if evaluator is not None and cfg.eval_every and step % cfg.eval_every == 0:
+                evaluator(sample_model(), step)
+            if main and step % cfg.sample_interval == 0:
+                write_grid(f"{step:08d}")
+                plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
+                                f"{run_dir.name}: {cfg.model}")
+            if step % cfg.checkpoint_interval == 0 and step < cfg.iterations:
+                _check_finite(step, {"weights": _weights_sum(G, D)}, last_ckpt)
+                save_all()
+            if stop_signal:
+                raise _Stop
+            if time_budget_s and time.perf_counter() - t_start > time_budget_s:
+                status = "time budget reached"
+                break
+    except (KeyboardInterrupt, _Stop):
+        status = "interrupted"
+    finally:
+        bar.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+    if status != "interrupted":
+        _check_finite(step, {"weights": _weights_sum(G, D)}, last_ckpt)
+    save_all()
+    if main:
+        final = write_grid("final")
+        plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
+                        f"{run_dir.name}: {cfg.model}")
+    distributed.barrier()
+    summary = {"status": status, "step": step, "images_seen": images_seen,
+               "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
+               "checkpoint": last_ckpt}
+    if main:
+        summary["grid"] = str(final)
+    if status == "interrupted":
+        raise KeyboardInterrupt(f"interrupted at iteration {step}; training state saved to "
+                                f"{last_ckpt}")
+    return summary
+
+
+def _weights_sum(*modules: nn.Module) -> float:
+    with torch.no_grad():
+        return float(sum(p.float().sum() for m in modules for p in m.parameters()))

@@ -1,0 +1,40 @@
+"""Shared fixtures: the real Fashion-MNIST (tests use slices of it) and small configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fashiongan import config, data
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    try:
+        return data.find_data_dir()
+    except data.DataError as e:
+        pytest.fail(f"real Fashion-MNIST is needed for the tests: {e}")
+
+
+@pytest.fixture
+def tiny_cfg():
+    """The article preset shrunk in time (not in architecture), with frequent files."""
+
+    def make(**changes):
+        base = config.resolve("article").to_dict()
+        base.update(iterations=200, log_interval=50, sample_interval=100,
+                    checkpoint_interval=100, threads=1)
+        base.update(changes)
+        return config.from_dict(base)
+
+    return make
+
+
+def run_cli(*args, cwd=None, env=None, timeout=600):
+    """Run `python -m fashiongan ARGS` for real; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "fashiongan", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env={**os.environ, **(env or {})})

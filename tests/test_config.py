@@ -1,0 +1,60 @@
+import pytest
+
+from fashiongan import config
+from fashiongan.errors import UserError
+
+
+def test_article_preset_is_the_article():
+    c = config.resolve("article")
+    assert (c.model, c.latent_dim, c.batch_size, c.iterations) == ("article", 100, 32, 5000)
+    assert (c.lr, c.beta1, c.beta2, c.loss) == (2e-4, 0.5, 0.999, "bce")
+    assert c.d_split_steps and c.d_fakes_eval_mode
+    assert (c.log_interval, c.grid_rows, c.grid_cols) == (1000, 5, 10)
+
+
+def test_every_preset_resolves():
+    names = config.preset_names()
+    assert {"article", "default"} <= set(names)
+    for n in names:
+        assert isinstance(config.resolve(n), config.TrainConfig)
+
+
+def test_override_types_are_read_as_yaml_scalars():
+    c = config.resolve("article", ["lr=1e-4", "iterations=7", "compile=true", "device=cpu"])
+    assert (c.lr, c.iterations, c.compile, c.device) == (1e-4, 7, True, "cpu")
+
+
+@pytest.mark.parametrize("pair,msg", [
+    ("nope=1", "unknown key 'nope'; valid keys: model, "),
+    ("iterations=ten", "iterations must be a int"),
+    ("lr=fast", "lr must be a float"),
+    ("compile=3", "compile must be a bool"),
+    ("batch_size=0", "batch_size must be > 0"),
+    ("iterations=-5", "iterations must be > 0"),
+    ("loss=magic", "loss must be one of"),
+    ("justakey", "expected key=value"),
+])
+def test_bad_override_is_one_clear_error(pair, msg):
+    with pytest.raises(UserError, match=msg.replace("(", r"\(")) as e:
+        config.resolve("article", [pair])
+    assert "\n" not in str(e.value)
+
+
+def test_unknown_preset_lists_presets():
+    with pytest.raises(UserError, match="unknown preset 'nope'; presets: .*article"):
+        config.resolve("nope")
+
+
+def test_yaml_preset_file_with_unknown_key(tmp_path):
+    f = tmp_path / "mine.yaml"
+    f.write_text("iterations: 3\ncolour: red\n")
+    with pytest.raises(UserError, match="unknown key.*colour; valid keys"):
+        config.resolve(str(f))
+    f.write_text("iterations: 3\n")
+    assert config.resolve(str(f)).iterations == 3
+
+
+def test_json_roundtrip(tmp_path):
+    c = config.resolve("article", ["seed=7"])
+    (tmp_path / "config.json").write_text(__import__("json").dumps(c.to_dict()))
+    assert config.load_json(tmp_path / "config.json") == c
