@@ -11,20 +11,20 @@ import json
 import math
 import signal
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint, data, distributed, losses, plots
+from . import checkpoint, data, distributed, plots
 from .config import TrainConfig
 from .ema import EMA
 from .errors import UserError
 from .fileio import atomic_write, atomic_write_json
 from .models import build_discriminator, build_generator
 from .sampling import generate, grid, latents
+from .step import GANStep
 
 
 class NonFiniteError(UserError):
@@ -151,12 +151,8 @@ def training_loop(
     D = build_discriminator(cfg).to(device)
     if cfg.sync_bn and di.enabled:
         G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                             eps=cfg.adam_eps)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_learning_rate,
-                             betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+    gan = GANStep(cfg, G, D, device, ddp=di.enabled)
     ema = EMA(G, cfg.ema_halflife_kimg, cfg.ema_rampup) if cfg.ema_halflife_kimg else None
-    noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     step, images_seen = 0, 0
 
     if resume is not None:
@@ -169,21 +165,13 @@ def training_loop(
         except (RuntimeError, KeyError) as e:
             raise UserError(f"{state['path']}: does not fit model {cfg.model!r} "
                             f"({str(e).splitlines()[0]})") from None
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        noise.set_state(state["rng"]["noise"].to(noise.get_state().device))
+        gan.load_state_dict({"opt_g": state["opt_g"], "opt_d": state["opt_d"],
+                             "noise": state["rng"]["noise"]})
         torch.set_rng_state(state["rng"]["cpu"])
         if device.type == "cuda" and "cuda" in state["rng"]:
             torch.cuda.set_rng_state(state["rng"]["cuda"], device)
         step, images_seen = state["step"], state["images_seen"]
 
-    G_train = nn.parallel.DistributedDataParallel(G) if di.enabled else G
-    D_train = nn.parallel.DistributedDataParallel(D) if di.enabled else D
-    G_step = torch.compile(G_train) if cfg.compile else G_train
-    D_step = torch.compile(D_train) if cfg.compile else D_train
-    D_frozen = torch.compile(D) if cfg.compile else D  # G's step: no DDP hooks on frozen D
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                if cfg.amp == "bf16" and device.type == "cuda" else nullcontext())
     k = cfg.num_classes
 
     # --- files -----------------------------------------------------------------------------------
@@ -216,8 +204,8 @@ def training_loop(
             return
         state = {
             "G": G.state_dict(), "D": D.state_dict(),
-            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "rng": {"noise": noise.get_state(), "cpu": torch.get_rng_state(),
+            "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict(),
+            "rng": {"noise": gan.noise.get_state(), "cpu": torch.get_rng_state(),
                     **({"cuda": torch.cuda.get_rng_state(device)}
                        if device.type == "cuda" else {})},
             "step": step, "images_seen": images_seen, "config": json.dumps(cfg.to_dict()),
@@ -227,70 +215,6 @@ def training_loop(
         last_ckpt = str(checkpoint.save_state(ckpt_dir, step, state, cfg.keep_checkpoints))
         checkpoint.save_snapshot(sample_model(), cfg, run_dir / "snapshot",
                                  {"step": step, "images_seen": images_seen})
-
-    # --- one iteration ---------------------------------------------------------------------------
-    def fakes_for_d(z, y):
-        with torch.no_grad(), autocast:
-            if cfg.d_fakes_eval_mode:  # Keras' G.predict runs BatchNorm in inference mode
-                G.eval()
-                try:
-                    return G(z, y).float()
-                finally:
-                    G.train()
-            return G_step(z, y).float()
-
-    def d_update(real, y_real):
-        B = real.shape[0]
-        z = torch.randn(B, cfg.latent_dim, device=device, generator=noise)
-        y_fake = torch.randint(0, k, (B,), device=device, generator=noise) if k else None
-        fake = fakes_for_d(z, y_fake)
-        if cfg.d_split_steps:  # the article: two optimiser steps, real batch then fake batch
-            opt_d.zero_grad(set_to_none=True)
-            with autocast:
-                real_logits = D_step(real, y_real).float()
-            loss_r = losses.bce_real(real_logits)
-            loss_r.backward()
-            opt_d.step()
-            opt_d.zero_grad(set_to_none=True)
-            with autocast:
-                fake_logits = D_step(fake, y_fake).float()
-            loss_f = losses.bce_fake(fake_logits)
-            loss_f.backward()
-            opt_d.step()
-            return 0.5 * (loss_r.detach() + loss_f.detach()), real_logits.detach(), \
-                fake_logits.detach()
-        x = torch.cat([real, fake])
-        y = torch.cat([y_real, y_fake]) if k else None
-        if cfg.r1_gamma:
-            x.requires_grad_(True)
-        opt_d.zero_grad(set_to_none=True)
-        with autocast:
-            logits = D_step(x, y).float()
-        real_logits, fake_logits = logits[:B], logits[B:]
-        loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
-        total = loss
-        if cfg.loss == "wgan_gp":
-            total = total + cfg.gp_weight * losses.gradient_penalty(D, real, fake, y_real,
-                                                                    generator=noise)
-        if cfg.r1_gamma:
-            (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
-            total = total + cfg.r1_gamma * 0.5 * grad[:B].pow(2).flatten(1).sum(1).mean()
-        total.backward()
-        opt_d.step()
-        return loss.detach(), real_logits.detach(), fake_logits.detach()
-
-    def g_update(B):
-        z = torch.randn(B, cfg.latent_dim, device=device, generator=noise)
-        y = torch.randint(0, k, (B,), device=device, generator=noise) if k else None
-        D.requires_grad_(False)  # "G through the frozen D"
-        opt_g.zero_grad(set_to_none=True)
-        with autocast:
-            fake_logits = D_frozen(G_step(z, y), y).float()
-        loss = losses.g_loss(cfg.loss, fake_logits)
-        loss.backward()
-        opt_g.step()
-        D.requires_grad_(True)
-        return loss.detach()
 
     # --- the loop --------------------------------------------------------------------------------
     tick = math.gcd(cfg.log_interval, 50)  # metrics.jsonl resolution, in iterations
@@ -312,15 +236,13 @@ def training_loop(
             idx = sampler(step)
             real = images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
             y_real = labels[idx] if k else None
-            for _ in range(cfg.d_steps):
-                d_loss, real_logits, fake_logits = d_update(real, y_real)
-            g_loss = g_update(real.shape[0])
+            stats = gan(real, y_real)
             images_seen += real.shape[0] * di.world_size
             if ema is not None:
                 ema.update(G, real.shape[0] * di.world_size, images_seen)
             step += 1
-            a_real, a_fake = losses.accuracy(real_logits, fake_logits)
-            acc += torch.stack([d_loss, g_loss, a_real, a_fake, torch.ones((), device=device)])
+            acc[:4] += stats
+            acc[4] += 1
 
             if step % tick == 0 or step == cfg.iterations:
                 s = (acc[:4] / acc[4]).tolist()

@@ -1,0 +1,128 @@
+"""One training iteration (D update(s), then G update) as an object that owns the models, the
+optimisers and the noise RNG; the loop in train.py owns data order, files and time.
+
+Kept apart from the loop so that benchmarks and the equivalence test can drive exactly the step
+that training uses, batch by batch.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import torch
+from torch import nn
+
+from . import losses
+from .config import TrainConfig
+
+
+class GANStep:
+    def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module, device: torch.device,
+                 ddp: bool = False):
+        self.cfg, self.G, self.D, self.device = cfg, G, D, device
+        self.k = cfg.num_classes
+        betas = (cfg.beta1, cfg.beta2)
+        # foreach Adam: one fused kernel per parameter group instead of one per tensor.
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=betas, eps=cfg.adam_eps,
+                                      foreach=True)
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_learning_rate, betas=betas,
+                                      eps=cfg.adam_eps, foreach=True)
+        self.noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
+        # parameters are frozen there, so no DDP hook waits for gradients that never come.
+        G_train = nn.parallel.DistributedDataParallel(G) if ddp else G
+        D_train = nn.parallel.DistributedDataParallel(D) if ddp else D
+        wrap = torch.compile if cfg.compile else (lambda m: m)
+        self.G_train, self.D_train, self.D_frozen = wrap(G_train), wrap(D_train), wrap(D)
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                         if cfg.amp == "bf16" and device.type == "cuda" else nullcontext())
+
+    # --- state for checkpoints ---------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "noise": self.noise.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.noise.set_state(state["noise"].to(self.noise.get_state().device))
+
+    # --- the iteration -----------------------------------------------------------------------
+    def _z_y(self, B: int):
+        z = torch.randn(B, self.cfg.latent_dim, device=self.device, generator=self.noise)
+        y = (torch.randint(0, self.k, (B,), device=self.device, generator=self.noise)
+             if self.k else None)
+        return z, y
+
+    def _fakes_for_d(self, z, y):
+        with torch.no_grad(), self.autocast:
+            if self.cfg.d_fakes_eval_mode:  # Keras' G.predict runs BatchNorm in inference mode
+                self.G.eval()
+                try:
+                    return self.G(z, y).float()
+                finally:
+                    self.G.train()
+            return self.G_train(z, y).float()
+
+    def d_update(self, real: torch.Tensor, y_real):
+        cfg, opt = self.cfg, self.opt_d
+        B = real.shape[0]
+        z, y_fake = self._z_y(B)
+        fake = self._fakes_for_d(z, y_fake)
+        if cfg.d_split_steps:  # the article: two optimiser steps, real batch then fake batch
+            opt.zero_grad(set_to_none=True)
+            with self.autocast:
+                real_logits = self.D_train(real, y_real).float()
+            loss_r = losses.bce_real(real_logits)
+            loss_r.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            with self.autocast:
+                fake_logits = self.D_train(fake, y_fake).float()
+            loss_f = losses.bce_fake(fake_logits)
+            loss_f.backward()
+            opt.step()
+            return (0.5 * (loss_r.detach() + loss_f.detach()), real_logits.detach(),
+                    fake_logits.detach())
+        # One forward over real and fake together: one DDP forward per backward, and half the
+        # kernel launches. Our discriminators have no batch-coupled layers, so it is exact.
+        x = torch.cat([real, fake])
+        y = torch.cat([y_real, y_fake]) if self.k else None
+        if cfg.r1_gamma:
+            x.requires_grad_(True)
+        opt.zero_grad(set_to_none=True)
+        with self.autocast:
+            logits = self.D_train(x, y).float()
+        real_logits, fake_logits = logits[:B], logits[B:]
+        loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
+        total = loss
+        if cfg.loss == "wgan_gp":
+            total = total + cfg.gp_weight * losses.gradient_penalty(
+                self.D, real, fake, y_real, generator=self.noise)
+        if cfg.r1_gamma:
+            (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
+            total = total + cfg.r1_gamma * 0.5 * grad[:B].pow(2).flatten(1).sum(1).mean()
+        total.backward()
+        opt.step()
+        return loss.detach(), real_logits.detach(), fake_logits.detach()
+
+    def g_update(self, B: int) -> torch.Tensor:
+        z, y = self._z_y(B)
+        self.D.requires_grad_(False)  # "G through the frozen D"
+        self.opt_g.zero_grad(set_to_none=True)
+        with self.autocast:
+            fake_logits = self.D_frozen(self.G_train(z, y), y).float()
+        loss = losses.g_loss(self.cfg.loss, fake_logits)
+        loss.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        return loss.detach()
+
+    def __call__(self, real: torch.Tensor, y_real=None) -> torch.Tensor:
+        """One iteration on a batch scaled to [-1, 1]; returns the tensor
+        [d_loss, g_loss, acc_real, acc_fake] without synchronising with the device."""
+        for _ in range(self.cfg.d_steps):
+            d_loss, real_logits, fake_logits = self.d_update(real, y_real)
+        g_loss = self.g_update(real.shape[0])
+        a_real, a_fake = losses.accuracy(real_logits, fake_logits)
+        return torch.stack([d_loss, g_loss, a_real, a_fake])
