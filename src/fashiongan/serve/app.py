@@ -1,0 +1,140 @@
+"""The studio's HTTP face: FastAPI routes over a Studio, plus the static page.
+
+Every limit is a Query constraint, so an oversized or malformed request is refused with a 422
+before any generator work; the checks that need the model (a class given to an unconditional
+generator, an unknown class name) raise the same 422 shape. Endpoints are plain `def`s: FastAPI
+runs them in its thread pool, and the Studio's lock serialises the generator.
+"""
+
+from __future__ import annotations
+
+import base64
+from importlib import resources
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from torch import nn
+
+from ..data import CLASS_NAMES
+from ..errors import UserError
+from ..sampling import parse_class
+from .studio import MAX_SEED, Studio, class_name, grid_png, png_bytes
+
+MAX_N = 64
+MAX_STEPS = 32
+MAX_SCALE = 16
+
+CLASS_DOC = "class index 0-9 or name (" + ", ".join(CLASS_NAMES) + ")"
+Seed = Annotated[int, Query(ge=0, lt=MAX_SEED, description="seed in [0, 2^31)")]
+ClassParam = Annotated[str | None, Query(max_length=40, description=CLASS_DOC)]
+Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each 28x28 design")]
+Format = Annotated[Literal["png", "json"], Query(description="png: one picture; json: "
+                                                             "base64 PNGs with their seeds")]
+
+
+def _invalid(name: str, message: str, value) -> RequestValidationError:
+    """A 422 in FastAPI's own error shape, for checks Query constraints cannot express."""
+    return RequestValidationError([{"type": "value_error", "loc": ("query", name),
+                                    "msg": message, "input": value}])
+
+
+def _label(studio: Studio, name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        studio.check_class(0, name)
+        return parse_class(value)
+    except UserError as e:
+        raise _invalid(name, str(e), value) from None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAPI:
+    """The studio app serving this generator (conditional or not)."""
+    studio = Studio(generator)
+    app = FastAPI(title=title, version="1", description="New Fashion-MNIST designs on demand. "
+                  "A design is a pure function of its seed and class: the same request always "
+                  "returns the same bytes.")
+    app.state.studio = studio
+    static = resources.files("fashiongan") / "serve" / "static"
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(str(static / "index.html"))
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.get("/healthz", summary="Liveness and which generator is loaded")
+    def healthz():
+        return {"status": "ok", **studio.info()}
+
+    @app.get("/api/classes", summary="The ten categories, and whether the model takes one")
+    def classes():
+        return {**studio.info(),
+                "classes": [{"index": i, "name": n} for i, n in enumerate(CLASS_NAMES)]}
+
+    @app.get("/api/generate", summary="n designs from seeds seed..seed+n-1",
+             responses={200: {"content": {"image/png": {}}}})
+    def generate(
+        class_: Annotated[str | None, Query(alias="class", max_length=40,
+                                            description=CLASS_DOC + "; omitted: each seed's "
+                                            "own class, seed % 10")] = None,
+        n: Annotated[int, Query(ge=1, le=MAX_N, description="number of designs")] = 16,
+        seed: Seed = 0,
+        format: Format = "png",
+        mix_class: Annotated[str | None, Query(max_length=40, description="second class to "
+                                               "blend in (" + CLASS_DOC + ")")] = None,
+        mix: Annotated[float, Query(ge=0, le=1, allow_inf_nan=False,
+                                    description="how far towards mix_class")] = 0.5,
+        cols: Annotated[int, Query(ge=1, le=MAX_N, description="grid columns (png)")] = 8,
+        scale: Scale = 1,
+    ):
+        if seed + n > MAX_SEED:
+            raise _invalid("seed", f"seed + n - 1 must stay below 2^31 = {MAX_SEED}; "
+                           f"got seed {seed} with n {n}", seed)
+        label = _label(studio, "class", class_)
+        mixed = _label(studio, "mix_class", mix_class)
+        designs = studio.designs(seed, n, label, mixed, mix)
+        if format == "png":
+            return Response(grid_png(np.stack([d.image for d in designs]), cols, scale),
+                            media_type="image/png")
+        return {"seed": seed, "n": n, "class": label, "mix_class": mixed,
+                "mix": mix if mixed is not None else None, "scale": scale,
+                "images": [{"seed": d.seed, "class": d.label, "class_name": class_name(d.label),
+                            "png": _b64(png_bytes(d.image, scale))} for d in designs]}
+
+    @app.get("/api/interpolate", summary="A morph from design A to design B, ends included",
+             responses={200: {"content": {"image/png": {}}}})
+    def interpolate(
+        seed_a: Seed = 0,
+        seed_b: Seed = 1,
+        class_a: ClassParam = None,
+        class_b: ClassParam = None,
+        steps: Annotated[int, Query(ge=2, le=MAX_STEPS, description="frames")] = 8,
+        format: Format = "png",
+        scale: Scale = 1,
+    ):
+        la = _label(studio, "class_a", class_a)
+        lb = _label(studio, "class_b", class_b)
+        ts, frames = studio.morph(seed_a, seed_b, la, lb, steps)
+        if format == "png":
+            return Response(grid_png(frames, steps, scale), media_type="image/png")
+        la = la if la is not None else studio.default_class(seed_a)
+        lb = lb if lb is not None else studio.default_class(seed_b)
+        return {"seed_a": seed_a, "seed_b": seed_b, "class_a": la, "class_b": lb,
+                "class_blend": studio.blend_mode, "steps": steps, "scale": scale,
+                "frames": [{"t": t, "png": _b64(png_bytes(f, scale))}
+                           for t, f in zip(ts, frames, strict=True)]}
+
+    @app.exception_handler(UserError)
+    def user_error(request, exc: UserError):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    return app

@@ -1,0 +1,47 @@
+"""`fashiongan serve`: the studio under uvicorn, bound to loopback unless told otherwise."""
+
+from __future__ import annotations
+
+from ..errors import UserError
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser(
+        "serve", help="the studio: web page and REST API for new designs",
+        description="Serve the studio page at http://HOST:PORT/ and its API (OpenAPI docs at "
+                    "/docs). Needs `pip install fashiongan[serve]`.")
+    s.add_argument("--checkpoint", help="run folder, snapshot folder or .safetensors "
+                   "(default: the pretrained generator shipped in the package)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: %(default)s, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    s.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (default: torch's own choice)")
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=_serve)
+
+
+def _serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ModuleNotFoundError as e:
+        raise UserError(f"serve needs the serve extra ({e.name} is missing): "
+                        "pip install 'fashiongan[serve]'") from None
+    import torch
+
+    from ..checkpoint import load_generator
+    from ..cli import _default_checkpoint
+
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be in 0-65535, got {args.port}")
+    if args.threads < 0:
+        raise UserError(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    source = args.checkpoint or _default_checkpoint()
+    app = create_app(load_generator(source, args.device))
+    print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
