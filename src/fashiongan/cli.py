@@ -66,19 +66,25 @@ def _sample(args) -> int:
 
     source = args.checkpoint or _default_checkpoint()
     g = load_generator(source, args.device)
-    images, labels = sample(g, args.n, seed=args.seed, labels=args.class_,
-                            batch_size=args.batch_size, return_labels=True)
-    if args.out:
-        out = Path(args.out)
+    if args.interpolate:
+        images, arrays = _interpolation(g, args)
+        args.rows, args.cols = args.rows or 1, args.cols or len(images)
+    else:
+        if args.class_from is not None or args.class_to is not None:
+            raise UserError("--class-from/--class-to morph along --interpolate SEED_A SEED_B")
+        images, labels = sample(g, args.n, seed=args.seed, labels=args.class_,
+                                batch_size=args.batch_size, return_labels=True)
         arrays = {"images": images, "seeds": np.arange(args.seed, args.seed + args.n)}
         if labels is not None:
             arrays["labels"] = labels.astype(np.int64)
+    if args.out:
+        out = Path(args.out)
         _writable(out)
         atomic_write(out, lambda tmp: _savez(tmp, arrays))
         print(f"wrote {len(images)} images to {out}")
     if args.grid:
-        cols = args.cols or min(args.n, 10)
-        rows = args.rows or -(-args.n // cols)
+        cols = args.cols or min(len(images), 10)
+        rows = args.rows or -(-len(images) // cols)
         img = grid(images, rows, cols, scale=args.scale)
         _writable(Path(args.grid))
         atomic_write(args.grid, lambda tmp: img.save(tmp, format="PNG"))
@@ -86,6 +92,22 @@ def _sample(args) -> int:
     if not args.out and not args.grid:
         raise UserError("nothing to write: give --out FILE.npz and/or --grid FILE.png")
     return 0
+
+
+def _interpolation(g, args):
+    """`sample --interpolate A B`: a strip of --steps images; labels are each frame's main class."""
+    from .interpolate import interpolate
+
+    class_from = args.class_from if args.class_from is not None else args.class_
+    class_to = args.class_to if args.class_to is not None else args.class_
+    images, weights = interpolate(g, *args.interpolate, steps=args.steps, class_from=class_from,
+                                  class_to=class_to, method=args.method)
+    arrays = {"images": images, "seeds": np.array(args.interpolate),
+              "t": np.linspace(0, 1, len(images))}
+    if weights is not None:
+        arrays["labels"] = weights.argmax(1).astype(np.int64)
+        arrays["class_weights"] = weights
+    return images, arrays
 
 
 def _savez(path: str, arrays: dict) -> None:
@@ -162,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=1, help="enlarge the grid PNG by this factor")
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="cpu")
+    s.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
+                   help="write a strip walking from seed A to seed B (slerp) instead of --n "
+                   "samples")
+    s.add_argument("--steps", type=int, default=10, help="frames of --interpolate")
+    s.add_argument("--class-from", metavar="CLASS", help="--interpolate: morph from this class")
+    s.add_argument("--class-to", metavar="CLASS", help="--interpolate: ... into this class")
+    s.add_argument("--method", choices=("slerp", "lerp"), default="slerp",
+                   help="--interpolate: latent path (default: %(default)s)")
     s.set_defaults(func=_sample)
 
     d = sub.add_parser("data", help="find and verify the Fashion-MNIST files")

@@ -11,9 +11,17 @@ from torch import nn
 
 from ..errors import UserError
 from .article import ArticleDiscriminator, ArticleGenerator
+from .dcgan import (
+    ConditionalDCGANDiscriminator,
+    ConditionalDCGANGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+)
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "article": (ArticleGenerator, ArticleDiscriminator),
+    "dcgan": (DCGANGenerator, DCGANDiscriminator),
+    "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
 }
 
 
