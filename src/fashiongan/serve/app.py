@@ -32,8 +32,9 @@ CLASS_DOC = "class index 0-9 or name (" + ", ".join(CLASS_NAMES) + ")"
 Seed = Annotated[int, Query(ge=0, lt=MAX_SEED, description="seed in [0, 2^31)")]
 ClassParam = Annotated[str | None, Query(max_length=40, description=CLASS_DOC)]
 Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each 28x28 design")]
-Format = Annotated[Literal["png", "json"], Query(description="png: one picture; json: "
-                                                             "base64 PNGs with their seeds")]
+Format = Annotated[Literal["png", "json"], Query(
+    description="png: one picture, a grid with 2-px gaps (a single design comes unframed); "
+                "json: base64 PNGs with their seeds and classes")]
 
 
 def _invalid(name: str, message: str, value) -> RequestValidationError:

@@ -127,6 +127,9 @@ def png_bytes(image: np.ndarray | Image.Image, scale: int = 1) -> bytes:
 
 
 def grid_png(images: np.ndarray, cols: int, scale: int = 1) -> bytes:
+    """A grid with 2-px grey gaps; one image comes alone, unframed (a design's download)."""
+    if len(images) == 1:
+        return png_bytes(images[0], scale)
     cols = max(1, min(cols, len(images)))
     rows = -(-len(images) // cols)
     return png_bytes(grid(images, rows, cols, scale=scale))

@@ -4,7 +4,7 @@
 const MAX_SEED = 2 ** 31;
 const MORPH_STEPS = 16;
 const $ = (id) => document.getElementById(id);
-const state = { info: null, cls: "", picks: [], frames: [] };
+const state = { info: null, cls: "", picks: [], frames: [], request: 0 };
 
 function query(params) {
   const q = new URLSearchParams();
@@ -116,10 +116,11 @@ async function generate() {
   const params = readControls();
   location.hash = query({ class: params.class, n: params.n, seed: params.seed });
   setStatus("generating…");
-  $("generate").disabled = true;
+  const mine = ++state.request;
   try {
     const t0 = performance.now();
     const body = await api("/api/generate", { ...params, format: "json" });
+    if (mine !== state.request) return; // a newer request was made meanwhile: it will draw
     $("grid").replaceChildren(...body.images.map(designFigure));
     $("download-grid").href = `/api/generate?${query({ ...params, format: "png", scale: 4 })}`;
     $("download-grid").download = `fashiongan-grid-seed${params.seed}.png`;
@@ -128,9 +129,7 @@ async function generate() {
     setStatus(`${body.images.length} designs, ${what}, seeds ${params.seed}–${params.seed + params.n - 1} ` +
       `(${Math.round(performance.now() - t0)} ms)`);
   } catch (err) {
-    setStatus(err.message, true);
-  } finally {
-    $("generate").disabled = false;
+    if (mine === state.request) setStatus(err.message, true);
   }
 }
 

@@ -1,0 +1,146 @@
+"""The studio end to end: `fashiongan serve` for real on a free loopback port, the page driven in
+headless Chromium (Debian's /usr/bin/chromium through Playwright; no browser download)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.test_serve_api import tiny_snapshot
+
+CHROMIUM = Path(os.environ.get("FASHIONGAN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def _need(ok: bool, why: str) -> None:
+    # CI installs the browser (bootstrap.sh test), so there a missing one is a failure
+    if not ok:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pytest.importorskip("fastapi")
+    snap = tiny_snapshot(tmp_path_factory.mktemp("snap"))
+    port = free_port()
+    log = tmp_path_factory.mktemp("log") / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
+                                 str(snap), "--port", str(port), "--threads", "1"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"server did not start: {log.read_text()}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need(CHROMIUM.exists(), f"{CHROMIUM} missing (apt-get install chromium chromium-driver)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need(False, "playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def loaded_sizes(page, selector: str) -> list[list[int]]:
+    """[naturalWidth, naturalHeight] of each image matched, once all have finished loading."""
+    page.wait_for_function(f"""() => {{ const i = [...document.querySelectorAll('{selector}')];
+        return i.length > 0 && i.every(x => x.complete); }}""")
+    return page.eval_on_selector_all(selector, "i => i.map(x => [x.naturalWidth, x.naturalHeight])")
+
+
+def test_studio_page_generate_and_morph(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(server)
+    page.wait_for_selector("body[data-ready=true]")
+    # the category chips show sample thumbnails of their class
+    assert loaded_sizes(page, "#classes img") == [[56, 56]] * 10
+
+    page.click("#classes button[data-class='3']")  # Dress
+    page.fill("#count", "8")
+    page.fill("#seed", "123")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#grid figure').length === 8 && "
+                           "document.querySelector('#grid figure').dataset.seed === '123'")
+    assert loaded_sizes(page, "#grid img") == [[28, 28]] * 8
+    captions = page.eval_on_selector_all("#grid figcaption span", "s => s.map(x => x.textContent)")
+    assert captions == [f"seed {s} · Dress" for s in range(123, 131)]
+    assert "seed=123" in page.get_attribute("#download-grid", "href")
+
+    page.click("#grid figure:nth-child(1)")
+    page.click("#grid figure:nth-child(5)")
+    page.wait_for_selector("#morph:not([hidden])")
+    assert page.text_content("#morph-a-cap") == "A: seed 123 Dress"
+    assert page.text_content("#morph-b-cap") == "B: seed 127 Dress"
+    first = page.get_attribute("#morph-image", "src")
+    page.fill("#morph-slider", "15")  # the last frame is design B itself
+    assert page.text_content("#morph-t") == "t = 1.00"
+    assert page.get_attribute("#morph-image", "src") == page.get_attribute("#morph-b", "src")
+    assert page.get_attribute("#morph-image", "src") != first
+    assert loaded_sizes(page, "#morph img") == [[28, 28]] * 3
+
+    # the single-design download is the same design: fetch it as the page would
+    href = page.get_attribute("#grid figure:nth-child(5) a", "href")
+    assert "seed=127" in href and "class=3" in href
+    png = page.request.get(server + href)
+    assert png.ok and png.headers["content-type"] == "image/png"
+
+    shot = tmp_path / "studio.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert errors == []
+    page.close()
+
+
+def test_studio_fits_a_phone(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page.goto(server)
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#grid figure")
+    page.click("#surprise")
+    seed = page.input_value("#seed")
+    assert seed != "0"
+    page.wait_for_function(f"document.querySelector('#grid figure').dataset.seed === '{seed}'")
+    assert page.eval_on_selector_all("#grid figure", "f => f.length") == 16
+    assert loaded_sizes(page, "#grid img") == [[28, 28]] * 16
+    # nothing sticks out sideways, and the grid has 3 columns at phone width
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    tops = page.eval_on_selector_all("#grid figure", "f => f.slice(0, 4).map(x => x.offsetTop)")
+    assert tops[0] == tops[1] == tops[2] < tops[3]
+    page.screenshot(path=str(tmp_path / "studio-phone.png"), full_page=True)
+    page.close()
