@@ -15,9 +15,15 @@ CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAME
 
 
 def _train(args) -> int:
-    from . import checkpoint, config
-    from .train import new_run_dir, training_loop
+    from . import checkpoint, config, distributed
+    from .train import new_run_dir, pick_device, training_loop
 
+    if args.nproc > 1 and not distributed.info().enabled:
+        return distributed.launch(args.nproc, _without_nproc(args.argv))
+    if args.on_nan:
+        args.set.append(f"on_nan={args.on_nan}")
+    if args.eval_every is not None:
+        args.set.append(f"eval_every={args.eval_every}")
     if args.resume:
         run_dir = _resume_dir(args.resume, args.out)
         cfg = config.load_json(run_dir / "config.json")
@@ -31,14 +37,34 @@ def _train(args) -> int:
     else:
         cfg = config.resolve(args.preset, args.set)
         name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
-        run_dir = new_run_dir(args.out, name, args.overwrite)
+        distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
+        run_dir = distributed.on_main(lambda: new_run_dir(args.out, name, args.overwrite))
         resume = None
+    evaluator = None
+    if cfg.eval_every:  # FID during training (fashiongan.metrics)
+        from .metrics.training import make_evaluator
+
+        evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
     summary = training_loop(cfg, run_dir, data_dir=args.data_dir, resume=resume,
                             progress=not args.no_progress, max_train_images=args.limit_data,
-                            time_budget_s=args.time_budget)
-    print(f"{summary['status']} at iteration {summary['step']} in {summary['wall_s']:.1f} s; "
-          f"run folder {run_dir}; samples {summary.get('grid')}")
+                            time_budget_s=args.time_budget, evaluator=evaluator)
+    if distributed.info().is_main:
+        print(f"{summary['status']} at iteration {summary['step']} in "
+              f"{summary['wall_s']:.1f} s; run folder {run_dir}; samples {summary['grid']}")
+    distributed.shutdown()
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
 
 
 def _resume_dir(resume: str, out: str | None) -> Path:
@@ -168,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
                    help="stop, with a checkpoint, after this wall-clock time")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--eval-every", type=int, default=None, metavar="N",
+                   help="FID (evaluator features, eval_samples samples) every N iterations: "
+                   "metrics.jsonl, fid.png, snapshot-best/ (sets config key eval_every)")
+    t.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="train on N processes of this host (launches torchrun; DDP with NCCL "
+                   "on CUDA, gloo on CPU); batch_size is per process")
+    t.add_argument("--on-nan", choices=("stop", "rollback"),
+                   help="on a NaN/inf loss: stop (default) or reload the last good state "
+                   "and go on with half the learning rate")
     t.set_defaults(func=_train)
 
     s = sub.add_parser("sample", help="sample images from a generator", epilog=CLASS_HELP)
@@ -222,6 +257,7 @@ def _extensions():
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 0:
             raise UserError(f"--n must be >= 0, got {args.n}")
         return args.func(args)

@@ -50,6 +50,8 @@ class TrainConfig:
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
     batch_sampling: str = "replacement"  # replacement (article: randint) | epoch (permutations)
     seed: int = 0  # fixes init, data order and noise
+    on_nan: str = "stop"  # stop | rollback (reload the last good state, halve the lr, go on)
+    max_rollbacks: int = 3  # with on_nan rollback: stop after this many rollbacks
     # --- output ------------------------------------------------------------------------------
     log_interval: int = 1000  # print losses every this many iterations
     sample_interval: int = 1000  # write a sample grid (fixed noise) every this many iterations
@@ -76,7 +78,7 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
         nonneg = ("num_classes", "gp_weight", "r1_gamma", "d_lr", "ema_halflife_kimg",
-                  "ema_rampup", "eval_every", "threads", "seed")
+                  "ema_rampup", "eval_every", "threads", "seed", "max_rollbacks")
         for name in nonneg:
             if getattr(self, name) < 0:
                 raise UserError(f"config: {name} must be >= 0, got {getattr(self, name)}")
@@ -87,6 +89,7 @@ class TrainConfig:
             "loss": ("bce", "non_saturating", "hinge", "wgan_gp"),
             "batch_sampling": ("replacement", "epoch"),
             "amp": ("none", "bf16"),
+            "on_nan": ("stop", "rollback"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

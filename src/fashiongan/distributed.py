@@ -45,3 +45,43 @@ def barrier() -> None:
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def any_true(flag: bool, device: torch.device) -> bool:
+    """True on every rank when it is true on any rank (one tiny all-reduce; free when alone)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def on_main(fn):
+    """Run fn on rank 0 only and give its result (or its UserError) to every rank."""
+    from .errors import UserError
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return fn()
+    box = [None, None]
+    if dist.get_rank() == 0:
+        try:
+            box[0] = fn()
+        except UserError as e:
+            box[1] = str(e)
+    dist.broadcast_object_list(box, src=0)
+    if box[1] is not None:
+        raise UserError(box[1])
+    return box[0]
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """`fashiongan ... --nproc N`: re-run the same command under torchrun on this host."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "fashiongan", *argv]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:  # torchrun passes the signal on to the ranks and waits for them
+        return 130

@@ -1,8 +1,9 @@
 """The training loop: one function, readable top to bottom.
 
 Everything random is a function of cfg.seed: model init (torch.manual_seed before building),
-the data order (`BatchSampler`, a pure function of the step) and the noise (one torch.Generator
-on the device, saved in every training state). Resuming therefore continues bit-for-bit on CPU.
+the data order (`BatchSampler`, a pure function of the step) and the noise (the step's
+generator is reseeded from (seed, rank, step) every iteration). Resuming therefore continues
+bit-for-bit on CPU, and on any number of ranks every rank draws its own noise.
 """
 
 from __future__ import annotations
@@ -102,15 +103,32 @@ def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs")
     return d
 
 
-def _check_finite(step: int, values: dict[str, float], last_ckpt: str | None) -> None:
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise NonFiniteError(f"non-finite {', '.join(bad)} at iteration {step}; last good "
-                             f"training state: {last_ckpt or 'none'}")
+def noise_seed(seed: int, rank: int, step: int) -> int:
+    """The noise seed of one iteration on one rank (a pure function, so resume needs no RNG)."""
+    return (seed * 1_000_003 + rank * 7_919_113 + step * 104_729 + 1) % (2**63)
 
 
-class _Stop(Exception):
-    pass
+class _Interrupt:
+    """SIGINT/SIGTERM set a flag that the loop reads between iterations, so a training state is
+    never saved from the middle of an optimiser step; a second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.signum = 0
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def training_loop(
@@ -137,7 +155,7 @@ def training_loop(
         torch.cuda.set_device(device)
     main = di.is_main
 
-    # --- data on the device, read once ---------------------------------------------------------
+    # --- data on the device, read once -----------------------------------------------------
     images, labels = data.load("train", data_dir)
     if max_train_images:
         images, labels = images[:max_train_images], labels[:max_train_images]
@@ -145,7 +163,7 @@ def training_loop(
     sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling, device,
                            di.rank, di.world_size)
 
-    # --- models, optimisers, EMA -----------------------------------------------------------------
+    # --- models, optimisers, EMA -------------------------------------------------------------
     torch.manual_seed(cfg.seed)
     G = build_generator(cfg).to(device)
     D = build_discriminator(cfg).to(device)
@@ -153,10 +171,10 @@ def training_loop(
         G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
     gan = GANStep(cfg, G, D, device, ddp=di.enabled)
     ema = EMA(G, cfg.ema_halflife_kimg, cfg.ema_rampup) if cfg.ema_halflife_kimg else None
-    step, images_seen = 0, 0
+    step, images_seen, lr_scale, rollbacks = 0, 0, 1.0, 0
 
-    if resume is not None:
-        state = checkpoint.load_state(resume)
+    def restore(state: dict) -> None:
+        nonlocal step, images_seen
         try:
             G.load_state_dict(state["G"])
             D.load_state_dict(state["D"])
@@ -165,27 +183,27 @@ def training_loop(
         except (RuntimeError, KeyError) as e:
             raise UserError(f"{state['path']}: does not fit model {cfg.model!r} "
                             f"({str(e).splitlines()[0]})") from None
-        gan.load_state_dict({"opt_g": state["opt_g"], "opt_d": state["opt_d"],
-                             "noise": state["rng"]["noise"]})
+        gan.opt_g.load_state_dict(state["opt_g"])
+        gan.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"]["cpu"])
-        if device.type == "cuda" and "cuda" in state["rng"]:
-            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
         step, images_seen = state["step"], state["images_seen"]
 
-    k = cfg.num_classes
+    if resume is not None:
+        restore(checkpoint.load_state(resume))
+    global_bs = cfg.batch_size * di.world_size
 
-    # --- files -----------------------------------------------------------------------------------
+    # --- files ---------------------------------------------------------------------------------
     ckpt_dir, samples_dir = run_dir / "checkpoints", run_dir / "samples"
     metrics_path = run_dir / "metrics.jsonl"
     last_ckpt: str | None = None
     if main:
         atomic_write_json(run_dir / "config.json", cfg.to_dict())
         samples_dir.mkdir(parents=True, exist_ok=True)
-        # Lines written after the state we resume from describe steps that will be redone.
-        kept = [r for r in plots.read_jsonl(metrics_path) if r.get("step", 0) <= step]
-        atomic_write(metrics_path, lambda tmp: Path(tmp).write_text(
-            "".join(json.dumps(r) + "\n" for r in kept)))
+        _truncate_metrics(metrics_path, step)
+        tqdm.write(f"training {cfg.model} on {device} x {di.world_size} rank(s): batch "
+                   f"{cfg.batch_size} per rank, global batch {global_bs}; from iteration {step}")
     n_grid = cfg.grid_rows * cfg.grid_cols
+    k = cfg.num_classes
     grid_z = latents(range(n_grid), cfg.latent_dim, device)  # seeds 0..n-1, as `sample --seed 0`
     grid_y = (torch.arange(n_grid, device=device) // cfg.grid_cols) % k if k else None
 
@@ -205,10 +223,9 @@ def training_loop(
         state = {
             "G": G.state_dict(), "D": D.state_dict(),
             "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict(),
-            "rng": {"noise": gan.noise.get_state(), "cpu": torch.get_rng_state(),
-                    **({"cuda": torch.cuda.get_rng_state(device)}
-                       if device.type == "cuda" else {})},
-            "step": step, "images_seen": images_seen, "config": json.dumps(cfg.to_dict()),
+            "rng": {"cpu": torch.get_rng_state()},
+            "step": step, "images_seen": images_seen, "world_size": di.world_size,
+            "config": json.dumps(cfg.to_dict()),
         }
         if ema is not None:
             state["G_ema"] = ema.model.state_dict()
@@ -216,95 +233,126 @@ def training_loop(
         checkpoint.save_snapshot(sample_model(), cfg, run_dir / "snapshot",
                                  {"step": step, "images_seen": images_seen})
 
-    # --- the loop --------------------------------------------------------------------------------
+    def on_non_finite(what: str) -> None:
+        """Stop with a clear message, or (on_nan: rollback) reload the last good state."""
+        nonlocal lr_scale, rollbacks
+        where = last_ckpt or (str(checkpoint.latest_state(ckpt_dir) or "") or None)
+        msg = f"non-finite {what} at iteration {step}; last good training state: {where}"
+        if cfg.on_nan != "rollback" or where is None or rollbacks >= cfg.max_rollbacks:
+            raise NonFiniteError(msg)
+        rollbacks += 1
+        lr_scale *= 0.5
+        restore(checkpoint.load_state(where))
+        for opt, lr in ((gan.opt_g, cfg.lr), (gan.opt_d, cfg.d_learning_rate)):
+            for group in opt.param_groups:
+                group["lr"] = lr * lr_scale
+        if main:
+            tqdm.write(f"{msg}; rolled back to iteration {step} with learning rates x{lr_scale}")
+            _truncate_metrics(metrics_path, step)
+        bar.reset(total=cfg.iterations)
+        bar.update(step)
+
+    # --- the loop ----------------------------------------------------------------------------
     tick = math.gcd(cfg.log_interval, 50)  # metrics.jsonl resolution, in iterations
     acc = torch.zeros(5, device=device)  # running sums: d_loss, g_loss, acc_real, acc_fake, n
     bar = tqdm(total=cfg.iterations, initial=step, disable=not (progress and main),
                unit="it", dynamic_ncols=True, desc=run_dir.name)
-    stop_signal: list[int] = []
-
-    def on_signal(signum, frame):  # SIGTERM: stop like Ctrl-C, with a saved state
-        stop_signal.append(signum)
-
-    old_term = signal.signal(signal.SIGTERM, on_signal) if main else None
     t_start, t_tick, step_tick = time.perf_counter(), time.perf_counter(), step
-    status = "finished"
+    status, rec = "finished", {}
     G.train()
     D.train()
-    try:
-        while step < cfg.iterations:
-            idx = sampler(step)
-            real = images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
-            y_real = labels[idx] if k else None
-            stats = gan(real, y_real)
-            images_seen += real.shape[0] * di.world_size
-            if ema is not None:
-                ema.update(G, real.shape[0] * di.world_size, images_seen)
-            step += 1
-            acc[:4] += stats
-            acc[4] += 1
+    with _Interrupt() as interrupt:
+        try:
+            while step < cfg.iterations:
+                idx = sampler(step)
+                real = images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
+                y_real = labels[idx] if k else None
+                gan.noise.manual_seed(noise_seed(cfg.seed, di.rank, step))
+                stats = gan(real, y_real)
+                # One host sync per iteration: a NaN is caught in the iteration it appears.
+                if not bool(torch.isfinite(stats[:2]).all()):
+                    on_non_finite("loss")
+                    continue
+                images_seen += global_bs
+                if ema is not None:
+                    ema.update(G, global_bs, images_seen)
+                step += 1
+                acc[:4] += stats
+                acc[4] += 1
+                bar.update(1)
+                if interrupt.signum and not di.enabled:  # alone: stop at once
+                    status = "interrupted"
 
-            if step % tick == 0 or step == cfg.iterations:
-                s = (acc[:4] / acc[4]).tolist()
-                acc.zero_()
-                rec = {"step": step, "images_seen": images_seen, "d_loss": s[0],
-                       "g_loss": s[1], "acc_real": s[2], "acc_fake": s[3]}
-                _check_finite(step, {"d_loss": s[0], "g_loss": s[1]}, last_ckpt)
-                now = time.perf_counter()
-                rec["it_per_s"] = (step - step_tick) / max(now - t_tick, 1e-9)
-                rec["wall_s"] = now - t_start
-                t_tick, step_tick = now, step
-                bar.set_postfix(D=f"{s[0]:.3f}", G=f"{s[1]:.3f}",
-                                acc=f"{s[2]:.2f}/{s[3]:.2f}", refresh=False)
-                if main:
-                    with open(metrics_path, "a") as f:
-                        f.write(json.dumps(rec) + "\n")
-            bar.update(1)
-            if main and step % cfg.log_interval == 0:
-                s = rec
-                tqdm.write(f"{step} [D loss: {s['d_loss']:.6f}, acc. real: "
-                           f"{100 * s['acc_real']:.2f}%, fake: {100 * s['acc_fake']:.2f}%] "
-                           f"[G loss: {s['g_loss']:.6f}]")
-            if evaluator is not None and cfg.eval_every and step % cfg.eval_every == 0:
-                evaluator(sample_model(), step)
-            if main and step % cfg.sample_interval == 0:
-                write_grid(f"{step:08d}")
-                plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
-                                f"{run_dir.name}: {cfg.model}")
-            if step % cfg.checkpoint_interval == 0 and step < cfg.iterations:
-                _check_finite(step, {"weights": _weights_sum(G, D)}, last_ckpt)
-                save_all()
-            if stop_signal:
-                raise _Stop
-            if time_budget_s and time.perf_counter() - t_start > time_budget_s:
-                status = "time budget reached"
-                break
-    except (KeyboardInterrupt, _Stop):
-        status = "interrupted"
-    finally:
-        bar.close()
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+                if step % tick == 0 or step == cfg.iterations:
+                    rec = _record(acc, step, images_seen, t_start, t_tick, step_tick)
+                    t_tick, step_tick = time.perf_counter(), step
+                    bar.set_postfix(D=f"{rec['d_loss']:.3f}", G=f"{rec['g_loss']:.3f}",
+                                    acc=f"{rec['acc_real']:.2f}/{rec['acc_fake']:.2f}",
+                                    refresh=False)
+                    if main:
+                        with open(metrics_path, "a") as f:
+                            f.write(json.dumps(rec) + "\n")
+                    # All ranks agree, at the same iteration, whether to stop.
+                    over = bool(time_budget_s) and t_tick - t_start > time_budget_s
+                    if distributed.any_true(bool(interrupt.signum), device):
+                        status = "interrupted"
+                    elif distributed.any_true(over, device):
+                        status = "time budget reached"
+                if main and step % cfg.log_interval == 0:
+                    tqdm.write(f"{step} [D loss: {rec['d_loss']:.6f}, acc. real: "
+                               f"{100 * rec['acc_real']:.2f}%, fake: "
+                               f"{100 * rec['acc_fake']:.2f}%] [G loss: {rec['g_loss']:.6f}]")
+                if evaluator is not None and cfg.eval_every and step % cfg.eval_every == 0:
+                    evaluator(sample_model(), step)
+                if main and step % cfg.sample_interval == 0:
+                    write_grid(f"{step:08d}")
+                    plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
+                                    f"{run_dir.name}: {cfg.model}")
+                if step % cfg.checkpoint_interval == 0 and step < cfg.iterations:
+                    if not _finite_weights(G, D):
+                        on_non_finite("weights")
+                        continue
+                    save_all()
+                if status != "finished":
+                    break
+        finally:
+            bar.close()
 
-    if status != "interrupted":
-        _check_finite(step, {"weights": _weights_sum(G, D)}, last_ckpt)
+    if not _finite_weights(G, D):
+        raise NonFiniteError(f"non-finite weights at iteration {step}; last good training "
+                             f"state: {last_ckpt}")
     save_all()
+    final = write_grid("final") if main else None
     if main:
-        final = write_grid("final")
         plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
                         f"{run_dir.name}: {cfg.model}")
-    distributed.barrier()
-    summary = {"status": status, "step": step, "images_seen": images_seen,
-               "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
-               "checkpoint": last_ckpt}
-    if main:
-        summary["grid"] = str(final)
     if status == "interrupted":
         raise KeyboardInterrupt(f"interrupted at iteration {step}; training state saved to "
-                                f"{last_ckpt}")
-    return summary
+                                f"{last_ckpt or 'rank 0'}")
+    distributed.barrier()
+    return {"status": status, "step": step, "images_seen": images_seen,
+            "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
+            "checkpoint": last_ckpt, "grid": str(final) if final else None,
+            "rollbacks": rollbacks}
 
 
-def _weights_sum(*modules: nn.Module) -> float:
+def _record(acc: torch.Tensor, step: int, images_seen: int, t_start: float, t_tick: float,
+            step_tick: int) -> dict:
+    s = (acc[:4] / acc[4]).tolist()
+    acc.zero_()
+    now = time.perf_counter()
+    return {"step": step, "images_seen": images_seen, "d_loss": s[0], "g_loss": s[1],
+            "acc_real": s[2], "acc_fake": s[3],
+            "it_per_s": (step - step_tick) / max(now - t_tick, 1e-9), "wall_s": now - t_start}
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop lines after `step`: they describe iterations that will be run again."""
+    kept = [r for r in plots.read_jsonl(path) if r.get("step", 0) <= step]
+    atomic_write(path, lambda tmp: Path(tmp).write_text(
+        "".join(json.dumps(r) + "\n" for r in kept)))
+
+
+def _finite_weights(*modules: nn.Module) -> bool:
     with torch.no_grad():
-        return float(sum(p.float().sum() for m in modules for p in m.parameters()))
+        return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())

@@ -1,0 +1,78 @@
+"""Two CPU processes with gloo, launched by torchrun, on the real data (marked slow)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from fashiongan import checkpoint, config
+from tests.conftest import run_cli
+from tests.dist_worker import equiv_step, fixed_batch
+
+pytestmark = pytest.mark.slow
+WORKER = Path(__file__).with_name("dist_worker.py")
+
+
+def torchrun(out, mode):
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node=2", str(WORKER), str(out), mode],
+                       capture_output=True, text=True, timeout=600,
+                       cwd=Path(__file__).parent.parent)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return [torch.load(out / f"rank{i}.pt", weights_only=True) for i in range(2)]
+
+
+def test_ranks_stay_identical_and_see_different_batches(tmp_path):
+    r0, r1 = torchrun(tmp_path, "steps")
+    p0, p1 = r0["params"], r1["params"]
+    assert len(p0) == 20 and all(torch.equal(p0[k], p1[k]) for k in p0)
+    # the weights moved, so the comparison is not of two untouched inits
+    torch.manual_seed(config.resolve("article").seed)
+    from fashiongan.models import build_generator
+    init = dict(build_generator(config.resolve("article")).named_parameters())
+    assert not torch.equal(p0["G.net.0.weight"], init["net.0.weight"])
+    # per-rank BatchNorm (the article's): running statistics follow each rank's own batches
+    assert not torch.equal(r0["G_buffers"]["net.2.running_mean"],
+                           r1["G_buffers"]["net.2.running_mean"])
+    # disjoint batches at every step, and each rank its own noise
+    for a, b in zip(r0["seen"], r1["seen"], strict=True):
+        assert not set(a.tolist()) & set(b.tolist())
+    assert not torch.equal(r0["noise"], r1["noise"])
+
+
+def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path):
+    r0, r1 = torchrun(tmp_path, "equiv")
+    cfg = config.resolve("article", ["batch_size=16"])
+    real, fake = fixed_batch(cfg, 32)
+    single = equiv_step(cfg, real, fake, ddp=False)
+    torch.manual_seed(cfg.seed)
+    from fashiongan.models import build_discriminator
+    init = build_discriminator(cfg).state_dict()
+    for k in single:
+        assert torch.allclose(r0["D"][k], single[k], atol=1e-6, rtol=1e-5), k
+        assert torch.equal(r0["D"][k], r1["D"][k])
+    assert any(not torch.allclose(single[k], init[k]) for k in single)  # the step did move
+
+
+def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
+    args = ["--limit-data", 3000, "--no-progress", "--set", "log_interval=20",
+            "--set", "checkpoint_interval=20", "--set", "sample_interval=20"]
+    r = run_cli("train", "--nproc", 2, "--set", "iterations=40", *args, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "x 2 rank(s): batch 32 per rank, global batch 64" in r.stdout
+    runs = list((tmp_path / "runs").iterdir())
+    assert [p.name for p in runs] == ["default-000"]  # one folder, picked by rank 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    run = runs[0]
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10, 20, 30, 40]  # written once, by rank 0
+    assert rows[-1]["images_seen"] == 40 * 64
+    r = run_cli("train", "--nproc", 2, "--resume", run, "--set", "iterations=60", *args,
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    state = checkpoint.load_state(run / "checkpoints")
+    assert state["step"] == 60 and state["world_size"] == 2
+    assert state["images_seen"] == 60 * 64
