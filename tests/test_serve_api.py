@@ -176,6 +176,7 @@ BAD = [
     ("/api/generate", {"seed": 2**31 - 10, "n": 11}, "seed"),  # last seed would be 2^31
     ("/api/generate", {"class": "hat"}, "class"),
     ("/api/generate", {"class": "10"}, "class"),
+    ("/api/generate", {"class": "\u00b2"}, "class"),  # a digit to str.isdigit, not to int()
     ("/api/generate", {"class": "x" * 41}, "class"),
     ("/api/generate", {"format": "gif"}, "format"),
     ("/api/generate", {"mix_class": "bag", "mix": 1.5}, "mix"),

@@ -34,7 +34,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 def parse_class(value: str | int) -> int:
     """A class index 0-9 or a name ('sneaker', 'ankle boot', 't-shirt', 'tshirt')."""
     text = str(value).strip().lower()
-    if text.isdigit() and int(text) < len(CLASS_NAMES):
+    if text.isascii() and text.isdigit() and int(text) < len(CLASS_NAMES):  # int("²") fails
         return int(text)
     norm = {n.lower().replace("/", " ").replace("-", "").replace(" ", ""): i
             for i, n in enumerate(CLASS_NAMES)}
