@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
 import threading
 
 import numpy as np
@@ -268,6 +269,15 @@ def test_cli_serve_refuses_bad_arguments(tmp_path):
     r = run_cli("serve", "--checkpoint", tmp_path, "--port", 70000)
     assert r.returncode == 2 and "--port" in r.stderr
     assert "--checkpoint" in run_cli("serve", "--help").stdout
+
+
+def test_cli_serve_names_a_taken_port(tmp_path):
+    snap = tiny_snapshot(tmp_path / "snap", "article")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = run_cli("serve", "--checkpoint", snap, "--port", busy.getsockname()[1])
+    assert r.returncode == 2 and "cannot listen on 127.0.0.1:" in r.stderr
 
 
 class HardLabelsOnly(torch.nn.Module):

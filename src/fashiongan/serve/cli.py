@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from ..errors import UserError
 
 
@@ -42,6 +44,19 @@ def _serve(args) -> int:
         torch.set_num_threads(args.threads)
     source = args.checkpoint or _default_checkpoint()
     app = create_app(load_generator(source, args.device))
+    _check_listen(args.host, args.port)
     print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _check_listen(host: str, port: int) -> None:
+    """A taken port or unknown host as one line, before uvicorn logs a traceback-ish error."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            s.bind(addr)
+    except OSError as e:
+        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}; "
+                        "pick another --port or --host") from None
