@@ -85,7 +85,8 @@ def test_classes_and_health(client, uncond_client):
     assert [c["name"] for c in body["classes"]] == list(fashiongan.CLASS_NAMES)
     assert body["conditional"] is True and body["model"] == "cdcgan"
     assert body["class_blend"] == "soft"  # cdcgan takes class weights
-    assert client.get("/healthz").json()["status"] == "ok"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["snapshot"] == {"step": 0}
     assert uncond_client.get("/api/classes").json()["conditional"] is False
     assert uncond_client.get("/healthz").json()["model"] == "article"
 

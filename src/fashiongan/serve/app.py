@@ -74,7 +74,8 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
 
     @app.get("/healthz", summary="Liveness and which generator is loaded")
     def healthz():
-        return {"status": "ok", **studio.info()}
+        return {"status": "ok", **studio.info(),
+                "snapshot": getattr(generator, "snapshot_info", {})}
 
     @app.get("/api/classes", summary="The ten categories, and whether the model takes one")
     def classes():

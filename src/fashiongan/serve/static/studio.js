@@ -4,7 +4,7 @@
 const MAX_SEED = 2 ** 31;
 const MORPH_STEPS = 16;
 const $ = (id) => document.getElementById(id);
-const state = { info: null, cls: "", picks: [], frames: [], request: 0 };
+const state = { info: null, cls: "", picks: [], frames: [], request: 0, mixed: false };
 
 function query(params) {
   const q = new URLSearchParams();
@@ -125,6 +125,7 @@ async function generate() {
     $("download-grid").href = `/api/generate?${query({ ...params, format: "png", scale: 4 })}`;
     $("download-grid").download = `fashiongan-grid-seed${params.seed}.png`;
     state.picks = [];
+    state.mixed = Boolean(params.mix_class);
     const what = params.class === "" ? "mixed categories" : className(Number(params.class));
     setStatus(`${body.images.length} designs, ${what}, seeds ${params.seed}–${params.seed + params.n - 1} ` +
       `(${Math.round(performance.now() - t0)} ms)`);
@@ -161,8 +162,10 @@ async function morph() {
     $("morph").hidden = false;
     $("morph-a").src = `data:image/png;base64,${body.frames[0].png}`;
     $("morph-b").src = `data:image/png;base64,${body.frames.at(-1).png}`;
-    $("morph-a-cap").textContent = `A: seed ${a.seed} ${className(body.class_a)}`;
-    $("morph-b-cap").textContent = `B: seed ${b.seed} ${className(body.class_b)}`;
+    // a morph runs between the designs' own classes, without the grid's mix
+    const note = state.mixed ? " (unmixed)" : "";
+    $("morph-a-cap").textContent = `A: seed ${a.seed} ${className(body.class_a)}${note}`;
+    $("morph-b-cap").textContent = `B: seed ${b.seed} ${className(body.class_b)}${note}`;
     $("morph-slider").max = body.frames.length - 1;
     $("morph-slider").value = Math.floor((body.frames.length - 1) / 2);
     showFrame();
