@@ -49,3 +49,26 @@ def loss_plot(records: list[dict], out: str | Path, title: str = "") -> Path | N
     atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return Path(out)
+
+
+def fid_plot(records: list[dict], out: str | Path, title: str = "") -> Path | None:
+    """FID against iteration from the {"step", "fid"} lines of metrics.jsonl; best marked."""
+    rows = [r for r in records if "fid" in r]
+    if not rows:
+        return None
+    steps, fids = [r["step"] for r in rows], [r["fid"] for r in rows]
+    best = min(range(len(fids)), key=fids.__getitem__)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(steps, fids, marker="o", ms=3, lw=1, label="FID")
+    ax.plot([steps[best]], [fids[best]], "r*", ms=12,
+            label=f"best {fids[best]:.2f} at {steps[best]}")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("FID (log scale)")
+    ax.set_title(title or "FID")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)
+    return Path(out)

@@ -1,0 +1,173 @@
+"""`fashiongan evaluate` and `fashiongan evaluator train|info`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..fileio import atomic_write_json
+
+DEFAULT_N = 10_000
+
+
+def _load_target(args):
+    """(images uint8 [N,28,28], labels or None, description) from an .npz or a generator."""
+    target = Path(args.target)
+    if target.suffix == ".npz":
+        if not target.is_file():
+            raise UserError(f"{target}: no such file")
+        try:
+            with np.load(target, allow_pickle=False) as z:
+                images = z["images"]
+                labels = z["labels"] if "labels" in z.files else None
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"{target}: not an .npz with an 'images' array ({e})") from None
+        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise UserError(f"{target}: 'images' must be uint8 Nx28x28, got {images.dtype} "
+                            f"{'x'.join(map(str, images.shape))}")
+        n = len(images) if args.n is None else min(args.n, len(images))
+        return images[:n], None if labels is None else labels[:n], {"npz": str(target)}
+    from ..checkpoint import load_generator
+    from ..sampling import sample
+
+    g = load_generator(target, args.device)
+    n = DEFAULT_N if args.n is None else args.n
+    images, labels = sample(g, n, seed=args.seed, batch_size=args.batch_size, return_labels=True)
+    return images, labels, {"generator": str(target), "seed": args.seed}
+
+
+def _json_path(args) -> Path:
+    if args.json:
+        return Path(args.json)
+    target = Path(args.target)
+    if target.is_dir():
+        return target / "evaluation.json"
+    return target.with_name(target.stem + ".evaluation.json")
+
+
+def _evaluate(args) -> int:
+    from . import scores
+
+    if args.n is not None and args.n < 10:
+        raise UserError(f"--n must be at least 10 (k-nearest neighbours need company), "
+                        f"got {args.n}")
+    if args.inception_weights:
+        from . import inception
+
+        model = inception.load(args.inception_weights, args.device)  # fail before sampling
+    t0 = time.perf_counter()
+    images, labels, source = _load_target(args)
+    t_sample = time.perf_counter() - t0
+    result = scores.evaluate_images(images, labels, args.data_dir, args.device,
+                                    floor=not args.no_floor)
+    result = {"source": source, "command": " ".join(["fashiongan", *sys.argv[1:]]), **result}
+    result["timing_s"] = {"sample": t_sample, **result["timing_s"],
+                          "total": time.perf_counter() - t0}
+    print(scores.format_table(result))
+    if args.inception_weights:
+        from .inception import inception_fid
+
+        result["inception"] = inception_fid(model, images, args.inception_weights,
+                                            args.data_dir, args.device)
+        print(f"Inception FID (pool3, {len(images)} samples vs test): "
+              f"{result['inception']['fid']:.3f}")
+    if args.cas:
+        result["cas"] = _cas(args, images, labels)
+    out = _json_path(args)
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist")
+    atomic_write_json(out, result)
+    print(f"wrote {out} ({result['timing_s']['total']:.1f} s)")
+    return 0
+
+
+def _cas(args, images, labels) -> dict:
+    from ..checkpoint import load_generator
+    from ..sampling import sample
+    from . import cas, evaluator
+
+    if labels is None:
+        raise UserError("--cas needs class-conditional samples (a conditional generator, or an "
+                        ".npz with 'labels')")
+    if Path(args.target).suffix != ".npz":  # train on 60,000 fresh samples, as the data
+        g = load_generator(args.target, args.device)
+        images, labels = sample(g, args.cas_n, seed=args.seed + 1_000_000,
+                                batch_size=args.batch_size, return_labels=True)
+    recipe = evaluator.Recipe(**({"epochs": args.cas_epochs} if args.cas_epochs else {}))
+    res = cas.cas(images, labels, args.data_dir, recipe)
+    print(f"classification accuracy score: {100 * res['cas_accuracy']:.2f}% on the real test "
+          f"set (same classifier trained on real data: {100 * res['real_data_accuracy']:.2f}%)")
+    return res
+
+
+def _evaluator_train(args) -> int:
+    from . import evaluator
+
+    recipe = evaluator.Recipe(epochs=args.epochs, seed=args.seed, threads=args.threads)
+    record = evaluator.train_and_save(args.out, recipe, args.data_dir)
+    if Path(args.out).resolve() == evaluator.shipped_path().resolve() \
+            and record["sha256"] != evaluator.WEIGHTS_SHA256:
+        print(f"note: to ship these weights, set WEIGHTS_SHA256 = \"{record['sha256']}\" in "
+              "fashiongan/metrics/evaluator.py (the pin guards every reported number)")
+    return 0
+
+
+def _evaluator_info(args) -> int:
+    from . import evaluator
+
+    path = evaluator.shipped_path()
+    print(f"evaluator weights: {path}")
+    print(f"pinned SHA-256:    {evaluator.WEIGHTS_SHA256}")
+    print(json.dumps(evaluator.read_record(), indent=2, sort_keys=True))
+    return 0
+
+
+def register(sub) -> None:
+    from .evaluator import Recipe
+
+    e = sub.add_parser(
+        "evaluate", help="score a generator or a set of images (FID, KID, PR/DC, classes)",
+        description="Score generated images in the feature space of the shipped Fashion-MNIST "
+        "evaluator: FID, KID, precision/recall (k=3), density/coverage (k=5), class "
+        "histogram; each beside the real-data floor (training images vs test).")
+    e.add_argument("target", help="run folder, snapshot folder, generator .safetensors, or an "
+                   ".npz with 'images' (uint8 Nx28x28) and optionally 'labels'")
+    e.add_argument("--n", type=int, default=None,
+                   help=f"samples to score (default: {DEFAULT_N}, or all images of an .npz)")
+    e.add_argument("--seed", type=int, default=0, help="first sample seed (image i: seed+i)")
+    e.add_argument("--json", help="write results here (default: evaluation.json in the "
+                   "target folder, or <name>.evaluation.json beside the file)")
+    e.add_argument("--no-floor", action="store_true",
+                   help="skip the real-data floor (it is cached after the first time)")
+    e.add_argument("--cas", action="store_true", help="also the classification accuracy score "
+                   "(conditional models; trains a classifier on generated data: slow)")
+    e.add_argument("--cas-n", type=int, default=60_000, help="generated training images for "
+                   "--cas (default: %(default)s, as many as the real training set)")
+    e.add_argument("--cas-epochs", type=int, default=0,
+                   help=f"epochs for --cas (default: the evaluator's {Recipe.epochs})")
+    e.add_argument("--inception-weights", metavar="PATH",
+                   help="also Inception FID, with StyleGAN2-ADA's inception-2015-12-05.pt")
+    e.add_argument("--batch-size", type=int, default=500)
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
+    e.set_defaults(func=_evaluate)
+
+    ev = sub.add_parser("evaluator", help="the classifier behind the metrics: train | info")
+    evs = ev.add_subparsers(dest="evaluator_command", required=True)
+    t = evs.add_parser("train", help="train the evaluator from its fixed recipe",
+                       description="Train the evaluator on the training split and report its "
+                       "test accuracy. Deterministic for a given thread count.")
+    t.add_argument("--out", default="evaluator.safetensors",
+                   help="weights file (a .json record is written beside it)")
+    t.add_argument("--epochs", type=int, default=Recipe.epochs)
+    t.add_argument("--seed", type=int, default=Recipe.seed)
+    t.add_argument("--threads", type=int, default=Recipe.threads)
+    t.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
+    t.set_defaults(func=_evaluator_train)
+    i = evs.add_parser("info", help="where the shipped evaluator is, its pin and its record")
+    i.set_defaults(func=_evaluator_info)

@@ -1,0 +1,35 @@
+"""Images -> evaluator features (float64) and predicted classes, in one pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import evaluator
+
+
+@torch.no_grad()
+def extract(images, net=None, batch_size: int = 1000, device=None) -> tuple[torch.Tensor,
+                                                                             torch.Tensor]:
+    """uint8 images [N,28,28] (numpy or tensor) -> (features float64 [N,D], classes [N]).
+
+    Runs the shipped evaluator unless `net` is given. Features stay on `device` (the net's by
+    default); channels-last memory is ~1.5x faster for these small convolutions on CPU.
+    """
+    if net is None:
+        net, _ = evaluator.load(device=device or "cpu")
+    dev = next(net.parameters()).device
+    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
+    if x.dtype != torch.uint8:
+        raise TypeError(f"evaluator input must be uint8 images, got {x.dtype}")
+    net.eval()
+    feats, preds = [], []
+    for i in range(0, len(x), batch_size):
+        b = x[i:i + batch_size].to(dev)
+        b = b.reshape(len(b), 1, *b.shape[-2:]).contiguous(memory_format=torch.channels_last)
+        f, logits = net.features_and_logits(b)
+        feats.append(f.to(torch.float64))
+        preds.append(logits.argmax(1))
+    if not feats:
+        raise ValueError("no images to featurise")
+    return torch.cat(feats), torch.cat(preds)
