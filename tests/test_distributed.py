@@ -1,8 +1,11 @@
 """Two CPU processes with gloo, launched by torchrun, on the real data (marked slow)."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,57 @@ def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     state = checkpoint.load_state(run / "checkpoints")
     assert state["step"] == 60 and state["world_size"] == 2
     assert state["images_seen"] == 60 * 64
+
+
+def _launch(out, cwd):
+    return subprocess.Popen(
+        [sys.executable, "-m", "fashiongan", "train", "--nproc", "2", "--out", str(out),
+         "--no-progress", "--limit-data", "2000", "--set", "iterations=100000",
+         "--set", "log_interval=50", "--set", "checkpoint_interval=100"],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+
+
+def _wait_steps(out, n, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = out / "metrics.jsonl"
+        if m.exists() and len(m.read_text().splitlines()) >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the run did not start")
+
+
+def _rank_pids(out):
+    ps = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in ps.splitlines()
+            if "-m fashiongan train" in line and str(out) in line and "--nproc" not in line
+            and "distributed.run" not in line]
+
+
+def test_ctrl_c_stops_both_ranks_with_a_saved_state(tmp_path):
+    out = tmp_path / "run"
+    p = _launch(out, tmp_path)
+    _wait_steps(out, 3)
+    assert len(_rank_pids(out)) == 2
+    os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert "training state saved to" in err
+    assert _rank_pids(out) == []  # no orphaned rank
+    state = checkpoint.load_state(out / "checkpoints")
+    assert 150 <= state["step"] < 100000 and state["step"] % 50 == 0  # an agreed iteration
+
+
+def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
+    out = tmp_path / "run"
+    p = _launch(out, tmp_path)
+    _wait_steps(out, 5)  # past the first checkpoint at 100
+    pids = _rank_pids(out)
+    assert len(pids) == 2
+    os.kill(max(pids), signal.SIGKILL)  # one rank dies
+    _, err = p.communicate(timeout=180)
+    assert p.returncode != 0
+    assert _rank_pids(out) == []
+    state = checkpoint.load_state(out / "checkpoints")  # verified by its checksum
+    assert state["step"] >= 100 and state["step"] % 100 == 0

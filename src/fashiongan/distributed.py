@@ -75,13 +75,32 @@ def on_main(fn):
 
 
 def launch(nproc: int, argv: list[str]) -> int:
-    """`fashiongan ... --nproc N`: re-run the same command under torchrun on this host."""
+    """`fashiongan ... --nproc N`: re-run the same command under torchrun on this host.
+
+    torchrun runs in its own session so that a Ctrl-C reaches it exactly once, through us: the
+    first Ctrl-C (or SIGTERM) is passed on as SIGINT, and torchrun passes it to the ranks, which
+    stop together at the next agreed iteration and save a training state; a second one kills.
+    """
+    import signal
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
            f"--nproc_per_node={nproc}", "-m", "fashiongan", *argv]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    hits = []
+
+    def forward(signum, frame):
+        hits.append(signum)
+        if len(hits) == 1:
+            proc.send_signal(signal.SIGINT)
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:  # torchrun passes the signal on to the ranks and waits for them
-        return 130
+        rc = proc.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    return 130 if hits else rc

@@ -327,8 +327,9 @@ def training_loop(
         plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
                         f"{run_dir.name}: {cfg.model}")
     if status == "interrupted":
-        raise KeyboardInterrupt(f"interrupted at iteration {step}; training state saved to "
-                                f"{last_ckpt or 'rank 0'}")
+        raise KeyboardInterrupt(f"interrupted at iteration {step}; " + (
+            f"training state saved to {last_ckpt}" if main else
+            f"rank {di.rank} stopped, rank 0 saves the training state"))
     distributed.barrier()
     return {"status": status, "step": step, "images_seen": images_seen,
             "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
