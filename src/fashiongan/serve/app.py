@@ -22,6 +22,7 @@ from torch import nn
 from ..data import CLASS_NAMES
 from ..errors import UserError
 from ..sampling import parse_class
+from . import schemas
 from .studio import MAX_SEED, Studio, class_name, grid_png, png_bytes
 
 MAX_N = 64
@@ -72,18 +73,20 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    @app.get("/healthz", summary="Liveness and which generator is loaded")
+    @app.get("/healthz", summary="Liveness and which generator is loaded",
+             response_model=schemas.Health)
     def healthz():
         return {"status": "ok", **studio.info(),
                 "snapshot": getattr(generator, "snapshot_info", {})}
 
-    @app.get("/api/classes", summary="The ten categories, and whether the model takes one")
+    @app.get("/api/classes", summary="The ten categories, and whether the model takes one",
+             response_model=schemas.Classes)
     def classes():
         return {**studio.info(),
                 "classes": [{"index": i, "name": n} for i, n in enumerate(CLASS_NAMES)]}
 
     @app.get("/api/generate", summary="n designs from seeds seed..seed+n-1",
-             responses={200: {"content": {"image/png": {}}}})
+             response_model=schemas.Designs, responses=schemas.PNG_RESPONSE)
     def generate(
         class_: Annotated[str | None, Query(alias="class", max_length=40,
                                             description=CLASS_DOC + "; omitted: each seed's "
@@ -113,7 +116,7 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
                             "png": _b64(png_bytes(d.image, scale))} for d in designs]}
 
     @app.get("/api/interpolate", summary="A morph from design A to design B, ends included",
-             responses={200: {"content": {"image/png": {}}}})
+             response_model=schemas.Morph, responses=schemas.PNG_RESPONSE)
     def interpolate(
         seed_a: Seed = 0,
         seed_b: Seed = 1,
