@@ -142,5 +142,12 @@ def test_studio_fits_a_phone(server, browser, tmp_path):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     tops = page.eval_on_selector_all("#grid figure", "f => f.slice(0, 4).map(x => x.offsetTop)")
     assert tops[0] == tops[1] == tops[2] < tops[3]
+    # mixing a second category in changes the designs, seeds stay; Enter in a box generates
+    plain = page.get_attribute("#grid figure img", "src")
+    chosen = page.get_attribute("#classes [aria-checked=true]", "data-class")
+    page.select_option("#mix-class", "7" if chosen == "8" else "8")  # a class other than it
+    page.press("#seed", "Enter")
+    page.wait_for_function(f"document.querySelector('#grid figure img').src !== {plain!r}")
+    assert page.eval_on_selector("#grid figure", "f => f.dataset.seed") == seed
     page.screenshot(path=str(tmp_path / "studio-phone.png"), full_page=True)
     page.close()

@@ -108,7 +108,11 @@ function designFigure(img) {
   dl.addEventListener("click", (e) => e.stopPropagation());
   cap.append(label, dl);
   fig.append(pic, cap);
+  fig.tabIndex = 0; // keyboard: Tab to a design, Enter or Space picks it
   fig.addEventListener("click", () => togglePick(fig));
+  fig.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); togglePick(fig); }
+  });
   return fig;
 }
 
@@ -126,7 +130,7 @@ async function generate() {
     $("download-grid").download = `fashiongan-grid-seed${params.seed}.png`;
     state.picks = [];
     state.mixed = Boolean(params.mix_class);
-    const what = params.class === "" ? "mixed categories" : className(Number(params.class));
+    const what = params.class === "" ? "every category" : className(Number(params.class));
     setStatus(`${body.images.length} designs, ${what}, seeds ${params.seed}–${params.seed + params.n - 1} ` +
       `(${Math.round(performance.now() - t0)} ms)`);
   } catch (err) {
@@ -213,6 +217,9 @@ async function init() {
   $("surprise").addEventListener("click", surprise);
   $("morph-slider").addEventListener("input", showFrame);
   $("morph-clear").addEventListener("click", clearPicks);
+  for (const id of ["count", "seed"]) {
+    $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") generate(); });
+  }
   $("mix").addEventListener("input", () => { $("mix-out").textContent = Number($("mix").value).toFixed(2); });
   document.body.dataset.ready = "true";
   generate();
