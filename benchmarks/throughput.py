@@ -1,0 +1,169 @@
+"""Training throughput: fashiongan's loop against the plain PyTorch port, in the same run.
+
+    .venv/bin/python benchmarks/throughput.py                          # article + default
+    .venv/bin/python benchmarks/throughput.py --presets article --batch-sizes 32,256
+    .venv/bin/python benchmarks/throughput.py --keras --keras-python /path/to/tfvenv/bin/python
+
+For each preset and batch size it builds fashiongan's loop (benchmarks/fastloop.py: the uint8
+dataset on the device, batches drawn by index there, GANStep) and the tutorial-style loop
+(benchmarks/reference.py: DataLoader over a float TensorDataset, same models and steps), warms
+both up, then alternates blocks of iterations between them (`--reps` times) and reports the
+medians, so that both see the same load on a shared machine; the ratio is the figure to quote.
+
+The floor: FLOPs of one iteration (matmuls and convolutions, counted by torch's
+FlopCounterMode) over the rate of a large single-precision matmul timed in the same rotation.
+Adam and the element-wise work are memory-bound and not counted, so the floor is a bound that no
+loop reaches; `floor/ms` says how close the loop comes.
+
+--keras also times the article's own Keras loop (benchmarks/keras_article.py) in a Python that
+has TensorFlow, bracketed by two blocks of fashiongan's loop; skipped with a note when that
+Python cannot import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from fastloop import FastLoop  # noqa: E402
+from reference import ReferenceLoop  # noqa: E402
+
+from fashiongan import config, data  # noqa: E402
+from fashiongan.train import pick_device  # noqa: E402
+
+
+def timed(fn, n: int, device: torch.device) -> float:
+    """ms per iteration of fn(n), waiting for the device at the end."""
+    t = time.perf_counter()
+    fn(n)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t) / n * 1e3
+
+
+def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+
+    def run(k):
+        for _ in range(k):
+            a @ b
+
+    return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
+
+
+def iteration_flops(loop) -> int:
+    with FlopCounterMode(display=False) as fc:
+        loop.run(1)
+    return fc.get_total_flops()
+
+
+def keras_time(python: str, iterations: int, threads: int, data_dir: str | None) -> dict | str:
+    probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"skipped: {python} cannot import tensorflow"
+    cmd = [python, str(HERE / "keras_article.py"), "--iterations", str(iterations),
+           "--threads", str(threads)] + (["--data-dir", data_dir] if data_dir else [])
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if r.returncode != 0 or not lines:
+        return f"failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}"
+    return json.loads(lines[-1])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presets", default="article,default")
+    ap.add_argument("--batch-sizes", default="", help="comma list; default: each preset's own")
+    ap.add_argument("--threads", default="1", help="comma list of torch thread counts to time")
+    ap.add_argument("--iters", type=int, default=0,
+                    help="iterations per timed block (default: ~0.5 s of the fast loop)")
+    ap.add_argument("--reps", type=int, default=7, help="alternating blocks per loop")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override for fashiongan's loop (e.g. compile=true)")
+    ap.add_argument("--no-reference", action="store_true", help="time fashiongan's loop only")
+    ap.add_argument("--keras", action="store_true",
+                    help="also time the article's Keras loop (article preset, batch 32)")
+    ap.add_argument("--keras-python", default=sys.executable,
+                    help="a Python that can import tensorflow")
+    ap.add_argument("--keras-iters", type=int, default=300)
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args(argv)
+
+    device = pick_device(args.device)
+    images, labels = data.load("train", args.data_dir)
+    print(f"torch {torch.__version__} on {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
+          + f"; medians of {args.reps} alternating blocks\n")
+    head = ("| preset | batch | threads | fashiongan ms/it | img/s | reference ms/it | img/s | "
+            "speed-up | GFLOP/it | matmul GFLOP/s | floor ms/it | floor/ms |")
+    print(head)
+    print("|" + "---|" * head.count(" | ") + "---|")
+    keras_rows = []
+    for threads in [int(t) for t in args.threads.split(",")]:
+        if device.type == "cpu":
+            torch.set_num_threads(threads)
+        for preset in args.presets.split(","):
+            base = config.resolve(preset, args.set)
+            sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]
+            for bs in sizes:
+                cfg = base.replace(batch_size=bs)
+                fast = FastLoop(cfg, images, labels, device)
+                warm = fast.warm_up()
+                n = args.iters or max(5, min(200, int(0.5 / max(timed(fast.run, 3, device)
+                                                                  / 1e3, 1e-4))))
+                ref = None
+                if not args.no_reference:
+                    plain = cfg.replace(compile=False, amp="none")
+                    ref = ReferenceLoop(plain, images, labels, device)
+                    ref.run(3)
+                gflop = iteration_flops(FastLoop(cfg.replace(compile=False), images, labels,
+                                                 device)) / 1e9
+                f_ms, r_ms, rate = [], [], []
+                for _ in range(args.reps):
+                    f_ms.append(timed(fast.run, n, device))
+                    if ref is not None:
+                        r_ms.append(timed(ref.run, n, device))
+                    rate.append(matmul_gflops(device))
+                f, g = statistics.median(f_ms), statistics.median(rate)
+                r = statistics.median(r_ms) if r_ms else float("nan")
+                floor = gflop / g * 1e3
+                print(f"| {preset} | {bs} | {threads} | {f:.2f} | {bs / f * 1e3:.0f} | "
+                      f"{r:.2f} | {bs / r * 1e3:.0f} | {r / f:.2f}x | {gflop:.3f} | {g:.0f} | "
+                      f"{floor:.2f} | {floor / f:.0%} |", flush=True)
+                if cfg.compile:
+                    print(f"|   (compile + first 3 iterations: {warm:.1f} s) |", flush=True)
+                if args.keras and cfg.model == "article" and bs == 32:
+                    before = timed(fast.run, n, device)
+                    k = keras_time(args.keras_python, args.keras_iters, threads, args.data_dir)
+                    after = timed(fast.run, n, device)
+                    keras_rows.append((threads, k, (before + after) / 2))
+    if args.keras:
+        print("\nThe article's Keras loop (article preset, batch 32), bracketed by fashiongan's:")
+        if not keras_rows:
+            print("  not run: no article preset at batch 32 in this run")
+        for threads, k, f in keras_rows:
+            if isinstance(k, str):
+                print(f"  threads {threads}: {k}")
+            else:
+                print(f"  threads {threads}: Keras {k['ms_per_iter']:.1f} ms/it "
+                      f"({k['images_per_s']:.0f} img/s, {k['iterations']} iterations, TF "
+                      f"{k['tensorflow']}, Keras {k['keras']}); fashiongan {f:.2f} ms/it; "
+                      f"speed-up {k['ms_per_iter'] / f:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

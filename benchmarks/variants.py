@@ -1,0 +1,101 @@
+"""Which switches pay: fashiongan's loop under variants of one preset, timed in one run.
+
+    .venv/bin/python benchmarks/variants.py --preset article compile=true
+    .venv/bin/python benchmarks/variants.py --preset cdcgan channels_last=false compile=true
+    .venv/bin/python benchmarks/variants.py --preset article adam=foreach threads=2
+
+Each positional argument is a variant: comma-separated KEY=VALUE config overrides, plus three
+keys that are not config keys: channels_last=true|false (GANStep's layout; default on for conv
+models), adam=fused|foreach (the optimiser kernel) and threads=N. The baseline (the preset as
+it is) is always timed first. The variants' first iterations are timed apart (that is where
+torch.compile compiles), then blocks of iterations alternate between the variants and the
+medians are printed with the ratio to the baseline and the iteration count from which the
+variant's warm-up is paid back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from fastloop import FastLoop  # noqa: E402
+
+from fashiongan import config, data  # noqa: E402
+from fashiongan.train import pick_device  # noqa: E402
+
+EXTRA = ("channels_last", "adam", "threads")
+
+
+def build(preset: str, spec: str, images, labels, device, default_threads: int):
+    pairs = [p for p in spec.split(",") if p]
+    extra = {k: v for k, _, v in (p.partition("=") for p in pairs) if k in EXTRA}
+    overrides = [p for p in pairs if p.partition("=")[0] not in EXTRA]
+    cfg = config.resolve(preset, overrides)
+    threads = int(extra.get("threads", default_threads))
+    torch.set_num_threads(threads)
+    loop = FastLoop(cfg, images, labels, device,
+                    channels_last={"true": True, "false": False}.get(extra.get("channels_last")))
+    if extra.get("adam") == "foreach":
+        g = loop.gan
+        for name, model, lr in (("opt_g", g.G, cfg.lr), ("opt_d", g.D, cfg.d_learning_rate)):
+            setattr(g, name, torch.optim.Adam(model.parameters(), lr=lr, foreach=True,
+                                              betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps))
+    return loop, threads
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("variants", nargs="*", help="KEY=VALUE[,KEY=VALUE...] per variant")
+    ap.add_argument("--preset", default="default")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iters", type=int, default=0, help="per block (default: ~0.5 s)")
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args(argv)
+
+    device = pick_device(args.device)
+    images, labels = data.load("train", args.data_dir)
+    specs = ["", *args.variants]
+    loops, warm = {}, {}
+    for spec in specs:
+        loop, threads = build(args.preset, spec, images, labels, device, args.threads)
+        warm[spec] = loop.warm_up()
+        loops[spec] = (loop, threads)
+    base_loop = loops[""][0]
+    t = time.perf_counter()
+    base_loop.run(3)
+    n = args.iters or max(3, min(200, int(0.5 / ((time.perf_counter() - t) / 3))))
+    ms = {s: [] for s in specs}
+    for _ in range(args.reps):
+        for spec, (loop, threads) in loops.items():
+            torch.set_num_threads(threads)
+            t = time.perf_counter()
+            loop.run(n)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            ms[spec].append((time.perf_counter() - t) / n * 1e3)
+    base = statistics.median(ms[""])
+    print(f"{args.preset} on {device}, blocks of {n} iterations, medians of {args.reps}\n")
+    print("| variant | ms/it | vs preset | first 3 its (s) | pays back after (its) |")
+    print("|---|---|---|---|---|")
+    for spec in specs:
+        m = statistics.median(ms[spec])
+        extra_s = warm[spec] - 3 * m / 1e3 - (warm[""] - 3 * base / 1e3)
+        gain = (base - m) / 1e3
+        back = ("-" if extra_s <= 0 else f"{extra_s / gain:.0f}" if gain > 0 else "never")
+        print(f"| {spec or '(preset)'} | {m:.2f} | {base / m:.2f}x | {warm[spec]:.1f} | "
+              f"{back} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The fast training step computes what the plain tutorial-style step computes.
+
+Both steps get the same initial weights, the same real batches and the same noise (their noise
+generators are seeded alike before every iteration, and draw in the same order); after a few
+iterations their losses, accuracies, weights, BatchNorm statistics and Adam moments must agree
+to float tolerance. The speed work (fused Adam, D frozen during G's step, one forward over
+real+fake, channels-last convolutions, no host syncs) may change rounding, never the arithmetic.
+
+The channels-last runs are compared in float64: Adam divides each gradient by its own running
+RMS, so a weight whose gradient is ~0 (some of G's first-layer weights at init) takes a full
+learning-rate step in a direction set by float32 rounding noise, and two correct float32 steps
+with different kernels (NHWC vs NCHW) then differ by ~lr per iteration in those weights. In
+float64 that noise is 1e-9 times smaller and the tolerances can be tight.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from benchmarks.reference import ReferenceStep
+from fashiongan import config, data
+from fashiongan.models import build_discriminator, build_generator
+from fashiongan.step import GANStep
+
+ITERS = 4
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machine is small and shared; results do not depend on it
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture
+def dtype(request):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(request.param)  # models, noise and batches are built in it
+    yield request.param
+    torch.set_default_dtype(old)
+
+
+def _pair(cfg, channels_last=None):
+    torch.manual_seed(cfg.seed)
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    fast = GANStep(cfg, G, D, torch.device("cpu"), channels_last=channels_last)
+    ref = ReferenceStep(cfg, copy.deepcopy(G), copy.deepcopy(D), torch.Generator())
+    return fast, ref
+
+
+def _batches(cfg, data_dir, n):
+    images, labels = data.load("train", data_dir)
+    g = torch.Generator().manual_seed(123)
+    for _ in range(n):
+        idx = torch.randint(0, 2000, (cfg.batch_size,), generator=g)
+        yield (images[idx].unsqueeze(1).to(torch.get_default_dtype()) / 127.5 - 1.0,
+               labels[idx] if cfg.num_classes else None)
+
+
+def _run(fast, ref, cfg, data_dir, noise_offset=0):
+    out_fast, out_ref = [], []
+    for i, (real, y) in enumerate(_batches(cfg, data_dir, ITERS)):
+        fast.noise.manual_seed(1000 + i)
+        ref.noise.manual_seed(1000 + i + noise_offset)
+        out_fast.append(fast(real, y).tolist())
+        out_ref.append(ref(real, y))
+    return torch.tensor(out_fast), torch.tensor(out_ref)
+
+
+def _assert_same_state(fast, ref, atol=2e-5, rtol=1e-4, m_atol=1e-6, m_rtol=1e-3):
+    for name, a, b in [("G", fast.G, ref.G), ("D", fast.D, ref.D)]:
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys()
+        for k in sa:  # weights and BatchNorm running statistics
+            torch.testing.assert_close(sa[k], sb[k], atol=atol, rtol=rtol, msg=f"{name}.{k}")
+    for oa, ob in [(fast.opt_g, ref.opt_g), (fast.opt_d, ref.opt_d)]:
+        for pa, pb in zip(oa.param_groups[0]["params"], ob.param_groups[0]["params"],
+                          strict=True):
+            for key in ("exp_avg", "exp_avg_sq"):
+                torch.testing.assert_close(oa.state[pa][key], ob.state[pb][key],
+                                           atol=m_atol, rtol=m_rtol)
+            assert float(oa.state[pa]["step"]) == float(ob.state[pb]["step"])
+
+
+F32, F64 = torch.float32, torch.float64
+
+
+@pytest.mark.parametrize("preset,batch,dtype,nhwc",
+                         [("article", 32, F32, None), ("article", 32, F64, None),
+                          ("cdcgan", 16, F32, None), ("cdcgan", 16, F64, True),
+                          ("dcgan", 16, F64, True)], indirect=["dtype"])
+def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, data_dir):
+    """nhwc=True: the channels-last layout that CUDA uses, checked here on the CPU."""
+    cfg = config.resolve(preset, [f"batch_size={batch}"])
+    fast, ref = _pair(cfg, channels_last=nhwc)
+    assert fast.channels_last == bool(nhwc)
+    if nhwc:
+        assert fast.G.up1.weight.is_contiguous(memory_format=torch.channels_last)
+    init = {k: v.clone() for k, v in fast.G.state_dict().items()}
+    f, r = _run(fast, ref, cfg, data_dir)
+    assert f.shape == (ITERS, 4) and next(fast.G.parameters()).dtype == dtype
+    # losses to float tolerance; accuracies are counts over the batch and must be equal
+    tol = 1e-5 if dtype == F32 else 1e-10
+    torch.testing.assert_close(f[:, :2], r[:, :2], atol=tol, rtol=tol)
+    assert torch.equal(f[:, 2:], r[:, 2:])
+    if dtype == F32:
+        _assert_same_state(fast, ref)
+    else:
+        _assert_same_state(fast, ref, atol=1e-9, rtol=1e-7, m_atol=1e-12, m_rtol=1e-6)
+    # the weights moved, so agreeing is not agreeing on the initial weights
+    moved = max((fast.G.state_dict()[k] - v).abs().max().item() for k, v in init.items())
+    assert moved > 1e-3
+
+
+def test_equivalence_check_notices_different_noise(data_dir):
+    """The tolerances above are tight enough to tell apart a step that saw other noise."""
+    cfg = config.resolve("article")
+    fast, ref = _pair(cfg)
+    f, r = _run(fast, ref, cfg, data_dir, noise_offset=1)
+    assert not torch.allclose(f[:, :2], r[:, :2], atol=1e-5, rtol=1e-5)
+    with pytest.raises(AssertionError):
+        _assert_same_state(fast, ref)
