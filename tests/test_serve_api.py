@@ -303,3 +303,26 @@ def test_generator_without_soft_classes_switches_class_halfway(cond_g):
 
     bag = designs(c, **{"class": "bag", "n": 1, "seed": 4})[0]["png"]
     assert one(mix_class="bag", mix=0.4) == one() and one(mix_class="bag", mix=0.6) == bag
+
+
+def test_shipped_generator_is_the_default(tmp_path):
+    """Without --checkpoint, sample and serve use the generator in the package, when one ships;
+    a build without one says so in one line."""
+    from importlib import resources
+
+    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
+    out = tmp_path / "s.npz"
+    r = run_cli("sample", "--class", "dress", "--n", 4, "--out", out)
+    if not shipped.is_file():
+        assert r.returncode == 2 and "no pretrained generator ships" in r.stderr
+        r = run_cli("serve", "--port", 0)
+        assert r.returncode == 2 and "no pretrained generator ships" in r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    assert np.load(out)["labels"].tolist() == [3, 3, 3, 3]
+    g = fashiongan.load_generator(str(shipped))
+    c = TestClient(create_app(g))
+    assert c.get("/api/classes").json()["conditional"] is True
+    items = designs(c, **{"class": "dress", "n": 4, "seed": 0})
+    for s, item in enumerate(items):  # each design is made alone (batch of one)
+        assert np.array_equal(pixels(item), fashiongan.sample(g, 1, seed=s, labels=3)[0])
