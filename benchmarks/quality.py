@@ -139,6 +139,8 @@ def main(argv=None) -> int:
                    help="score this run folder as PRESET's row instead of training it")
     p.add_argument("--grids", metavar="DIR", help="copy each preset's final grid to "
                    "DIR/grid-<preset>.png")
+    p.add_argument("--train-only", action="store_true",
+                   help="train the runs (one after the other) and score nothing")
     p.add_argument("--data-dir")
     p.add_argument("--json", help="write the rows here (default: RUNS/quality-<budget>s.json)")
     args = p.parse_args(argv)
@@ -155,6 +157,9 @@ def main(argv=None) -> int:
             run_dir = Path(args.runs) / f"{Path(preset).stem}-{args.budget:g}s"
             _, info = train(preset, run_dir, args.budget, args.threads, args.set,
                             args.retrain, args.data_dir)
+        if args.train_only:
+            print(f"{preset}: {info['step']} iterations in {info['wall_s']:.0f} s", flush=True)
+            continue
         result = score(load_generator(run_dir), args.data_dir)
         raw_g = raw_generator(run_dir)
         raw = score(raw_g, args.data_dir) if raw_g is not None else None
@@ -166,6 +171,8 @@ def main(argv=None) -> int:
             Path(args.grids).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(run_dir / "samples" / "grid-final.png",
                             Path(args.grids) / f"grid-{Path(preset).stem}.png")
+    if args.train_only:
+        return 0
     print(f"\nquality at a {args.budget:g} s training budget, {N_SAMPLES} samples vs the "
           "10,000 test images, evaluator features (fashiongan.metrics):")
     print(table(rows, floor))
