@@ -11,9 +11,11 @@ both up, then alternates blocks of iterations between them (`--reps` times) and 
 medians, so that both see the same load on a shared machine; the ratio is the figure to quote.
 
 The floor: FLOPs of one iteration (matmuls and convolutions, counted by torch's
-FlopCounterMode) over the rate of a large single-precision matmul timed in the same rotation.
-Adam and the element-wise work are memory-bound and not counted, so the floor is a bound that no
-loop reaches; `floor/ms` says how close the loop comes.
+FlopCounterMode) over the best float32 rate this machine showed in the same rotation: a
+1024^3 sgemm and a DCGAN-sized convolution are both timed, and the faster sets the floor (on an
+AMD CPU Intel's MKL sgemm runs well below oneDNN's convolutions). Adam and the element-wise
+work are memory-bound and not counted, so the floor is a bound that no loop reaches;
+`floor/ms` says how close the loop comes.
 
 --keras also times the article's own Keras loop (benchmarks/keras_article.py) in a Python that
 has TensorFlow, bracketed by two blocks of fashiongan's loop; skipped with a note when that
@@ -64,6 +66,20 @@ def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
     return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
 
 
+def conv_gflops(device: torch.device, reps: int = 10) -> float:
+    """A DCGAN-sized convolution (3x3, 128 -> 128 channels, 64 x 14x14): oneDNN's rate,
+    which on some CPUs (AMD with Intel's MKL) is well above the sgemm rate."""
+    x = torch.randn(64, 128, 14, 14, device=device)
+    w = torch.randn(128, 128, 3, 3, device=device)
+    torch.nn.functional.conv2d(x, w, padding=1)
+
+    def run(k):
+        for _ in range(k):
+            torch.nn.functional.conv2d(x, w, padding=1)
+
+    return 2 * 64 * 128 * 128 * 9 * 14 * 14 / (timed(run, reps, device) / 1e3) / 1e9
+
+
 def iteration_flops(loop) -> int:
     with FlopCounterMode(display=False) as fc:
         loop.run(1)
@@ -109,7 +125,7 @@ def main(argv=None) -> None:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
           + f"; medians of {args.reps} alternating blocks\n")
     head = ("| preset | batch | threads | fashiongan ms/it | img/s | reference ms/it | img/s | "
-            "speed-up | GFLOP/it | matmul GFLOP/s | floor ms/it | floor/ms |")
+            "speed-up | GFLOP/it | sgemm GFLOP/s | conv GFLOP/s | floor ms/it | floor/ms |")
     print(head)
     print("|" + "---|" * head.count(" | ") + "---|")
     keras_rows = []
@@ -132,18 +148,20 @@ def main(argv=None) -> None:
                     ref.run(3)
                 gflop = iteration_flops(FastLoop(cfg.replace(compile=False), images, labels,
                                                  device)) / 1e9
-                f_ms, r_ms, rate = [], [], []
+                f_ms, r_ms, mm, conv = [], [], [], []
                 for _ in range(args.reps):
                     f_ms.append(timed(fast.run, n, device))
                     if ref is not None:
                         r_ms.append(timed(ref.run, n, device))
-                    rate.append(matmul_gflops(device))
-                f, g = statistics.median(f_ms), statistics.median(rate)
-                r = statistics.median(r_ms) if r_ms else float("nan")
-                floor = gflop / g * 1e3
+                    mm.append(matmul_gflops(device))
+                    conv.append(conv_gflops(device))
+                f, r = statistics.median(f_ms), statistics.median(r_ms or [float("nan")])
+                g_mm, g_conv = statistics.median(mm), statistics.median(conv)
+                floor = gflop / max(g_mm, g_conv) * 1e3  # at the best fp32 rate seen
                 print(f"| {preset} | {bs} | {threads} | {f:.2f} | {bs / f * 1e3:.0f} | "
-                      f"{r:.2f} | {bs / r * 1e3:.0f} | {r / f:.2f}x | {gflop:.3f} | {g:.0f} | "
-                      f"{floor:.2f} | {floor / f:.0%} |", flush=True)
+                      f"{r:.2f} | {bs / r * 1e3:.0f} | {r / f:.2f}x | {gflop:.3f} | "
+                      f"{g_mm:.0f} | {g_conv:.0f} | {floor:.2f} | {floor / f:.0%} |",
+                      flush=True)
                 if cfg.compile:
                     print(f"|   (compile + first 3 iterations: {warm:.1f} s) |", flush=True)
                 if args.keras and cfg.model == "article" and bs == 32:

@@ -64,7 +64,7 @@ class TrainConfig:
     # --- execution ---------------------------------------------------------------------------
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     compile: bool = False  # torch.compile the training step's models
-    amp: str = "none"  # none | bf16 (autocast on CUDA)
+    amp: str = "none"  # none | bf16 (autocast: CUDA, or a CPU with AVX512-BF16; changes numerics)
     threads: int = 0  # CPU threads for torch; 0 leaves torch's default (one per core)
 
     def __post_init__(self):

@@ -39,13 +39,12 @@ class GANStep:
                  ddp: bool = False, channels_last: bool | None = None):
         self.cfg, self.G, self.D, self.device = cfg, G, D, device
         self.k = cfg.num_classes
-        # Convolutions in NHWC, cuDNN's fast layout (tensor cores under bf16). Set before the
-        # optimisers and DDP see the parameters; tensors are converted in place, so G and D stay
-        # the caller's objects. None: on for conv models on CUDA. Off on CPU: there it gained
-        # ~5% (cdcgan, batch 64, benchmarks/variants.py), too little to give up sampling from
-        # a snapshot (NCHW) reproducing the training grids (drawn by G's EMA copy) bit for bit.
+        # Convolutions in NHWC: cuDNN's fast layout (tensor cores under bf16), and oneDNN's on
+        # CPU (cdcgan at batch 64: 1.10x, benchmarks/variants.py). Set before the optimisers
+        # and DDP see the parameters; tensors are converted in place, so G and D stay the
+        # caller's objects (and G's EMA copy, made after, is NHWC too). None: on for conv models.
         if channels_last is None:
-            channels_last = device.type == "cuda" and (_has_conv(G) or _has_conv(D))
+            channels_last = _has_conv(G) or _has_conv(D)
         self.channels_last = channels_last
         if channels_last:
             G.to(memory_format=torch.channels_last)
@@ -59,8 +58,11 @@ class GANStep:
         D_train = nn.parallel.DistributedDataParallel(D) if ddp else D
         wrap = torch.compile if cfg.compile else (lambda m: m)
         self.G_train, self.D_train, self.D_frozen = wrap(G_train), wrap(D_train), wrap(D)
-        self.amp = cfg.amp == "bf16" and device.type == "cuda"
-        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext()
+        # bf16 autocast: matmuls and convolutions in bf16 (tensor cores on CUDA; AVX512-BF16
+        # on CPUs that have it), the rest and the weights in float32.
+        self.amp = cfg.amp == "bf16"
+        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if self.amp
+                         else nullcontext())
 
     # --- state for checkpoints ---------------------------------------------------------------
     def state_dict(self) -> dict:
