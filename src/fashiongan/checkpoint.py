@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -18,12 +20,12 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from . import config as config_mod
 from .errors import UserError
-from .fileio import atomic_write, atomic_write_json
+from .fileio import atomic_write, atomic_write_bytes, atomic_write_json
 from .models import build_generator
 
 STATE_RE = re.compile(r"^state-(\d{8})\.pt$")
@@ -36,8 +38,9 @@ def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | No
     folder = Path(folder)
     meta = {"config": cfg.to_dict(), **(info or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    atomic_write(folder / SNAPSHOT_FILE,
-                 lambda tmp: save_file(tensors, tmp, metadata={"fashiongan": json.dumps(meta)}))
+    # serialised in memory, then written by Python: a full disk is an OSError naming the file
+    atomic_write_bytes(folder / SNAPSHOT_FILE,
+                       save(tensors, metadata={"fashiongan": json.dumps(meta)}))
     atomic_write_json(folder / "config.json", meta)
     return folder
 
@@ -59,16 +62,17 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         raise UserError(f"{file}: refusing a pickle-based file; generators load from "
                         "safetensors only")
     try:
-        with open(file, "rb") as f:
-            head = f.read(8)
-        if head[:2] == b"\x80\x04" or head[:2] == b"PK":
-            raise UserError(f"{file}: this is a pickle/zip file, not safetensors; refusing it")
         from safetensors import safe_open
 
         with safe_open(str(file), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("fashiongan", "null"))
         tensors = load_file(str(file))
     except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as e:
+        # diagnosed only now: a valid header's length may begin with these very bytes
+        with contextlib.suppress(OSError), open(file, "rb") as f:
+            if f.read(2) in (b"PK", *(bytes([0x80, v]) for v in range(2, 6))):
+                raise UserError(f"{file}: this is a pickle/zip file, not safetensors; "
+                                "refusing it") from None
         raise UserError(f"{file}: not a readable safetensors snapshot ({e})") from None
     if not isinstance(meta, dict) or "config" not in meta:
         raise UserError(f"{file}: safetensors file without a fashiongan config in its metadata")
@@ -94,11 +98,24 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _torch_save(state: dict, tmp: str) -> None:
+    try:
+        torch.save(state, tmp)
+    except RuntimeError:
+        # torch's zip writer reports a full disk as "unexpected pos"; written again through
+        # Python, the same fault is an OSError that says what it is (ENOSPC...)
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        with open(tmp, "wb") as f:
+            f.write(buf.getbuffer())
+        raise  # the disk took it: the fault was torch's own
+
+
 def save_state(folder: str | Path, step: int, state: dict, keep: int) -> Path:
     """Write state-<step>.pt and its sidecar atomically, then prune to the newest `keep`."""
     folder = Path(folder)
     path = folder / f"state-{step:08d}.pt"
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write(path, lambda tmp: _torch_save(state, tmp))
     atomic_write_json(path.with_suffix(".json"), {"step": step, "sha256": _sha256(path),
                                                   "bytes": path.stat().st_size})
     for old in list_states(folder)[:-keep]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -27,6 +28,8 @@ def _train(args) -> int:
         args.set.append(f"eval_every={args.eval_every}")
     if args.resume:
         run_dir = _resume_dir(args.resume, args.out)
+        if Path(args.resume).is_file():  # a wrong file is the fault to name, not its folder
+            checkpoint.load_state(args.resume)
         cfg = config.load_json(run_dir / "config.json")
         if args.set:
             cfg = config.from_dict({**cfg.to_dict(), **config.parse_overrides(args.set)},
@@ -41,14 +44,21 @@ def _train(args) -> int:
         distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
         run_dir = distributed.on_main(lambda: new_run_dir(args.out, name, args.overwrite))
         resume = None
-    evaluator = None
-    if cfg.eval_every:  # FID during training (fashiongan.metrics)
-        from .metrics.training import make_evaluator
+    try:
+        evaluator = None
+        if cfg.eval_every:  # FID during training (fashiongan.metrics)
+            from .metrics.training import make_evaluator
 
-        evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
-    summary = training_loop(cfg, run_dir, data_dir=args.data_dir, resume=resume,
-                            progress=not args.no_progress, max_train_images=args.limit_data,
-                            time_budget_s=args.time_budget, evaluator=evaluator)
+            evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
+        summary = training_loop(cfg, run_dir, data_dir=args.data_dir, resume=resume,
+                                progress=not args.no_progress,
+                                max_train_images=args.limit_data,
+                                time_budget_s=args.time_budget, evaluator=evaluator)
+    except (UserError, OSError):
+        if resume is None:  # refused before writing anything (bad data...): no empty folder
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # only ever removes an empty folder
+        raise
     if distributed.info().is_main:
         print(f"{summary['status']} at iteration {summary['step']} in "
               f"{summary['wall_s']:.1f} s; run folder {run_dir}; samples {summary['grid']}")
@@ -145,7 +155,8 @@ def _savez(path: str, arrays: dict) -> None:
 def _writable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UserError(f"{path}: folder {parent} does not exist")
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise UserError(f"{path}: {parent} {what}")
 
 
 def _default_checkpoint() -> str:
@@ -172,10 +183,29 @@ def _data(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (a UserError) instead of the usage block."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _at_least(low: float, kind=int):
+    """An argparse type: a number >= low (sizes, counts, durations)."""
+    def convert(text: str):
+        value = kind(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return convert
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import config
 
-    p = argparse.ArgumentParser(prog="fashiongan", description="GANs on Fashion-MNIST")
+    p = _Parser(prog="fashiongan", description="GANs on Fashion-MNIST")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a GAN", description="Train a GAN. Presets: "
@@ -190,15 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="PATH|latest",
                    help="continue from a training state, a run folder, or the latest run")
     t.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
-    t.add_argument("--limit-data", type=int, default=0, metavar="N",
+    t.add_argument("--limit-data", type=_at_least(0), default=0, metavar="N",
                    help="train on the first N training images only (quick tries)")
-    t.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
+    t.add_argument("--time-budget", type=_at_least(0, float), default=0.0, metavar="SECONDS",
                    help="stop, with a checkpoint, after this wall-clock time")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--eval-every", type=int, default=None, metavar="N",
                    help="FID (evaluator features, eval_samples samples) every N iterations: "
                    "metrics.jsonl, fid.png, snapshot-best/ (sets config key eval_every)")
-    t.add_argument("--nproc", type=int, default=1, metavar="N",
+    t.add_argument("--nproc", type=_at_least(1), default=1, metavar="N",
                    help="train on N processes of this host (launches torchrun; DDP with NCCL "
                    "on CUDA, gloo on CPU); batch_size is per process")
     t.add_argument("--on-nan", choices=("stop", "rollback"),
@@ -215,15 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class name or index for a conditional generator")
     s.add_argument("--out", help="write images (uint8 Nx28x28), seeds and labels to this .npz")
     s.add_argument("--grid", help="write a PNG grid here")
-    s.add_argument("--rows", type=int, default=0)
-    s.add_argument("--cols", type=int, default=0)
-    s.add_argument("--scale", type=int, default=1, help="enlarge the grid PNG by this factor")
+    s.add_argument("--rows", type=_at_least(0), default=0)
+    s.add_argument("--cols", type=_at_least(0), default=0)
+    s.add_argument("--scale", type=_at_least(1), default=1,
+                   help="enlarge the grid PNG by this factor")
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="cpu")
     s.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
                    help="write a strip walking from seed A to seed B (slerp) instead of --n "
                    "samples")
-    s.add_argument("--steps", type=int, default=10, help="frames of --interpolate")
+    s.add_argument("--steps", type=_at_least(2), default=10, help="frames of --interpolate")
     s.add_argument("--class-from", metavar="CLASS", help="--interpolate: morph from this class")
     s.add_argument("--class-to", metavar="CLASS", help="--interpolate: ... into this class")
     s.add_argument("--method", choices=("slerp", "lerp"), default="slerp",
@@ -266,10 +297,17 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)
         if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 0:
             raise UserError(f"--n must be >= 0, got {args.n}")
+        if getattr(args, "batch_size", 1) < 1:
+            raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
         return args.func(args)
     except UserError as e:
         print(f"fashiongan: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # disk full, no permission, not a folder...: the machine, not the code
+        where = e.filename2 or e.filename
+        print(f"fashiongan: error: {f'{where}: ' if where else ''}{e.strerror or e}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt as e:
         print(f"fashiongan: {e or 'interrupted'}", file=sys.stderr)
         return 130
