@@ -6,8 +6,10 @@ separate virtual environment:
     python -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu
     /tmp/tfvenv/bin/python benchmarks/keras_article.py --iterations 300 --threads 1
 
-It prints one JSON line: {"ms_per_iter": ..., "images_per_s": ..., ...}. benchmarks/throughput.py
---keras runs it as a subprocess and sets its figure beside fashiongan's.
+It prints one JSON line: {"ms_per_iter": ..., "images_per_s": ..., ...}. With --serve it warms
+up, prints {"ready": ...}, then reads a number N per line from stdin, runs N iterations and
+prints their JSON line, until stdin closes: benchmarks/throughput.py --keras drives it that way,
+so that its blocks alternate with fashiongan's and both see the same load.
 
 The loop is the article's: per iteration a random batch by np.random.randint, fakes from
 `generator.predict`, `discriminator.train_on_batch` on the real batch and then on the fakes, and
@@ -80,6 +82,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--threads", type=int, default=0, help="TF intra/inter-op threads; 0: TF's")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--serve", action="store_true", help="time blocks of N read from stdin")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -111,17 +114,26 @@ def main(argv=None) -> None:
         g_loss = combined.train_on_batch(noise, valid)
         return d_loss, g_loss
 
+    def block(n: int) -> None:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            d_loss, g_loss = iteration()
+        dt = (time.perf_counter() - t0) / n
+        print(json.dumps({"ms_per_iter": dt * 1e3, "images_per_s": bs / dt, "iterations": n,
+                          "batch_size": bs, "tensorflow": tf.__version__,
+                          "keras": keras.__version__, "d_loss": float(np.ravel(d_loss)[0]),
+                          "g_loss": float(np.ravel(g_loss)[0]), "threads": args.threads}),
+              flush=True)
+
     for _ in range(args.warmup):
         iteration()
-    t0 = time.perf_counter()
-    for _ in range(args.iterations):
-        d_loss, g_loss = iteration()
-    dt = (time.perf_counter() - t0) / args.iterations
-    print(json.dumps({"ms_per_iter": dt * 1e3, "images_per_s": bs / dt,
-                      "iterations": args.iterations, "batch_size": bs,
-                      "tensorflow": tf.__version__, "keras": keras.__version__,
-                      "d_loss": float(np.ravel(d_loss)[0]), "g_loss": float(np.ravel(g_loss)[0]),
-                      "threads": args.threads}))
+    if not args.serve:
+        block(args.iterations)
+        return
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            block(int(line))
 
 
 if __name__ == "__main__":

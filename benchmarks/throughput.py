@@ -18,8 +18,8 @@ work are memory-bound and not counted, so the floor is a bound that no loop reac
 `floor/ms` says how close the loop comes.
 
 --keras also times the article's own Keras loop (benchmarks/keras_article.py) in a Python that
-has TensorFlow, bracketed by two blocks of fashiongan's loop; skipped with a note when that
-Python cannot import TensorFlow.
+has TensorFlow, its blocks (--keras-iters in all) alternating with the two loops' blocks;
+skipped with a note when that Python cannot import TensorFlow.
 """
 
 from __future__ import annotations
@@ -86,17 +86,40 @@ def iteration_flops(loop) -> int:
     return fc.get_total_flops()
 
 
-def keras_time(python: str, iterations: int, threads: int, data_dir: str | None) -> dict | str:
-    probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"skipped: {python} cannot import tensorflow"
-    cmd = [python, str(HERE / "keras_article.py"), "--iterations", str(iterations),
-           "--threads", str(threads)] + (["--data-dir", data_dir] if data_dir else [])
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
-    if r.returncode != 0 or not lines:
-        return f"failed: {(r.stderr.strip().splitlines() or ['no output'])[-1]}"
-    return json.loads(lines[-1])
+class KerasLoop:
+    """The article's Keras loop in a Python with TensorFlow, driven block by block over a pipe
+    (benchmarks/keras_article.py --serve) so that its blocks alternate with the others."""
+
+    def __init__(self, python: str, threads: int, data_dir: str | None):
+        self.proc, self.info, self.error = None, None, None
+        probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True)
+        if probe.returncode != 0:
+            self.error = f"skipped: {python} cannot import tensorflow"
+            return
+        cmd = [python, str(HERE / "keras_article.py"), "--serve", "--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd + (["--data-dir", data_dir] if data_dir else []),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        if "ready" not in self._read():
+            self.error = "failed: keras_article.py did not start"
+
+    def _read(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        return {}
+
+    def run(self, n: int) -> float:
+        """ms per iteration of n iterations."""
+        self.proc.stdin.write(f"{n}\n")
+        self.proc.stdin.flush()
+        self.info = self._read()
+        return self.info["ms_per_iter"]
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
 
 
 def main(argv=None) -> None:
@@ -141,6 +164,12 @@ def main(argv=None) -> None:
                 warm = fast.warm_up()
                 n = args.iters or max(5, min(200, int(0.5 / max(timed(fast.run, 3, device)
                                                                   / 1e3, 1e-4))))
+                keras = None
+                if args.keras and cfg.model == "article" and bs == 32:
+                    keras = KerasLoop(args.keras_python, threads, args.data_dir)
+                    if keras.error:
+                        keras_rows.append((threads, keras.error, None))
+                        keras = None
                 ref = None
                 if not args.no_reference:
                     plain = cfg.replace(compile=False, amp="none")
@@ -148,11 +177,13 @@ def main(argv=None) -> None:
                     ref.run(3)
                 gflop = iteration_flops(FastLoop(cfg.replace(compile=False), images, labels,
                                                  device)) / 1e9
-                f_ms, r_ms, mm, conv = [], [], [], []
+                f_ms, r_ms, k_ms, mm, conv = [], [], [], [], []
                 for _ in range(args.reps):
                     f_ms.append(timed(fast.run, n, device))
                     if ref is not None:
                         r_ms.append(timed(ref.run, n, device))
+                    if keras is not None:
+                        k_ms.append(keras.run(-(-args.keras_iters // args.reps)))
                     mm.append(matmul_gflops(device))
                     conv.append(conv_gflops(device))
                 f, r = statistics.median(f_ms), statistics.median(r_ms or [float("nan")])
@@ -164,23 +195,22 @@ def main(argv=None) -> None:
                       flush=True)
                 if cfg.compile:
                     print(f"|   (compile + first 3 iterations: {warm:.1f} s) |", flush=True)
-                if args.keras and cfg.model == "article" and bs == 32:
-                    before = timed(fast.run, n, device)
-                    k = keras_time(args.keras_python, args.keras_iters, threads, args.data_dir)
-                    after = timed(fast.run, n, device)
-                    keras_rows.append((threads, k, (before + after) / 2))
+                if keras is not None:
+                    keras.close()
+                    keras_rows.append((threads, statistics.median(k_ms), f, len(k_ms)))
     if args.keras:
-        print("\nThe article's Keras loop (article preset, batch 32), bracketed by fashiongan's:")
+        print("\nThe article's Keras loop (article preset, batch 32), its blocks alternating with "
+              "the loops above:")
         if not keras_rows:
             print("  not run: no article preset at batch 32 in this run")
-        for threads, k, f in keras_rows:
+        for threads, k, f, *blocks in keras_rows:
             if isinstance(k, str):
                 print(f"  threads {threads}: {k}")
             else:
-                print(f"  threads {threads}: Keras {k['ms_per_iter']:.1f} ms/it "
-                      f"({k['images_per_s']:.0f} img/s, {k['iterations']} iterations, TF "
-                      f"{k['tensorflow']}, Keras {k['keras']}); fashiongan {f:.2f} ms/it; "
-                      f"speed-up {k['ms_per_iter'] / f:.1f}x")
+                per = -(-args.keras_iters // args.reps)
+                print(f"  threads {threads}: Keras {k:.1f} ms/it ({32 / k * 1e3:.0f} img/s; "
+                      f"median of {blocks[0]} blocks of {per} iterations); fashiongan "
+                      f"{f:.2f} ms/it; speed-up {k / f:.1f}x")
 
 
 if __name__ == "__main__":

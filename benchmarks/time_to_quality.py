@@ -38,6 +38,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="default")
     ap.add_argument("--threshold", type=float, required=True, help="stop when FID < this")
+    ap.add_argument("--also", default="", help="comma list of higher thresholds to report")
     ap.add_argument("--eval-every", type=int, default=500, help="iterations between FIDs")
     ap.add_argument("--eval-samples", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=1)
@@ -54,7 +55,7 @@ def main(argv=None) -> None:
     tmp = None if args.out else tempfile.TemporaryDirectory(prefix="ttq-")
     run_dir = Path(args.out or tmp.name)
     fid_at = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
-    spent_evaluating = 0.0
+    spent_evaluating, rows = 0.0, []
     print(f"{args.preset}: {cfg.model}, batch {cfg.batch_size}, {args.threads} thread(s); "
           f"FID of {args.eval_samples} samples every {args.eval_every} iterations, "
           f"threshold {args.threshold}\n")
@@ -70,6 +71,7 @@ def main(argv=None) -> None:
         train_s = wall - spent_evaluating
         print(f"| {step} | {step * cfg.batch_size} | {train_s:.0f} | {wall:.0f} | {fid:.2f} |",
               flush=True)
+        rows.append((step, train_s, wall, fid))
         if fid < args.threshold:
             raise Reached(step, train_s, wall, fid)
 
@@ -87,6 +89,10 @@ def main(argv=None) -> None:
     finally:
         if tmp is not None:
             tmp.cleanup()
+    for t in sorted((float(x) for x in args.also.split(",") if x), reverse=True):
+        hit = next((r for r in rows if r[3] < t), None)
+        print(f"FID < {t:g}: " + (f"iteration {hit[0]}, {hit[1]:.0f} s of training "
+                                  f"({hit[2]:.0f} s wall)" if hit else "not reached"))
 
 
 if __name__ == "__main__":
