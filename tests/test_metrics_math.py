@@ -114,6 +114,16 @@ def test_kid_matches_torchmetrics_poly_mmd_and_is_seeded():
     assert kid(a, b, subsets=10, subset_size=5000)[2] == 300  # subsets shrink to the set
 
 
+def test_kid_fast_path_agrees_with_float64():
+    # ReLU features of the evaluator's size and scale; one subset holding every point is the
+    # whole-sample estimate (MMD^2 does not depend on the order of the points).
+    a = _correlated(1000, 128, seed=16).relu() * 3
+    b = _correlated(1000, 128, seed=17, shift=0.05).relu() * 3
+    exact = mmd2_unbiased(a, b)
+    fast = kid(a, b, subsets=1, subset_size=1000)[0]
+    assert fast == pytest.approx(exact, rel=1e-5, abs=1e-7)
+
+
 # --- PR/DC -----------------------------------------------------------------------------------
 
 def _line(xs):
@@ -156,12 +166,20 @@ def test_prdc_far_away_fakes_score_zero_and_blocks_do_not_matter(monkeypatch):
     assert 0.5 < whole["precision"] <= 1 and 0.5 < whole["recall"] <= 1
 
 
+def test_prdc_float32_fast_path_agrees_with_float64():
+    real = _correlated(1500, 128, seed=18).relu() * 3 + 10  # far from the origin, as features
+    fake = _correlated(1200, 128, seed=19, shift=0.1).relu() * 3 + 10
+    fast = prdc(real, fake)
+    exact = prdc(real, fake, dtype=torch.float64)
+    assert fast == pytest.approx(exact, abs=2 / 1200)  # at most a point or two on an edge
+
+
 def test_knn_radii_match_brute_force():
     x = _correlated(300, 6, seed=15)
     d = torch.cdist(x, x)
     brute = d.sort(1).values[:, 3]  # column 0 is the point itself
     assert torch.allclose(knn_radii(x, (3,))[3], brute, atol=1e-9)
-    assert torch.allclose(distances(x[:5], x), d[:5], atol=1e-9)
+    assert torch.allclose(distances(x[:5], x), d[:5], atol=1e-6)  # sqrt of rounding at 0
 
 
 # --- classes ---------------------------------------------------------------------------------

@@ -63,8 +63,11 @@ def _evaluate(args) -> int:
     t0 = time.perf_counter()
     images, labels, source = _load_target(args)
     t_sample = time.perf_counter() - t0
+    if args.cas and labels is None:
+        raise UserError("--cas needs class-conditional samples (a conditional generator, or an "
+                        ".npz with 'labels')")
     result = scores.evaluate_images(images, labels, args.data_dir, args.device,
-                                    floor=not args.no_floor)
+                                    floor=not args.no_floor, weights=args.evaluator)
     result = {"source": source, "command": " ".join(["fashiongan", *sys.argv[1:]]), **result}
     result["timing_s"] = {"sample": t_sample, **result["timing_s"],
                           "total": time.perf_counter() - t0}
@@ -91,9 +94,6 @@ def _cas(args, images, labels) -> dict:
     from ..sampling import sample
     from . import cas, evaluator
 
-    if labels is None:
-        raise UserError("--cas needs class-conditional samples (a conditional generator, or an "
-                        ".npz with 'labels')")
     if Path(args.target).suffix != ".npz":  # train on 60,000 fresh samples, as the data
         g = load_generator(args.target, args.device)
         images, labels = sample(g, args.cas_n, seed=args.seed + 1_000_000,
@@ -152,6 +152,8 @@ def register(sub) -> None:
                    help=f"epochs for --cas (default: the evaluator's {Recipe.epochs})")
     e.add_argument("--inception-weights", metavar="PATH",
                    help="also Inception FID, with StyleGAN2-ADA's inception-2015-12-05.pt")
+    e.add_argument("--evaluator", metavar="PATH", help="another evaluator weights file than "
+                   "the shipped one (e.g. from `evaluator train`); numbers will not compare")
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--device", default="cpu")
     e.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")

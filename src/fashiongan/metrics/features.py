@@ -9,12 +9,13 @@ from . import evaluator
 
 
 @torch.no_grad()
-def extract(images, net=None, batch_size: int = 1000, device=None) -> tuple[torch.Tensor,
+def extract(images, net=None, batch_size: int = 250, device=None) -> tuple[torch.Tensor,
                                                                              torch.Tensor]:
     """uint8 images [N,28,28] (numpy or tensor) -> (features float64 [N,D], classes [N]).
 
     Runs the shipped evaluator unless `net` is given. Features stay on `device` (the net's by
-    default); channels-last memory is ~1.5x faster for these small convolutions on CPU.
+    default). Batches of 250 in channels-last memory were the fastest on two CPU cores
+    (batches of 1000 took 1.5x as long: the activations stop fitting in cache).
     """
     if net is None:
         net, _ = evaluator.load(device=device or "cpu")

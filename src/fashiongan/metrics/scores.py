@@ -53,10 +53,12 @@ def real_floor(n: int, net, digest: str, ref: Reference, data_dir=None) -> dict:
     return cached_json("floor", cache_key(kind="floor", reference=ref.key, n=n), compute)
 
 
-def evaluate_images(images, labels=None, data_dir=None, device="cpu", floor: bool = True) -> dict:
-    """Score uint8 images [N,28,28] (with class labels for conditional samples)."""
+def evaluate_images(images, labels=None, data_dir=None, device="cpu", floor: bool = True,
+                    weights=None) -> dict:
+    """Score uint8 images [N,28,28] (with class labels for conditional samples); `weights`
+    names another evaluator file than the shipped one (its numbers are not comparable)."""
     t0 = time.perf_counter()
-    net, digest = evaluator.load(device=device)
+    net, digest = evaluator.load(weights, device=device)
     ref = load_reference(net, digest, data_dir).to(device)
     t_ref = time.perf_counter()
     feats, classes = extract(images, net)
