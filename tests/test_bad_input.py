@@ -359,7 +359,8 @@ def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, 
     fault = "File too large" if limit else "No space left on device"
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
     assert len(err) == 1, r.stderr
-    assert err[0] == f"fashiongan: error: {ckpts / 'state-00000003.pt'}: cannot write: {fault}"
+    assert err[0] == (f"fashiongan: error: {ckpts / 'state-00000003.pt'}: cannot write: "
+                      f"{fault}; last good training state: {latest}")
     assert _listing(ckpts) == before  # no new state, no temp file left, old ones intact
     assert checkpoint.latest_state(ckpts) == latest
     assert checkpoint.load_state(latest)["step"] == 2

@@ -229,7 +229,13 @@ def training_loop(
         }
         if ema is not None:
             state["G_ema"] = ema.model.state_dict()
-        last_ckpt = str(checkpoint.save_state(ckpt_dir, step, state, cfg.keep_checkpoints))
+        try:
+            saved = checkpoint.save_state(ckpt_dir, step, state, cfg.keep_checkpoints)
+        except OSError as e:  # disk full...: say where the last good state is
+            good = last_ckpt or checkpoint.latest_state(ckpt_dir)
+            raise OSError(e.errno, f"{e.strerror}; last good training state: {good}",
+                          e.filename) from e
+        last_ckpt = str(saved)
         checkpoint.save_snapshot(sample_model(), cfg, run_dir / "snapshot",
                                  {"step": step, "images_seen": images_seen})
 
