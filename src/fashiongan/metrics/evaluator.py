@@ -7,7 +7,7 @@ weights are pinned by SHA-256: a different file would silently change every repo
 
 No flip augmentation on purpose: shoes in Fashion-MNIST all face left, and a judge that is
 invariant to flips would not notice a generator drawing them the wrong way round. A shift of at
-most two pixels is the only augmentation.
+most one pixel is the only augmentation.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from ..fileio import atomic_write, atomic_write_json
 WEIGHTS_NAME = "evaluator.safetensors"
 # SHA-256 of the shipped weights file; every cached statistic and every reported number depends
 # on it. Retraining with `fashiongan evaluator train` and shipping the result means updating it.
-WEIGHTS_SHA256 = "PLACEHOLDER"
+WEIGHTS_SHA256 = "debff473b5c877245c798c6deb18e94072c9eb24c9728f50ebbb1f7aa54eb6c1"
 MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST pixel mean/std (of x/255), training split
 
 
 class EvaluatorNet(nn.Module):
     """Three conv-BN-ReLU blocks (28->14->7 px) -> linear -> ReLU (the features) -> linear.
 
-    The 3x3 convolutions keep the compute at about 6M multiply-adds per image, so the network
+    The 3x3 convolutions keep the compute at about 6.5M multiply-adds per image, so the network
     trains in minutes and featurises 10,000 images in seconds on two CPU cores; the flattened
     7x7 map before the feature layer keeps where things are (a shirt's collar, a bag's handle).
     """
@@ -52,8 +52,9 @@ class EvaluatorNet(nn.Module):
                     nn.ReLU(inplace=True)]
 
         self.body = nn.Sequential(
-            *conv(1, w), nn.MaxPool2d(2), *conv(w, 2 * w), nn.MaxPool2d(2), *conv(2 * w, w),
-            nn.Flatten(), nn.Linear(w * 7 * 7, feature_dim), nn.ReLU(inplace=True))
+            *conv(1, w), nn.MaxPool2d(2), *conv(w, 2 * w), nn.MaxPool2d(2),
+            *conv(2 * w, 2 * w), nn.Flatten(), nn.Linear(2 * w * 7 * 7, feature_dim),
+            nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
         self.feature_dim = feature_dim
@@ -78,12 +79,12 @@ class EvaluatorNet(nn.Module):
 
 @dataclass(frozen=True)
 class Recipe:
-    epochs: int = 10  # passes over the 60,000 training images
+    epochs: int = 12  # passes over the 60,000 training images
     batch_size: int = 128
     lr: float = 0.05  # peak SGD (Nesterov) learning rate; linear warm-up for an epoch, then cosine
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    max_shift: int = 2  # random translation of each training image, in pixels (0: none)
+    max_shift: int = 1  # random translation of each training image, in pixels (0: none)
     width: int = 32  # channels of the first conv
     feature_dim: int = 128  # the feature space's dimension (penultimate layer)
     seed: int = 0
@@ -105,7 +106,7 @@ def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tenso
 
 @torch.no_grad()
 def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 1000) -> float:
+             batch_size: int = 250) -> float:
     net.eval()
     correct = 0
     for i in range(0, len(images), batch_size):

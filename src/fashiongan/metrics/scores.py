@@ -50,7 +50,8 @@ def real_floor(n: int, net, digest: str, ref: Reference, data_dir=None) -> dict:
         feats, classes = extract(images[idx], net)
         return score(feats, classes, ref, labels[idx])
 
-    return cached_json("floor", cache_key(kind="floor", reference=ref.key, n=n), compute)
+    return cached_json("floor", cache_key(kind="floor", reference=ref.key, n=n,
+                                            kid=[KID_SUBSETS, KID_SUBSET_SIZE]), compute)
 
 
 def evaluate_images(images, labels=None, data_dir=None, device="cpu", floor: bool = True,

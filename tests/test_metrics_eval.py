@@ -1,0 +1,242 @@
+"""The shipped evaluator, the real-data reference and its cache, the scores on degraded data,
+`fashiongan evaluate` / `evaluator`, FID during training, CAS and the Inception path."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fashiongan import data
+from fashiongan.metrics import cas, evaluator, inception, reference, scores
+from fashiongan.metrics.classes import class_report, collapse_warning
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.fid import Moments, frechet_distance
+from fashiongan.metrics.kid import kid
+from fashiongan.metrics.prdc import prdc
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cache(tmp_path_factory):
+    """One fresh statistics cache for this module (and the CLI runs it starts)."""
+    old = os.environ.get("FASHIONGAN_CACHE")
+    path = tmp_path_factory.mktemp("fashiongan-cache")
+    os.environ["FASHIONGAN_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("FASHIONGAN_CACHE", None)
+    else:
+        os.environ["FASHIONGAN_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def ref(cache):
+    net, digest = evaluator.load()
+    return reference.load_reference(net, digest)
+
+
+@pytest.fixture(scope="module")
+def train_split():
+    return data.load("train")
+
+
+# --- the evaluator -----------------------------------------------------------------------------
+
+def test_shipped_evaluator_is_pinned_small_and_reaches_93_percent():
+    path = evaluator.shipped_path()
+    assert path.stat().st_size <= 2 * 1024 * 1024
+    assert evaluator.sha256_file(path) == evaluator.WEIGHTS_SHA256
+    record = evaluator.read_record()
+    assert record["sha256"] == evaluator.WEIGHTS_SHA256 and record["recipe"]["seed"] == 0
+    net, _ = evaluator.load()
+    x, y = data.load("test")
+    acc = evaluator.accuracy(net, x, y)
+    assert acc >= 0.93
+    assert acc == pytest.approx(record["test_accuracy"], abs=5e-4)  # batch-size rounding
+
+
+def test_a_changed_weights_file_is_refused(tmp_path, monkeypatch):
+    bad = tmp_path / "evaluator.safetensors"
+    bad.write_bytes(evaluator.shipped_path().read_bytes()[:-1] + b" ")
+    monkeypatch.setattr(evaluator, "shipped_path", lambda: bad)
+    with pytest.raises(evaluator.UserError, match="differs from the pinned"):
+        evaluator.load()
+
+
+def test_evaluator_training_is_deterministic(train_split):
+    x, y = train_split[0][:2000], train_split[1][:2000]
+    recipe = evaluator.Recipe(batch_size=64)
+    a = evaluator.train(x, y, recipe, max_steps=6, log=lambda s: None).state_dict()
+    b = evaluator.train(x, y, recipe, max_steps=6, log=lambda s: None).state_dict()
+    c = evaluator.train(x, y, evaluator.Recipe(batch_size=64, seed=1), max_steps=6,
+                        log=lambda s: None).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_evaluator_retrains_to_93_percent(tmp_path):
+    """The full recipe (about 20 minutes on two busy cores)."""
+    record = evaluator.train_and_save(tmp_path / "e.safetensors", log=lambda s: None)
+    assert record["test_accuracy"] >= 0.93
+
+
+# --- reference statistics and their cache ------------------------------------------------------
+
+def test_reference_is_cached_and_keyed(ref, cache):
+    files = list(cache.glob(f"reference-{ref.key}.npz"))
+    assert len(files) == 1
+    net, digest = evaluator.load()
+    again = reference.load_reference(net, digest)  # read back from the file
+    assert torch.equal(again.features, ref.features) and torch.equal(again.mu, ref.mu)
+    assert ref.features.shape == (10_000, net.feature_dim)
+    assert ref.features.dtype == torch.float64
+    fp = reference.data_fingerprint()
+    keys = {reference.cache_key(kind="reference", evaluator=d, data=f, k=[3, 5])
+            for d, f in ((digest, fp), ("0" * 64, fp), (digest, "1" * 64))}
+    assert len(keys) == 3 and ref.key in keys
+    files[0].write_bytes(b"damaged")  # a damaged entry is recomputed, not trusted
+    fixed = reference.load_reference(net, digest)
+    assert torch.allclose(fixed.mu, ref.mu)
+
+
+def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
+    r = torch.arange(-3, 4, dtype=torch.float32)
+    k = torch.exp(-r**2 / (2 * sigma**2))
+    k = (k[:, None] * k[None, :] / k.sum() ** 2)[None, None]
+    x = torch.from_numpy(images).float()[:, None]
+    return F.conv2d(x, k, padding=3)[:, 0].round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def _noise(images: np.ndarray, std: float) -> np.ndarray:
+    g = torch.Generator().manual_seed(0)
+    x = torch.from_numpy(images).float() + std * torch.randn(images.shape, generator=g)
+    return x.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def test_degraded_sets_score_monotonically_worse(ref, train_split):
+    x, y = train_split
+    real = x[reference.floor_indices(1000)].numpy()
+    one_class = x[y == 7][:1000].numpy()
+
+    def judge(images):  # the protocol's metrics, KID on fewer subsets to keep this quick
+        feats, classes = extract(images)
+        out = prdc(ref.features, feats, real_radii=ref.radii)
+        out["fid"] = frechet_distance(*Moments.of(feats).mean_cov(), ref.mu, ref.sigma)
+        out["kid"] = kid(ref.features, feats, subsets=10, subset_size=500)[0]
+        out["classes"] = class_report(classes)
+        return out
+
+    base = judge(real)
+    for family in ([_blur(real, 0.7), _blur(real, 1.5)], [_noise(real, 20), _noise(real, 60)]):
+        worse = [judge(im) for im in family]
+        assert base["fid"] < worse[0]["fid"] < worse[1]["fid"]
+        assert base["kid"] < worse[0]["kid"] < worse[1]["kid"]
+        assert base["precision"] > worse[1]["precision"]
+    collapsed = judge(one_class)
+    assert collapsed["fid"] > 10 * base["fid"] and collapsed["recall"] < base["recall"] / 2
+    assert collapsed["coverage"] < base["coverage"] / 2
+    assert base["classes"]["collapsed_classes"] == []
+    assert len(collapsed["classes"]["collapsed_classes"]) >= 8
+    assert collapse_warning(collapsed["classes"]).startswith("mode collapse")
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+def test_evaluate_npz_prints_table_and_json(tmp_path, train_split, ref, cache):
+    x, y = train_split
+    idx = torch.arange(1000) + 50_000
+    npz = tmp_path / "real.npz"
+    np.savez(npz, images=x[idx].numpy(), labels=y[idx].numpy())
+    r = run_cli("evaluate", npz, env={"FASHIONGAN_CACHE": str(cache)})
+    assert r.returncode == 0, r.stderr
+    assert "FID (evaluator features)" in r.stdout and "real floor" in r.stdout
+    out = json.loads((tmp_path / "real.evaluation.json").read_text())
+    s, f = out["samples"], out["real_floor"]
+    assert s["n"] == f["n"] == 1000 and out["evaluator_sha256"] == evaluator.WEIGHTS_SHA256
+    assert s["fid"] < 3 * f["fid"] + 0.5  # real images score like the floor
+    assert s["classes"]["accuracy"] > 0.93 and out["warnings"] == []
+    assert set(scores.METRICS) <= set(s) and "kid_std" in s
+
+
+def test_evaluate_rejects_bad_input(tmp_path, cache):
+    env = {"FASHIONGAN_CACHE": str(cache)}
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, images=np.zeros((20, 28, 28), np.float32))
+    r = run_cli("evaluate", bad, env=env)
+    assert r.returncode == 2 and "must be uint8 Nx28x28" in r.stderr
+    r = run_cli("evaluate", tmp_path / "missing.npz", env=env)
+    assert r.returncode == 2 and "no such file" in r.stderr
+    r = run_cli("evaluate", bad, "--inception-weights", tmp_path / "inception-2015-12-05.pt",
+                env=env)
+    assert r.returncode == 2 and inception.URL in r.stderr and "Traceback" not in r.stderr
+
+
+def test_train_with_eval_every_then_evaluate_agree(tmp_path, cache, ref):
+    env = {"FASHIONGAN_CACHE": str(cache)}
+    run = tmp_path / "run"
+    r = run_cli("train", "--preset", "article", "--out", run, "--no-progress",
+                "--eval-every", "100", "--set", "iterations=200", "--set", "eval_samples=500",
+                "--set", "threads=1", "--limit-data", "5000", env=env)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
+    fids = {row["step"]: row["fid"] for row in rows if "fid" in row}
+    assert sorted(fids) == [100, 200] and all(v > 0 for v in fids.values())
+    best = json.loads((run / "snapshot-best" / "config.json").read_text())
+    assert best["fid"] == min(fids.values()) and best["step"] in fids
+    assert (run / "fid.png").stat().st_size > 1000 and (run / "losses.png").is_file()
+
+    r = run_cli("evaluate", run, "--n", "500", "--no-floor", env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads((run / "evaluation.json").read_text())
+    # the same seeds through the same final weights: the number logged at the last step
+    assert out["samples"]["fid"] == pytest.approx(fids[200], rel=1e-3)
+    r = run_cli("evaluate", run, "--n", "20", "--cas", "--no-floor", env=env)
+    assert r.returncode == 2 and "--cas needs class-conditional" in r.stderr
+
+
+def test_evaluator_info_names_the_pin():
+    r = run_cli("evaluator", "info")
+    assert r.returncode == 0 and evaluator.WEIGHTS_SHA256 in r.stdout
+
+
+# --- CAS and the Inception path ----------------------------------------------------------------
+
+@pytest.mark.slow
+def test_cas_learns_from_good_labels_not_from_shuffled_ones(train_split):
+    """Two short trainings and three passes over the test set (about a minute)."""
+    x, y = train_split[0][:3000], train_split[1][:3000]
+    quiet = dict(log=lambda s: None, max_steps=40, recipe=evaluator.Recipe(batch_size=64))
+    good = cas.cas(x, y, **quiet)
+    shuffled = cas.cas(x, y[torch.randperm(3000, generator=torch.Generator().manual_seed(0))],
+                       **quiet)
+    assert good["cas_accuracy"] > 0.6 > 0.25 > shuffled["cas_accuracy"]
+    assert good["real_data_accuracy"] >= 0.93
+
+
+def test_inception_path_with_a_stand_in_torchscript(tmp_path, cache):
+    """The real file cannot be downloaded here; a TorchScript with its calling convention
+    checks what we hand it (uint8, 3 channels, native size) and the FID plumbing."""
+
+    class StandIn(torch.nn.Module):
+        def forward(self, img: torch.Tensor, return_features: bool = False) -> torch.Tensor:
+            assert img.dtype == torch.uint8 and img.shape[1] == 3 and return_features
+            x = img.float()
+            return torch.cat([x.mean((2, 3)), x.std((2, 3)), x[:, :, 10:18, 10:18].mean((2, 3))],
+                             1)
+
+    path = tmp_path / "inception-2015-12-05.pt"
+    torch.jit.save(torch.jit.script(StandIn()), str(path))
+    model = inception.load(path)
+    test, _ = data.load("test")
+    same = inception.inception_fid(model, test.numpy(), path)
+    other = inception.inception_fid(model, _blur(test[:2000].numpy(), 1.5), path)
+    assert same["fid"] == pytest.approx(0.0, abs=1e-6) and other["fid"] > 1.0
+    (tmp_path / "junk.pt").write_bytes(b"not torchscript")
+    with pytest.raises(evaluator.UserError, match="not a TorchScript"):
+        inception.load(tmp_path / "junk.pt")
