@@ -16,6 +16,7 @@ float64 that noise is 1e-9 times smaller and the tolerances can be tight.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -139,3 +140,24 @@ def test_bf16_autocast_step_runs_on_cpu_and_stays_near_float32(data_dir):
         losses[amp] = f[:, :2]
     torch.testing.assert_close(losses["bf16"], losses["none"], rtol=0.05, atol=0.02)
     assert not torch.equal(losses["bf16"], losses["none"])  # bf16 was really used
+
+
+def test_throughput_benchmark_prints_its_table():
+    """benchmarks/throughput.py end to end, tiny: one row with numbers, Keras skipped cleanly
+    where TensorFlow is missing (the test's Python has none)."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "throughput.py"
+    r = subprocess.run([sys.executable, str(script), "--presets", "article",
+                        "--iters", "2", "--reps", "1", "--keras", "--keras-iters", "2",
+                        "--keras-python", sys.executable],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = next(ln for ln in r.stdout.splitlines() if ln.startswith("| article | 32 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    fast_ms, ref_ms, speedup, gflop = (float(cells[3]), float(cells[5]),
+                                       float(cells[7].rstrip("x")), float(cells[8]))
+    assert fast_ms > 0 and ref_ms > 0 and speedup == pytest.approx(ref_ms / fast_ms, abs=0.01)
+    assert gflop == pytest.approx(0.600, abs=0.01)  # the article's iteration, counted
+    assert "cannot import tensorflow" in r.stdout
