@@ -23,11 +23,14 @@ from tests.conftest import run_cli
 
 @pytest.fixture(scope="module", autouse=True)
 def cache(tmp_path_factory):
-    """One fresh statistics cache for this module (and the CLI runs it starts)."""
-    old = os.environ.get("FASHIONGAN_CACHE")
+    """One fresh statistics cache for this module (and the CLI runs it starts). One torch
+    thread: on a shared two-core machine two threads made these metrics 3x slower."""
+    old, old_threads = os.environ.get("FASHIONGAN_CACHE"), torch.get_num_threads()
     path = tmp_path_factory.mktemp("fashiongan-cache")
     os.environ["FASHIONGAN_CACHE"] = str(path)
+    torch.set_num_threads(1)
     yield path
+    torch.set_num_threads(old_threads)
     if old is None:
         os.environ.pop("FASHIONGAN_CACHE", None)
     else:
@@ -153,7 +156,7 @@ def test_evaluate_npz_prints_table_and_json(tmp_path, train_split, ref, cache):
     idx = torch.arange(1000) + 50_000
     npz = tmp_path / "real.npz"
     np.savez(npz, images=x[idx].numpy(), labels=y[idx].numpy())
-    r = run_cli("evaluate", npz, env={"FASHIONGAN_CACHE": str(cache)})
+    r = run_cli("evaluate", npz, "--threads", "1", env={"FASHIONGAN_CACHE": str(cache)})
     assert r.returncode == 0, r.stderr
     assert "FID (evaluator features)" in r.stdout and "real floor" in r.stdout
     out = json.loads((tmp_path / "real.evaluation.json").read_text())
@@ -191,7 +194,7 @@ def test_train_with_eval_every_then_evaluate_agree(tmp_path, cache, ref):
     assert best["fid"] == min(fids.values()) and best["step"] in fids
     assert (run / "fid.png").stat().st_size > 1000 and (run / "losses.png").is_file()
 
-    r = run_cli("evaluate", run, "--n", "500", "--no-floor", env=env)
+    r = run_cli("evaluate", run, "--n", "500", "--no-floor", "--threads", "1", env=env)
     assert r.returncode == 0, r.stderr
     out = json.loads((run / "evaluation.json").read_text())
     # the same seeds through the same final weights: the number logged at the last step
