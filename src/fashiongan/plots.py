@@ -62,9 +62,11 @@ def fid_plot(records: list[dict], out: str | Path, title: str = "") -> Path | No
     ax.plot(steps, fids, marker="o", ms=3, lw=1, label="FID")
     ax.plot([steps[best]], [fids[best]], "r*", ms=12,
             label=f"best {fids[best]:.2f} at {steps[best]}")
-    ax.set_yscale("log")
+    log = max(fids) > 5 * min(fids) > 0  # early FIDs dwarf the later ones
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("FID (log scale)")
+    ax.set_ylabel("FID (log scale)" if log else "FID")
     ax.set_title(title or "FID")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
