@@ -133,3 +133,21 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     assert _rank_pids(out) == []
     state = checkpoint.load_state(out / "checkpoints")  # verified by its checksum
     assert state["step"] >= 100 and state["step"] % 100 == 0
+
+
+def test_fid_during_training_is_shared_across_ranks(tmp_path):
+    """Each rank embeds half the samples; the reduced FID equals one process scoring all."""
+    out = tmp_path / "run"
+    r = run_cli("train", "--nproc", 2, "--out", out, "--no-progress", "--limit-data", 2000,
+                "--set", "iterations=40", "--set", "log_interval=20", "--eval-every", 40,
+                "--set", "eval_samples=600", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    fids = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()
+            if '"fid"' in x]
+    assert [f["step"] for f in fids] == [40]  # written once, by rank 0
+    r = run_cli("evaluate", out / "snapshot-best", "--n", 600, "--no-floor",
+                "--json", tmp_path / "e.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    single = json.loads((tmp_path / "e.json").read_text())["samples"]
+    # float32 features summed in another order: equal to ~1e-4 (half the samples would be far off)
+    assert single["fid"] == pytest.approx(fids[0]["fid"], rel=1e-3)
