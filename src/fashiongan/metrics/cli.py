@@ -88,6 +88,7 @@ def _evaluate(args) -> int:
     out = _json_path(args)
     if not out.parent.is_dir():
         raise UserError(f"{out}: folder {out.parent} does not exist")
+    result["timing_s"]["total"] = time.perf_counter() - t0
     atomic_write_json(out, result)
     print(f"wrote {out} ({result['timing_s']['total']:.1f} s)")
     return 0
@@ -104,8 +105,13 @@ def _cas(args, images, labels) -> dict:
                                 batch_size=args.batch_size, return_labels=True)
     recipe = evaluator.Recipe(**({"epochs": args.cas_epochs} if args.cas_epochs else {}))
     res = cas.cas(images, labels, args.data_dir, recipe)
+    shipped = evaluator.read_record().get("recipe", {})
+    res["like_for_like"] = len(images) == 60_000 and recipe.epochs == shipped.get("epochs")
     print(f"classification accuracy score: {100 * res['cas_accuracy']:.2f}% on the real test "
-          f"set (same classifier trained on real data: {100 * res['real_data_accuracy']:.2f}%)")
+          f"set (same classifier trained on real data: {100 * res['real_data_accuracy']:.2f}%"
+          + ("" if res["like_for_like"] else f"; not like for like: that one saw 60,000 real "
+             f"images for {shipped.get('epochs')} epochs, this one {len(images)} generated "
+             f"for {recipe.epochs}") + ")")
     return res
 
 
