@@ -31,6 +31,7 @@ import torch
 from fashiongan import checkpoint, config, load_generator, sample
 from fashiongan.data import CLASS_NAMES
 from fashiongan.fileio import atomic_write_json
+from fashiongan.metrics import evaluator
 from fashiongan.metrics.scores import evaluate_images
 from fashiongan.models import build_generator
 
@@ -177,7 +178,8 @@ def main(argv=None) -> int:
           "10,000 test images, evaluator features (fashiongan.metrics):")
     print(table(rows, floor))
     out = Path(args.json or Path(args.runs) / f"quality-{args.budget:g}s.json")
-    atomic_write_json(out, {"budget_s": args.budget, "rows": rows, "real_floor": floor})
+    atomic_write_json(out, {"budget_s": args.budget, "rows": rows, "real_floor": floor,
+                            "evaluator_sha256": evaluator.WEIGHTS_SHA256})
     print(f"rows written to {out}")
     return 0
 
