@@ -102,20 +102,18 @@ class GANStep:
         z, y_fake = self._z_y(B)
         fake = self._fakes_for_d(z, y_fake)
         if cfg.d_split_steps:  # the article: two optimiser steps, real batch then fake batch
-            opt.zero_grad(set_to_none=True)
-            with self.autocast:
-                real_logits = self._fp32(self.D_train(real, y_real))
-            loss_r = losses.bce_real(real_logits)
-            loss_r.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            with self.autocast:
-                fake_logits = self._fp32(self.D_train(fake, y_fake))
-            loss_f = losses.bce_fake(fake_logits)
-            loss_f.backward()
-            opt.step()
-            return (0.5 * (loss_r.detach() + loss_f.detach()), real_logits.detach(),
-                    fake_logits.detach())
+            out = []
+            for x, y, loss_fn in ((real, y_real, losses.bce_real),
+                                  (fake, y_fake, losses.bce_fake)):
+                opt.zero_grad(set_to_none=True)
+                with self.autocast:
+                    logits = self._fp32(self.D_train(x, y))
+                loss = loss_fn(logits)
+                loss.backward()
+                opt.step()
+                out.append((loss.detach(), logits.detach()))
+            (loss_r, real_logits), (loss_f, fake_logits) = out
+            return 0.5 * (loss_r + loss_f), real_logits, fake_logits
         # One forward over real and fake together: one DDP forward per backward, and half the
         # kernel launches. Our discriminators have no batch-coupled layers, so it is exact.
         x = torch.cat([real, fake])

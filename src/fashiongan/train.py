@@ -242,7 +242,7 @@ def training_loop(
     def on_non_finite(what: str) -> None:
         """Stop with a clear message, or (on_nan: rollback) reload the last good state."""
         nonlocal lr_scale, rollbacks
-        where = last_ckpt or (str(checkpoint.latest_state(ckpt_dir) or "") or None)
+        where = last_ckpt or checkpoint.latest_state(ckpt_dir)
         msg = f"non-finite {what} at iteration {step}; last good training state: {where}"
         if cfg.on_nan != "rollback" or where is None or rollbacks >= cfg.max_rollbacks:
             raise NonFiniteError(msg)
