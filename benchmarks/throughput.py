@@ -11,10 +11,12 @@ both up, then alternates blocks of iterations between them (`--reps` times) and 
 medians, so that both see the same load on a shared machine; the ratio is the figure to quote.
 
 The floor: FLOPs of one iteration (matmuls and convolutions, counted by torch's
-FlopCounterMode) over the best float32 rate this machine showed in the same rotation: a
-1024^3 sgemm and a DCGAN-sized convolution are both timed, and the faster sets the floor (on an
-AMD CPU Intel's MKL sgemm runs well below oneDNN's convolutions). Adam and the element-wise
-work are memory-bound and not counted, so the floor is a bound that no loop reaches;
+FlopCounterMode on the autograd path, which does the same arithmetic as the fused one) over the
+best float32 rate this machine showed in the same rotation: a 1024^3 GEMM through torch's
+matmul (MKL on CPU) and through oneDNN, and a DCGAN-sized convolution are all timed, and the
+fastest sets the floor (on an AMD CPU Intel's MKL runs its AVX2 path, oneDNN its AVX-512
+one). Adam and the element-wise work are memory-bound and not counted, so the floor is a bound
+that no loop reaches;
 `floor/ms` says how close the loop comes.
 
 --keras also times the article's own Keras loop (benchmarks/keras_article.py) in a Python that
@@ -43,6 +45,7 @@ from fastloop import FastLoop  # noqa: E402
 from reference import ReferenceLoop  # noqa: E402
 
 from fashiongan import config, data  # noqa: E402
+from fashiongan.models import onednn_linear  # noqa: E402
 from fashiongan.train import pick_device  # noqa: E402
 
 
@@ -62,6 +65,21 @@ def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
     def run(k):
         for _ in range(k):
             a @ b
+
+    return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
+
+
+def onednn_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
+    """The same GEMM through oneDNN (what fashiongan's CPU Linear layers call); nan where
+    there is no oneDNN (CUDA)."""
+    if device.type != "cpu" or not onednn_linear.available():
+        return float("nan")
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    onednn_linear.mm_t(a, b)
+
+    def run(k):
+        for _ in range(k):
+            onednn_linear.mm_t(a, b)
 
     return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
 
@@ -148,7 +166,8 @@ def main(argv=None) -> None:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
           + f"; medians of {args.reps} alternating blocks\n")
     head = ("| preset | batch | threads | fashiongan ms/it | img/s | reference ms/it | img/s | "
-            "speed-up | GFLOP/it | sgemm GFLOP/s | conv GFLOP/s | floor ms/it | floor/ms |")
+            "speed-up | GFLOP/it | sgemm GFLOP/s | oneDNN GEMM | conv GFLOP/s | floor ms/it | "
+            "floor/ms |")
     print(head)
     print("|" + "---|" * head.count(" | ") + "---|")
     keras_rows = []
@@ -175,9 +194,9 @@ def main(argv=None) -> None:
                     plain = cfg.replace(compile=False, amp="none")
                     ref = ReferenceLoop(plain, images, labels, device)
                     ref.run(3)
-                gflop = iteration_flops(FastLoop(cfg.replace(compile=False), images, labels,
-                                                 device)) / 1e9
-                f_ms, r_ms, k_ms, mm, conv = [], [], [], [], []
+                plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
+                gflop = iteration_flops(FastLoop(plain, images, labels, device)) / 1e9
+                f_ms, r_ms, k_ms, mm, dnn, conv = [], [], [], [], [], []
                 for _ in range(args.reps):
                     f_ms.append(timed(fast.run, n, device))
                     if ref is not None:
@@ -185,13 +204,15 @@ def main(argv=None) -> None:
                     if keras is not None:
                         k_ms.append(keras.run(-(-args.keras_iters // args.reps)))
                     mm.append(matmul_gflops(device))
+                    dnn.append(onednn_gflops(device))
                     conv.append(conv_gflops(device))
                 f, r = statistics.median(f_ms), statistics.median(r_ms or [float("nan")])
-                g_mm, g_conv = statistics.median(mm), statistics.median(conv)
-                floor = gflop / max(g_mm, g_conv) * 1e3  # at the best fp32 rate seen
+                g_mm, g_dnn, g_conv = (statistics.median(v) for v in (mm, dnn, conv))
+                best = max(r for r in (g_mm, g_dnn, g_conv) if r == r)  # nan: not measured
+                floor = gflop / best * 1e3  # at the best fp32 rate seen
                 print(f"| {preset} | {bs} | {threads} | {f:.2f} | {bs / f * 1e3:.0f} | "
                       f"{r:.2f} | {bs / r * 1e3:.0f} | {r / f:.2f}x | {gflop:.3f} | "
-                      f"{g_mm:.0f} | {g_conv:.0f} | {floor:.2f} | {floor / f:.0%} |",
+                      f"{g_mm:.0f} | {g_dnn:.0f} | {g_conv:.0f} | {floor:.2f} | {floor / f:.0%} |",
                       flush=True)
                 if cfg.compile:
                     print(f"|   (compile + first 3 iterations: {warm:.1f} s) |", flush=True)

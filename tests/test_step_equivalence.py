@@ -48,8 +48,12 @@ def dtype(request):
 def _pair(cfg, channels_last=None):
     torch.manual_seed(cfg.seed)
     G, D = build_generator(cfg), build_discriminator(cfg)
-    fast = GANStep(cfg, G, D, torch.device("cpu"), channels_last=channels_last)
+    # copies first: GANStep switches its models' wide Linear layers to oneDNN in place, and the
+    # reference is torch's plain nn.Linear
     ref = ReferenceStep(cfg, copy.deepcopy(G), copy.deepcopy(D), torch.Generator())
+    fast = GANStep(cfg, G, D, torch.device("cpu"), channels_last=channels_last)
+    assert all(type(m) is torch.nn.Linear for m in ref.D.modules()
+               if isinstance(m, torch.nn.Linear))
     return fast, ref
 
 
@@ -90,14 +94,23 @@ def _assert_same_state(fast, ref, atol=2e-5, rtol=1e-4, m_atol=1e-6, m_rtol=1e-3
 F32, F64 = torch.float32, torch.float64
 
 
-@pytest.mark.parametrize("preset,batch,dtype,nhwc",
-                         [("article", 32, F32, None), ("article", 32, F64, None),
-                          ("cdcgan", 16, F32, False), ("cdcgan", 16, F64, None),
-                          ("dcgan", 16, F64, None)], indirect=["dtype"])
-def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, data_dir):
-    """nhwc None: GANStep's default (channels-last for conv models); False: the plain layout."""
-    cfg = config.resolve(preset, [f"batch_size={batch}"])
+@pytest.mark.parametrize("preset,batch,dtype,nhwc,path",
+                         [("article", 32, F32, None, "fused"),
+                          ("article", 32, F32, None, "onednn"),
+                          ("article", 32, F32, None, "aten"), ("article", 32, F64, None, "aten"),
+                          ("cdcgan", 16, F32, False, "aten"), ("cdcgan", 16, F64, None, "aten"),
+                          ("dcgan", 16, F64, None, "aten")], indirect=["dtype"])
+def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, path, data_dir):
+    """nhwc None: GANStep's default (channels-last for conv models); False: the plain layout.
+    path: fused = the article's hand-written CPU step (article_step.py), onednn = autograd
+    with the wide Linear layers on oneDNN, aten = autograd with torch's own Linear."""
+    cfg = config.resolve(preset, [f"batch_size={batch}",
+                                  f"fused_step={path == 'fused'}",
+                                  f"onednn_linear={path != 'aten'}"])
     fast, ref = _pair(cfg, channels_last=nhwc)
+    assert (fast.article is not None) == (path == "fused")
+    linears = [type(m).__name__ for m in fast.D.modules() if isinstance(m, torch.nn.Linear)]
+    assert ("OneDNNLinear" in linears) == (path != "aten")
     assert fast.channels_last == (preset != "article" and nhwc is not False)
     if fast.channels_last:
         assert fast.G.up1.weight.is_contiguous(memory_format=torch.channels_last)

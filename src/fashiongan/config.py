@@ -66,6 +66,8 @@ class TrainConfig:
     compile: bool = False  # torch.compile the training step's models
     amp: str = "none"  # none | bf16 (autocast: CUDA, or a CPU with AVX512-BF16; changes numerics)
     threads: int = 0  # CPU threads for torch; 0 leaves torch's default (one per core)
+    onednn_linear: bool = True  # CPU: wide Linear layers on oneDNN's GEMM (models/onednn_linear)
+    fused_step: bool = True  # CPU: the article's iteration without autograd (article_step.py)
 
     def __post_init__(self):
         positive = ("latent_dim", "g_width", "d_width", "iterations", "batch_size", "d_steps",

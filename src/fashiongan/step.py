@@ -12,8 +12,9 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from . import losses
+from . import article_step, losses
 from .config import TrainConfig
+from .models import onednn_linear
 
 
 def _adam(params, lr: float, cfg: TrainConfig) -> torch.optim.Adam:
@@ -49,8 +50,16 @@ class GANStep:
         if channels_last:
             G.to(memory_format=torch.channels_last)
             D.to(memory_format=torch.channels_last)
+        # CPU float32: wide Linear layers on oneDNN's AVX-512 GEMM instead of MKL's (which runs
+        # its AVX2 path on AMD CPUs): 1.25-1.42x per article iteration on a 2-core EPYC.
+        # Same parameters and state_dict; off with onednn_linear=false.
+        if cfg.onednn_linear and device.type == "cpu":
+            onednn_linear.convert(G)
+            onednn_linear.convert(D)
         self.opt_g = _adam(G.parameters(), cfg.lr, cfg)
         self.opt_d = _adam(D.parameters(), cfg.d_learning_rate, cfg)
+        self.article = (article_step.ArticleStep(G, D, self.opt_g, self.opt_d)
+                        if article_step.supported(cfg, G, D, device, ddp) else None)
         self.noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
         # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
         # parameters are frozen there, so no DDP hook waits for gradients that never come.
@@ -151,6 +160,8 @@ class GANStep:
     def __call__(self, real: torch.Tensor, y_real=None) -> torch.Tensor:
         """One iteration on a batch scaled to [-1, 1]; returns the tensor
         [d_loss, g_loss, acc_real, acc_fake] without synchronising with the device."""
+        if self.article is not None:
+            return self.article(real, self.noise, self.cfg.latent_dim)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         for _ in range(self.cfg.d_steps):
