@@ -166,6 +166,8 @@ CASES = [
          "iterations=-5", "--out", NEW, slow=True),
     case("train-zero-latent", "latent_dim must be > 0", "train", "--set", "latent_dim=0",
          "--out", NEW, slow=True),
+    case("train-batch-of-one", "batch_size must be >= 2", "train", "--set", "batch_size=1",
+         "--out", NEW, slow=True),
     case("train-negative-limit-data", "argument --limit-data: must be >= 0", "train",
          "--limit-data", "-1", "--out", NEW, "--data-dir", "{data}", *QUICK),
     case("train-negative-time-budget", "argument --time-budget: must be >= 0", "train",

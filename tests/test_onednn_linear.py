@@ -93,3 +93,17 @@ def test_inference_keeps_nn_linear_kernels_bit_for_bit():
         assert torch.equal(fast(x), plain(x))
     y = fast(x)
     assert "LinearFn" in type(y.grad_fn).__name__
+
+
+def test_linear_gemm_benchmark_prints_a_row_per_layer(capsys):
+    """benchmarks/linear_gemm.py end to end, tiny: it checks each oneDNN product against MKL's
+    before timing it, and prints one row of positive rates per article layer."""
+    from benchmarks import linear_gemm
+
+    linear_gemm.main(["--n", "2", "--reps", "1"])
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "->" in ln]
+    assert len(rows) == len(linear_gemm.SHAPES)
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")][1:]
+        rates = [float(c) for i, c in enumerate(cells) if i % 3 != 2]
+        assert all(r > 0 for r in rates)

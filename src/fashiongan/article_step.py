@@ -7,7 +7,7 @@ zero_grad, module hooks) that cost about a quarter of the time on a 2-core CPU. 
 is one oneDNN GEMM with its activation fused in (`onednn_linear`), and the backward reuses the
 same ATen kernels autograd would call (`native_batch_norm_backward`, `leaky_relu_backward`,
 `tanh_backward`), so the numbers agree with GANStep's autograd path to float rounding
-(tests/test_article_step.py) and the state it leaves (weights, BN running statistics and
+(tests/test_step_equivalence.py) and the state it leaves (weights, BN running statistics and
 counters, Adam moments) is the same state in the same tensors: checkpoints, resume and sampling
 do not know which path trained them.
 

@@ -76,6 +76,9 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
+        if self.batch_size < 2:  # every G has BatchNorm, whose batch statistics need two
+            raise UserError(f"config: batch_size must be >= 2 (BatchNorm needs two samples "
+                            f"per batch), got {self.batch_size}")
         for name in ("lr", "adam_eps"):
             if not getattr(self, name) > 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")

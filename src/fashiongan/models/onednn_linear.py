@@ -3,11 +3,12 @@
 Why by hand: torch's CPU `nn.Linear` calls MKL's sgemm, and MKL takes its AVX2 path on AMD
 CPUs; oneDNN, which every torch CPU build also carries, dispatches on the instruction set and
 runs AVX-512. At the article's shapes, batch 32, one thread of this 2-core AMD EPYC
-(`benchmarks/linear_gemm.py`): forward 145-178 vs 95 GFLOP/s, input gradient 148-209 vs
-85-101, weight gradient 152-217 vs 100-106. torch exposes oneDNN's float32 linear only as the
-inference op `mkldnn._linear_pointwise`, with no autograd formula, so the backward is written
-here from the same op: dX = dY W is a linear of dY with weight W^T, dW = dY^T X a linear of dY^T
-with weight X^T (both passed as strided views, no copies), db = the column sums of dY.
+(`benchmarks/linear_gemm.py`): forward 146-177 vs 96-98 GFLOP/s, input gradient 147-210 vs
+83-98, weight gradient 155-215 vs 103-107 (1.5-2.2x; two threads: 1.1-2.7x). torch exposes
+oneDNN's float32 linear only as the inference op `mkldnn._linear_pointwise`, with no autograd
+formula, so the backward is written here from the same op: dX = dY W is a linear of dY with
+weight W^T, dW = dY^T X a linear of dY^T with weight X^T (both passed as strided views, no
+copies), db = the column sums of dY.
 
 The arithmetic is IEEE float32 like MKL's, in another summation order: results agree with
 `nn.Linear` to float rounding (tests/test_onednn_linear.py), not bit for bit.
@@ -20,8 +21,8 @@ from torch import nn
 
 _OP = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
 
-# oneDNN loses on thin layers: a 256 -> 1 head ran at 1 GFLOP/s against MKL's 8, and 100 -> 256
-# at 76 against 87 (same benchmark). Both sides of a layer must be at least this wide.
+# oneDNN loses on thin layers: a 256 -> 1 head ran at 1 GFLOP/s against MKL's 6-11, and 100 -> 256
+# at 0.5-0.97x (same benchmark). Both sides of a layer must be at least this wide.
 MIN_WIDTH = 256
 
 
