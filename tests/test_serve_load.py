@@ -89,3 +89,42 @@ def test_oversized_requests_do_no_generator_work(snapshot):
     assert client.get("/api/generate?n=2").status_code == 200
     assert client.get("/api/interpolate?steps=3").status_code == 200
     assert calls == ["designs", "morph"]  # the counter does count real work
+
+
+def test_healthz_answers_while_every_worker_is_busy(snapshot):
+    """Liveness must not queue behind generation: with more generate requests in flight than
+    the thread pool has workers (all held on an event), /healthz still answers; then the held
+    requests finish normally."""
+    import asyncio
+    import threading
+
+    import anyio.to_thread
+
+    app = create_app(fashiongan.load_generator(snapshot))
+    studio, gate = app.state.studio, threading.Event()
+    real = studio.designs
+
+    def held(*args, **kwargs):
+        gate.wait(timeout=60)
+        return real(*args, **kwargs)
+
+    studio.designs = held
+
+    async def scenario():
+        workers = anyio.to_thread.current_default_thread_limiter().total_tokens
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
+            busy = [asyncio.create_task(client.get(f"/api/generate?n=1&seed={i}"))
+                    for i in range(workers + 4)]
+            await asyncio.sleep(0.5)  # let them all reach the pool
+            assert not any(t.done() for t in busy)
+            health = await asyncio.wait_for(client.get("/healthz"), timeout=20)
+            still_held = sum(not t.done() for t in busy)
+            gate.set()
+            done = await asyncio.gather(*busy)
+        return health, still_held, done, workers
+
+    health, still_held, done, workers = asyncio.run(scenario())
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert still_held == workers + 4  # it was answered while all of them waited
+    assert [r.status_code for r in done] == [200] * (workers + 4)

@@ -75,7 +75,10 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
 
     @app.get("/healthz", summary="Liveness and which generator is loaded",
              response_model=schemas.Health)
-    def healthz():
+    async def healthz():
+        # async: answered on the event loop, so it stays instant while every worker thread of
+        # the pool is busy generating (as a sync route it queued behind them: p99 ~1 s at 32
+        # clients); it only reads attributes, nothing that blocks.
         return {"status": "ok", **studio.info(),
                 "snapshot": getattr(generator, "snapshot_info", {})}
 
