@@ -255,6 +255,10 @@ CASES = [
          "--no-floor", slow=True),
     case("evaluate-wrong-shape", "must be uint8 Nx28x28", "evaluate", "{ws}/wrong-shape.npz",
          "--no-floor", slow=True),
+    case("evaluate-json-unwritable", "/proc/fashiongan-eval.json: cannot write", "evaluate",
+         "{ws}/run", "--json", "/proc/fashiongan-eval.json", "--n", "20", "--no-floor"),
+    case("evaluate-json-is-a-folder", "is a folder", "evaluate", "{ws}/run", "--json", "{ws}",
+         "--n", "20", "--no-floor"),
     case("evaluate-too-few", "--n must be at least 10", "evaluate", "{ws}/run", "--n", "5",
          "--no-floor", slow=True),
     case("evaluate-zero-batch", "--batch-size must be >= 1", "evaluate", "{ws}/run",
@@ -301,6 +305,15 @@ def test_bad_input_is_one_clear_line(c: Case, ws, data_dir):
     assert err[0].startswith("fashiongan: error: "), err[0]
     assert c.expect.lower() in err[0].lower(), err[0]
     assert after == before, "the workspace changed"
+
+
+def test_unwritable_results_file_fails_before_any_evaluation(ws):
+    """Found out before sampling and scoring (which take minutes at --n 10000), not after:
+    nothing of the evaluation was printed."""
+    r = run_cli("evaluate", ws / "run", "--json", "/proc/fashiongan-eval.json", "--n", "20",
+                "--no-floor", cwd=ws, timeout=120)
+    assert r.returncode == 2 and "cannot write" in r.stderr
+    assert "FID" not in r.stdout and r.stdout.strip() == ""
 
 
 # --- disk full while a checkpoint is written ---------------------------------------------------

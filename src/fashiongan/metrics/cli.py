@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +52,21 @@ def _json_path(args) -> Path:
     return target.with_name(target.stem + ".evaluation.json")
 
 
+def _check_writable(out: Path) -> None:
+    """The results file can be created: its folder exists and takes a new file (a temp file is
+    made and removed; os.access would say yes to root on a read-only mount)."""
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder, not a file to write the results to")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise UserError(f"{out}: cannot write: {e.strerror or e}") from None
+
+
 def _evaluate(args) -> int:
     from . import scores
 
@@ -60,6 +77,8 @@ def _evaluate(args) -> int:
     if args.n is not None and args.n < 10:
         raise UserError(f"--n must be at least 10 (k-nearest neighbours need company), "
                         f"got {args.n}")
+    out = _json_path(args)
+    _check_writable(out)  # before minutes of sampling and scoring, not after
     if args.inception_weights:
         from . import inception
 
@@ -85,9 +104,6 @@ def _evaluate(args) -> int:
               f"{result['inception']['fid']:.3f}")
     if args.cas:
         result["cas"] = _cas(args, images, labels)
-    out = _json_path(args)
-    if not out.parent.is_dir():
-        raise UserError(f"{out}: folder {out.parent} does not exist")
     result["timing_s"]["total"] = time.perf_counter() - t0
     atomic_write_json(out, result)
     print(f"wrote {out} ({result['timing_s']['total']:.1f} s)")
