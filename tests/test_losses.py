@@ -93,3 +93,16 @@ def test_accuracy_threshold_is_logit_zero():
     a_real, a_fake = losses.accuracy(torch.tensor([1.0, -1.0, 0.1, 2.0]),
                                      torch.tensor([-1.0, 0.0, 1.0, -5.0]))
     assert a_real.item() == 0.75 and a_fake.item() == 0.75
+
+
+def test_r1_penalty_on_a_concatenated_batch_counts_the_real_rows_only():
+    """GANStep runs D once over [real, fake]: the penalty on the first n_real rows equals the
+    penalty on the real batch alone, and the fake rows' gradients do not enter it."""
+    real = torch.randn(4, 1, 3, 3)
+    fake = torch.randn(6, 1, 3, 3) * 10
+    x = torch.cat([real, fake]).requires_grad_(True)
+    logits = (x ** 2).flatten(1).sum(1) * 1.5
+    r1 = losses.r1_penalty(logits[:4], x, n_real=4)
+    want = 0.5 * (3 * real).pow(2).flatten(1).sum(1).mean()
+    assert torch.allclose(r1, want)
+    assert not torch.allclose(losses.r1_penalty(logits, x), want)  # all rows: another number

@@ -52,10 +52,13 @@ def gradient_penalty(d, real: torch.Tensor, fake: torch.Tensor, labels=None,
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): 0.5 * E||grad D(x)||^2 on real x (which needs grad on)."""
-    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
-    return 0.5 * grad.pow(2).flatten(1).sum(1).mean()
+def r1_penalty(real_logits: torch.Tensor, inputs: torch.Tensor,
+               n_real: int | None = None) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): 0.5 * E||grad D(x)||^2 on real x. `inputs` is the tensor D
+    ran on (with grad on): the real batch alone, or real and fake concatenated with the real
+    ones first, `n_real` of them."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), inputs, create_graph=True)
+    return 0.5 * grad[:n_real].pow(2).flatten(1).sum(1).mean()
 
 
 def accuracy(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

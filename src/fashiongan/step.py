@@ -139,8 +139,7 @@ class GANStep:
             total = total + cfg.gp_weight * losses.gradient_penalty(
                 self.D, real, fake, y_real, generator=self.noise)
         if cfg.r1_gamma:
-            (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
-            total = total + cfg.r1_gamma * 0.5 * grad[:B].pow(2).flatten(1).sum(1).mean()
+            total = total + cfg.r1_gamma * losses.r1_penalty(real_logits, x, n_real=B)
         total.backward()
         opt.step()
         return loss.detach(), real_logits.detach(), fake_logits.detach()
