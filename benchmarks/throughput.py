@@ -58,30 +58,24 @@ def timed(fn, n: int, device: torch.device) -> float:
     return (time.perf_counter() - t) / n * 1e3
 
 
-def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
+def matmul_gflops(device: torch.device, n: int = 1024, reps: int = 10, mm=torch.matmul) -> float:
+    """An n^3 float32 GEMM through `mm` (torch's matmul: MKL on CPU, cuBLAS on CUDA)."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
+    mm(a, b)
 
     def run(k):
         for _ in range(k):
-            a @ b
+            mm(a, b)
 
     return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
 
 
-def onednn_gflops(device: torch.device, n: int = 1024, reps: int = 10) -> float:
-    """The same GEMM through oneDNN (what fashiongan's CPU Linear layers call); nan where
-    there is no oneDNN (CUDA)."""
+def onednn_gflops(device: torch.device) -> float:
+    """The same GEMM through oneDNN (what fashiongan's CPU Linear layers call; a @ b.T, the
+    same FLOPs); nan where there is no oneDNN (CUDA)."""
     if device.type != "cpu" or not onednn_linear.available():
         return float("nan")
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    onednn_linear.mm_t(a, b)
-
-    def run(k):
-        for _ in range(k):
-            onednn_linear.mm_t(a, b)
-
-    return 2 * n**3 / (timed(run, reps, device) / 1e3) / 1e9
+    return matmul_gflops(device, mm=onednn_linear.mm_t)
 
 
 def conv_gflops(device: torch.device, reps: int = 10) -> float:

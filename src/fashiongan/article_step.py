@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import losses
 from .models import onednn_linear
 from .models.article import ArticleDiscriminator, ArticleGenerator
 
@@ -32,8 +33,9 @@ _aten = torch.ops.aten
 def supported(cfg, G: nn.Module, D: nn.Module, device: torch.device, ddp: bool) -> bool:
     return (cfg.fused_step and onednn_linear.available() and device.type == "cpu"
             and type(G) is ArticleGenerator and type(D) is ArticleDiscriminator
+            # d_split_steps implies loss bce (config.py refuses anything else)
             and cfg.d_split_steps and cfg.d_fakes_eval_mode and cfg.d_steps == 1
-            and cfg.loss in ("bce", "non_saturating") and not cfg.r1_gamma
+            and not cfg.r1_gamma
             and not ddp and cfg.amp == "none" and not cfg.compile
             and all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters())))
 
@@ -101,7 +103,6 @@ class ArticleStep:
         d_logits = d_logits.unsqueeze(1)
         grads = [d_logits.t().mm(acts[2]), d_logits.sum(0)] if weights else []
         dh = d_logits.mm(self.d_out.weight)
-        dx = None
         for i in (1, 0):
             lin, slope = self.d_hidden[i]
             da = _aten.leaky_relu_backward(dh, acts[i + 1], slope, True)
@@ -109,9 +110,7 @@ class ArticleStep:
                 grads = [_mm_t(da.t(), acts[i].t()), da.sum(0)] + grads
             if i or inputs:
                 dh = _mm_t(da, lin.weight.t())
-        if inputs:
-            dx = dh
-        return grads, dx
+        return grads, (dh if inputs else None)
 
     @staticmethod
     def _apply(opt: torch.optim.Optimizer, params, grads) -> None:
@@ -130,9 +129,10 @@ class ArticleStep:
             out = []
             # D on the real batch (target 1), then on the fake batch (target 0): two Adam steps.
             # d/dlogit of mean softplus(-/+ logit) is (sigmoid(logit) - target) / B.
-            for x, target in ((x_real, 1.0), (fake, 0.0)):
+            for x, target, loss_fn in ((x_real, 1.0, losses.bce_real),
+                                       (fake, 0.0, losses.bce_fake)):
                 logits, acts = self.d_forward(x)
-                loss = torch.nn.functional.softplus(-logits if target else logits).mean()
+                loss = loss_fn(logits)
                 d_logits = torch.sigmoid(logits).sub_(target).div_(B)
                 grads, _ = self.d_backward(d_logits, acts, weights=True, inputs=False)
                 self._apply(self.opt_d, self.D_params, grads)
@@ -142,9 +142,9 @@ class ArticleStep:
             z = torch.randn(B, latent_dim, generator=noise)
             img, saved = self.g_forward(z, train=True)
             logits, acts = self.d_forward(img)
-            g_loss = torch.nn.functional.softplus(-logits).mean()
+            g_loss = losses.bce_real(logits)
             _, d_img = self.d_backward(torch.sigmoid(logits).sub_(1.0).div_(B), acts,
                                        weights=False, inputs=True)
             self._apply(self.opt_g, self.G_params, self.g_backward(d_img, img, saved))
-            a_real, a_fake = (real_logits > 0).float().mean(), (fake_logits <= 0).float().mean()
+            a_real, a_fake = losses.accuracy(real_logits, fake_logits)
             return torch.stack([0.5 * (loss_r + loss_f), g_loss, a_real, a_fake])
