@@ -100,7 +100,11 @@ def test_linear_gemm_benchmark_prints_a_row_per_layer(capsys):
     before timing it, and prints one row of positive rates per article layer."""
     from benchmarks import linear_gemm
 
-    linear_gemm.main(["--n", "2", "--reps", "1"])
+    threads = torch.get_num_threads()
+    try:
+        linear_gemm.main(["--n", "2", "--reps", "1"])
+    finally:
+        torch.set_num_threads(threads)  # the benchmark sets its own; leave the session's
     rows = [ln for ln in capsys.readouterr().out.splitlines() if "->" in ln]
     assert len(rows) == len(linear_gemm.SHAPES)
     for row in rows:
