@@ -5,15 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 mode="${1:-train}"; shift || true
+case "$mode" in train|test) ;; *) echo "usage: bash bootstrap.sh train|test [args]" >&2; exit 2 ;; esac
 VENV="${FASHIONGAN_VENV:-.venv}"
-SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# As root apt-get runs directly; otherwise through sudo. `env` carries DEBIAN_FRONTEND either way
+# (a bare `VAR=value cmd` after an empty "$SUDO" would be taken as the command's name).
+AS_ROOT=(); [ "$(id -u)" -eq 0 ] || AS_ROOT=(sudo)
 
 apt_install() {  # install Debian packages that are not there yet
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "bootstrap: apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
 
 # The data: the Debian package, unless the files are already somewhere fashiongan looks.
@@ -28,12 +32,22 @@ PY="$VENV/bin/python"
 extras="serve,metrics"
 if [ "$mode" = test ]; then
   extras="serve,metrics,test"
-  apt_install chromium chromium-driver
+  apt_install chromium chromium-driver shellcheck  # the browser test; .ci/run lints with it
 fi
-"$PY" -m pip install -q -e ".[$extras]"
+# pip only when this checkout, its extras or pyproject.toml changed since the last install:
+# a second run starts training in seconds instead of re-resolving every requirement.
+stamp="$VENV/.fashiongan-installed"
+want="$(pwd) $(sha256sum pyproject.toml | cut -d' ' -f1)"
+case "$(cat "$stamp" 2>/dev/null || true)" in
+  "$want "*"$extras"*) "$PY" -c "import fashiongan" 2>/dev/null || rm -f "$stamp" ;;
+  *) rm -f "$stamp" ;;
+esac
+if [ ! -e "$stamp" ]; then
+  "$PY" -m pip install -q -e ".[$extras]"
+  echo "$want $extras" >"$stamp"
+fi
 
 case "$mode" in
   train) exec "$VENV/bin/fashiongan" train "$@" ;;
   test)  exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) echo "usage: bash bootstrap.sh train|test [args]" >&2; exit 2 ;;
 esac
