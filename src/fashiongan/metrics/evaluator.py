@@ -13,6 +13,7 @@ most one pixel is the only augmentation.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -245,10 +246,20 @@ def train_and_save(out: str | Path | None = None, recipe: Recipe = Recipe(), dat
     return record
 
 
+def training_code_sha256() -> str:
+    """SHA-256 of the source that decides the trained weights (network, recipe, shift, loop).
+
+    Stored in the shipped record: the test suite retrains the full recipe (20+ minutes) only
+    when this differs from the record, i.e. when the shipped weights may no longer be what the
+    code would train."""
+    parts = (EvaluatorNet, Recipe, _shift, train)
+    return hashlib.sha256("".join(inspect.getsource(p) for p in parts).encode()).hexdigest()
+
+
 def recipe_record(recipe: Recipe, test_accuracy: float, wall_s: float) -> dict:
     return {"command": "fashiongan evaluator train", "recipe": asdict(recipe),
             "test_accuracy": test_accuracy, "train_wall_s": round(wall_s, 1),
-            "torch": torch.__version__}
+            "torch": torch.__version__, "code_sha256": training_code_sha256()}
 
 
 def read_record(path: str | Path | None = None) -> dict:
