@@ -35,7 +35,7 @@ def test_cli_short_run_writes_and_reads_back_every_file(tmp_path, data_dir):
     assert grids == ["grid-00000100.png", "grid-00000200.png", "grid-00000300.png",
                      "grid-final.png"]
     im = Image.open(out / "samples" / "grid-final.png")
-    assert im.size == (10 * 30 + 2, 5 * 30 + 2) and im.mode == "L"
+    assert im.size == (3 * (10 * 30 + 2), 3 * (5 * 30 + 2)) and im.mode == "L"  # x3
     assert np.asarray(im).std() > 10  # not a blank picture
     assert Image.open(out / "losses.png").size[0] > 300
     states = checkpoint.list_states(out / "checkpoints")
@@ -49,7 +49,7 @@ def test_cli_short_run_writes_and_reads_back_every_file(tmp_path, data_dir):
     # the final grid is the snapshot's samples for seeds 0..49
     from fashiongan import sample
     from fashiongan.sampling import grid
-    assert np.array_equal(np.asarray(grid(sample(g, 50, seed=0), 5, 10)), np.asarray(im))
+    assert np.array_equal(np.asarray(grid(sample(g, 50, seed=0), 5, 10, scale=3)), np.asarray(im))
 
 
 def test_existing_run_folder_is_refused(tmp_path):

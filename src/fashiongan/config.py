@@ -59,6 +59,7 @@ class TrainConfig:
     keep_checkpoints: int = 3  # training states kept on disk (the newest ones)
     grid_rows: int = 5  # rows of the sample grid
     grid_cols: int = 10  # columns of the sample grid
+    grid_scale: int = 3  # training grids enlarged this many times (nearest) so clothes are seen
     eval_every: int = 0  # compute evaluator FID every this many iterations; 0: never
     eval_samples: int = 5000  # samples per FID evaluation during training
     # --- execution ---------------------------------------------------------------------------
@@ -72,7 +73,7 @@ class TrainConfig:
     def __post_init__(self):
         positive = ("latent_dim", "g_width", "d_width", "iterations", "batch_size", "d_steps",
                     "log_interval", "sample_interval", "checkpoint_interval", "keep_checkpoints",
-                    "grid_rows", "grid_cols", "eval_samples")
+                    "grid_rows", "grid_cols", "grid_scale", "eval_samples")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")

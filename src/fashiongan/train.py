@@ -212,7 +212,8 @@ def training_loop(
 
     def write_grid(tag: str) -> Path:
         path = samples_dir / f"grid-{tag}.png"
-        img = grid(generate(sample_model(), grid_z, grid_y), cfg.grid_rows, cfg.grid_cols)
+        img = grid(generate(sample_model(), grid_z, grid_y), cfg.grid_rows, cfg.grid_cols,
+                   scale=cfg.grid_scale)
         atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
         return path
 
