@@ -76,22 +76,31 @@ def _run(fast, ref, cfg, data_dir, noise_offset=0):
     return torch.tensor(out_fast), torch.tensor(out_ref)
 
 
-def _assert_same_state(fast, ref, atol=2e-5, rtol=1e-4, m_atol=1e-6, m_rtol=1e-3):
+def _assert_same_state(fast, ref, atol=2e-5, rtol=1e-4, m_atol=1e-6, m_rtol=1e-3, scale=0.0):
+    """scale > 0 (float32): each tensor also may differ by scale x its largest magnitude. Adam
+    divides by sqrt(v), so a weight with a near-zero gradient moves by up to lr on a rounding
+    difference alone, and the GAN feeds that back into the other net's moments. Seen on an Intel
+    Xeon (MKL's sgemm rounds otherwise there than on the AMD machine this test was written on):
+    5 of 313,600 G weights off by 4e-5, moments off by 3e-5 of 2e-2, after 4 iterations."""
+    def close(a, b, atol, rtol, what):
+        atol = max(atol, scale * b.abs().max().item())
+        torch.testing.assert_close(a, b, atol=atol, rtol=rtol, msg=lambda m: f"{what}: {m}")
+
     for name, a, b in [("G", fast.G, ref.G), ("D", fast.D, ref.D)]:
         sa, sb = a.state_dict(), b.state_dict()
         assert sa.keys() == sb.keys()
         for k in sa:  # weights and BatchNorm running statistics
-            torch.testing.assert_close(sa[k], sb[k], atol=atol, rtol=rtol, msg=f"{name}.{k}")
+            close(sa[k], sb[k], atol, rtol, f"{name}.{k}")
     for oa, ob in [(fast.opt_g, ref.opt_g), (fast.opt_d, ref.opt_d)]:
         for pa, pb in zip(oa.param_groups[0]["params"], ob.param_groups[0]["params"],
                           strict=True):
             for key in ("exp_avg", "exp_avg_sq"):
-                torch.testing.assert_close(oa.state[pa][key], ob.state[pb][key],
-                                           atol=m_atol, rtol=m_rtol)
+                close(oa.state[pa][key], ob.state[pb][key], m_atol, m_rtol, key)
             assert float(oa.state[pa]["step"]) == float(ob.state[pb]["step"])
 
 
 F32, F64 = torch.float32, torch.float64
+F32_SCALE = 2e-3  # float32 state tolerance, relative to each tensor's scale (_assert_same_state)
 
 
 @pytest.mark.parametrize("preset,batch,dtype,nhwc,path",
@@ -122,7 +131,7 @@ def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, path, data
     torch.testing.assert_close(f[:, :2], r[:, :2], atol=tol, rtol=tol)
     assert torch.equal(f[:, 2:], r[:, 2:])
     if dtype == F32:
-        _assert_same_state(fast, ref)
+        _assert_same_state(fast, ref, scale=F32_SCALE)
     else:
         _assert_same_state(fast, ref, atol=1e-9, rtol=1e-7, m_atol=1e-12, m_rtol=1e-6)
     # the weights moved, so agreeing is not agreeing on the initial weights
@@ -137,7 +146,7 @@ def test_equivalence_check_notices_different_noise(data_dir):
     f, r = _run(fast, ref, cfg, data_dir, noise_offset=1)
     assert not torch.allclose(f[:, :2], r[:, :2], atol=1e-5, rtol=1e-5)
     with pytest.raises(AssertionError):
-        _assert_same_state(fast, ref)
+        _assert_same_state(fast, ref, scale=F32_SCALE)
 
 
 def test_bf16_autocast_step_runs_on_cpu_and_stays_near_float32(data_dir):

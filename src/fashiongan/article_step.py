@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import losses
+from . import losses, optim
 from .models import onednn_linear
 from .models.article import ArticleDiscriminator, ArticleGenerator
 
@@ -116,7 +116,7 @@ class ArticleStep:
     def _apply(opt: torch.optim.Optimizer, params, grads) -> None:
         for p, g in zip(params, grads, strict=True):
             p.grad = g
-        opt.step()
+        optim.step(opt)
 
     # --- the iteration ----------------------------------------------------------------------
     def __call__(self, real: torch.Tensor, noise: torch.Generator, latent_dim: int):

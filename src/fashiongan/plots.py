@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+from .fileio import atomic_write
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from .fileio import atomic_write  # noqa: E402
+def _pyplot():
+    """matplotlib on first draw, not at import: it costs ~0.8 s of a run's start-up, and the first
+    picture is drawn only after sample_interval iterations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -31,6 +37,7 @@ def loss_plot(records: list[dict], out: str | Path, title: str = "") -> Path | N
     if not rows:
         return None
     steps = [r["step"] for r in rows]
+    plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     ax1.plot(steps, [r["d_loss"] for r in rows], label="D loss", lw=1)
     ax1.plot(steps, [r["g_loss"] for r in rows], label="G loss", lw=1)
@@ -58,6 +65,7 @@ def fid_plot(records: list[dict], out: str | Path, title: str = "") -> Path | No
         return None
     steps, fids = [r["step"] for r in rows], [r["fid"] for r in rows]
     best = min(range(len(fids)), key=fids.__getitem__)
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.5))
     ax.plot(steps, fids, marker="o", ms=3, lw=1, label="FID")
     ax.plot([steps[best]], [fids[best]], "r*", ms=12,
