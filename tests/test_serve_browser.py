@@ -151,3 +151,26 @@ def test_studio_fits_a_phone(server, browser, tmp_path):
     assert page.eval_on_selector("#grid figure", "f => f.dataset.seed") == seed
     page.screenshot(path=str(tmp_path / "studio-phone.png"), full_page=True)
     page.close()
+
+
+def test_api_docs_render_with_the_network_blocked(server, browser):
+    """/docs (Swagger UI) draws from the package's own assets: every request that does not go to
+    the studio itself is aborted and recorded, and none may be made."""
+    page = browser.new_page()
+    outside = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(server + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "fashiongan studio" in page.text_content(".swagger-ui .info .title")
+    paths = page.eval_on_selector_all(".opblock-summary-path", "p => p.map(x => x.textContent)")
+    assert "/healthz" in [p.strip() for p in paths] and len(paths) >= 4
+    assert outside == []
+    page.close()

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from torch import nn
 
 from ..data import CLASS_NAMES
@@ -61,9 +62,13 @@ def _b64(data: bytes) -> str:
 def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAPI:
     """The studio app serving this generator (conditional or not)."""
     studio = Studio(generator)
-    app = FastAPI(title=title, version="1", description="New Fashion-MNIST designs on demand. "
-                  "A design is a pure function of its seed and class: the same request always "
-                  "returns the same bytes.")
+    # FastAPIOffline serves Swagger UI from its own package: FastAPI's default /docs loads it
+    # from a CDN, a blank page on a machine without internet. No /redoc: ReDoc still fetches
+    # its logo from the internet.
+    app = FastAPIOffline(
+        redoc_url=None, title=title, version="1",
+        description="New Fashion-MNIST designs on demand. A design is a pure function of its "
+                    "seed and class: the same request always returns the same bytes.")
     app.state.studio = studio
     static = resources.files("fashiongan") / "serve" / "static"
 
