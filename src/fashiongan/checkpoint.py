@@ -143,6 +143,11 @@ def _valid(path: Path) -> str | None:
     return None
 
 
+def is_valid(path: str | Path) -> bool:
+    """The state's checksum sidecar exists and matches (a damaged state is no state to lose)."""
+    return _valid(Path(path)) is None
+
+
 def latest_state(folder: str | Path) -> Path | None:
     """The newest training state whose checksum verifies; damaged ones are named in a warning."""
     states = list_states(folder)

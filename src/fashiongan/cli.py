@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -13,12 +15,13 @@ import numpy as np
 from .data import CLASS_NAMES
 from .errors import UserError
 
+MAX_GRID_PIXELS = 100_000_000  # a grid PNG beyond this is a typo in --scale, not a picture
 CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
 
 
 def _train(args) -> int:
-    from . import checkpoint, config, distributed
-    from .train import new_run_dir, pick_device, training_loop
+    from . import config, distributed, runs
+    from .train import pick_device, training_loop
 
     if args.nproc > 1 and not distributed.info().enabled:
         return distributed.launch(args.nproc, _without_nproc(args.argv))
@@ -26,40 +29,39 @@ def _train(args) -> int:
         args.set.append(f"on_nan={args.on_nan}")
     if args.eval_every is not None:
         args.set.append(f"eval_every={args.eval_every}")
+    plan = None
     if args.resume:
-        run_dir = _resume_dir(args.resume, args.out)
-        if Path(args.resume).is_file():  # a wrong file is the fault to name, not its folder
-            checkpoint.load_state(args.resume)
-        cfg = config.load_json(run_dir / "config.json")
-        if args.set:
-            cfg = config.from_dict({**cfg.to_dict(), **config.parse_overrides(args.set)},
-                                   source="--set")
-        resume = run_dir if args.resume == "latest" or Path(args.resume).is_dir() \
-            else Path(args.resume)
-        if resume == run_dir and checkpoint.latest_state(run_dir / "checkpoints") is None:
-            raise UserError(f"{run_dir}: no valid training state to resume from")
+        plan = runs.plan_resume(args.resume, args.out, args.set, args.preset, args.overwrite)
+        cfg, run_dir = plan.cfg, plan.run_dir
+        prior = runs.prior_contents(run_dir) if plan.branch else "files"
+        if plan.branch:
+            distributed.on_main(lambda: runs.new_run_dir(str(run_dir), "", args.overwrite))
     else:
         cfg = config.resolve(args.preset, args.set)
         name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
+        prior = runs.prior_contents(Path(args.out)) if args.out else "none"
         distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
-        run_dir = distributed.on_main(lambda: new_run_dir(args.out, name, args.overwrite))
-        resume = None
-    try:
-        evaluator = None
-        if cfg.eval_every:  # FID during training (fashiongan.metrics)
-            from .metrics.training import make_evaluator
+        run_dir = distributed.on_main(lambda: runs.new_run_dir(args.out, name, args.overwrite))
+    main = distributed.info().is_main
+    with runs.hold(run_dir) if main else contextlib.nullcontext():
+        try:
+            if plan is not None and main:
+                plan.prepare()
+            evaluator = None
+            if cfg.eval_every:  # FID during training (fashiongan.metrics)
+                from .metrics.training import make_evaluator
 
-            evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
-        summary = training_loop(cfg, run_dir, data_dir=args.data_dir, resume=resume,
-                                progress=not args.no_progress,
-                                max_train_images=args.limit_data,
-                                time_budget_s=args.time_budget, evaluator=evaluator)
-    except (UserError, OSError):
-        if resume is None:  # refused before writing anything (bad data...): no empty folder
-            with contextlib.suppress(OSError):
-                run_dir.rmdir()  # only ever removes an empty folder
-        raise
-    if distributed.info().is_main:
+                evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
+            summary = training_loop(cfg, run_dir, data_dir=args.data_dir,
+                                    resume=plan.state if plan else None,
+                                    progress=not args.no_progress,
+                                    max_train_images=args.limit_data,
+                                    time_budget_s=args.time_budget, evaluator=evaluator)
+        except BaseException:
+            if main:  # failed before its first training state: leave no half-made folder
+                runs.remove_unfinished(run_dir, prior, plan.state if plan else None)
+            raise
+    if main:
         print(f"{summary['status']} at iteration {summary['step']} in "
               f"{summary['wall_s']:.1f} s; run folder {run_dir}; samples {summary['grid']}")
     distributed.shutdown()
@@ -78,29 +80,15 @@ def _without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
-def _resume_dir(resume: str, out: str | None) -> Path:
-    """The run folder a --resume value points into."""
-    if resume == "latest":
-        if out:
-            return Path(out)
-        runs = [p for p in Path("runs").glob("*/checkpoints") if p.is_dir()]
-        if not runs:
-            raise UserError("--resume latest: no run with checkpoints under runs/; "
-                            "name one with --out")
-        return max(runs, key=lambda p: p.stat().st_mtime).parent
-    p = Path(resume)
-    if p.is_dir():
-        return p
-    if p.is_file():
-        return p.parent.parent if p.parent.name == "checkpoints" else p.parent
-    raise UserError(f"--resume {resume}: no such file or folder")
-
-
 def _sample(args) -> int:
+    from . import validate
     from .checkpoint import load_generator
     from .fileio import atomic_write
     from .sampling import grid, sample
 
+    count = 1 if args.interpolate else max(args.n, 1)
+    for seed in args.interpolate or [args.seed]:
+        validate.seed(seed, "--seed" if not args.interpolate else "--interpolate", count)
     source = args.checkpoint or _default_checkpoint()
     g = load_generator(source, args.device)
     if args.interpolate:
@@ -122,6 +110,12 @@ def _sample(args) -> int:
     if args.grid:
         cols = args.cols or min(len(images), 10)
         rows = args.rows or -(-len(images) // cols)
+        h, w = images.shape[1:3]
+        pixels = rows * (h + 2) * cols * (w + 2) * args.scale ** 2
+        if pixels > MAX_GRID_PIXELS:
+            raise UserError(f"--grid: {rows}x{cols} images at --scale {args.scale} would be "
+                            f"{pixels / 1e6:.0f} megapixels; the limit is "
+                            f"{MAX_GRID_PIXELS / 1e6:.0f}")
         img = grid(images, rows, cols, scale=args.scale)
         _writable(Path(args.grid))
         atomic_write(args.grid, lambda tmp: img.save(tmp, format="PNG"))
@@ -194,6 +188,8 @@ def _at_least(low: float, kind=int):
     """An argparse type: a number >= low (sizes, counts, durations)."""
     def convert(text: str):
         value = kind(text)
+        if not math.isfinite(value):  # nan < low is False: NaN would pass any bound
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
         return value
@@ -299,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"--n must be >= 0, got {args.n}")
         if getattr(args, "batch_size", 1) < 1:
             raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+        if getattr(args, "device", None) is not None:
+            from .validate import device
+
+            args.device = str(device(args.device))
         return args.func(args)
     except UserError as e:
         print(f"fashiongan: error: {e}", file=sys.stderr)
@@ -311,3 +311,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         print(f"fashiongan: {e or 'interrupted'}", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a fault of ours: still one line, naming the input
+        if os.environ.get("FASHIONGAN_TRACEBACK"):
+            raise
+        cmd = " ".join(sys.argv[1:] if argv is None else argv)
+        print(f"fashiongan: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+              f" (in `fashiongan {cmd}`; FASHIONGAN_TRACEBACK=1 shows where)", file=sys.stderr)
+        return 1

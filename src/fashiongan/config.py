@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from . import validate
 from .errors import UserError
 
 DEFAULT_PRESET = "default"
@@ -71,6 +72,10 @@ class TrainConfig:
     fused_step: bool = True  # CPU: the article's iteration without autograd (article_step.py)
 
     def __post_init__(self):
+        for f in fields(self):  # nan < 0 is False: NaN and infinity would pass every range
+            if f.type == "float":
+                validate.finite(f.name, getattr(self, f.name))
+        validate.seed(self.seed, "config: seed")
         positive = ("latent_dim", "g_width", "d_width", "iterations", "batch_size", "d_steps",
                     "log_interval", "sample_interval", "checkpoint_interval", "keep_checkpoints",
                     "grid_rows", "grid_cols", "grid_scale", "eval_samples")
@@ -101,6 +106,9 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 got = getattr(self, name)
                 raise UserError(f"config: {name} must be one of {', '.join(allowed)}; got {got!r}")
+        if self.model == "article" and self.num_classes:
+            raise UserError("config: model article is unconditional; num_classes must be 0 "
+                            "(cdcgan is the class-conditional model)")
         if self.d_split_steps and self.loss not in ("bce", "non_saturating"):
             raise UserError("config: d_split_steps (the article's two D steps) needs loss bce")
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):

@@ -5,13 +5,37 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask sets while it reads, which races
+    with the studio's threads); Linux reports it in /proc/self/status."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def plain_open_mode(path: Path) -> int:
+    """The mode `open(path, "w")` would leave: an existing file keeps its own, a new one gets
+    0666 less the umask. mkstemp makes 0600 files, which would hide results from other users
+    and web servers."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_path) on a temp file beside `path`, fsync it, then os.replace it in."""
+    """Call write(tmp_path) on a temp file beside `path`, fsync it, then os.replace it in; the
+    file ends with the mode a plain open() would give it."""
     path = Path(path)
     tmp = None
     try:
@@ -20,6 +44,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:
+            os.fchmod(f.fileno(), plain_open_mode(path))
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as e:

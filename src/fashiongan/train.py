@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint, data, distributed, plots
+from . import checkpoint, data, distributed, plots, validate
 from .config import TrainConfig
 from .ema import EMA
 from .errors import UserError
@@ -33,12 +33,7 @@ class NonFiniteError(UserError):
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} asked for, but CUDA is not available here")
-    return dev
+    return validate.device(name, "config: device")
 
 
 class BatchSampler:
@@ -78,29 +73,6 @@ class BatchSampler:
             self._block = block
         start = i * self.global_bs + self.rank * self.bs
         return self._indices[start:start + self.bs]
-
-
-def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs") -> Path:
-    """`--out DIR` as given (refused if it holds files, unless overwrite), else runs/<name>-NNN."""
-    if out:
-        d = Path(out)
-        if d.exists() and not d.is_dir():
-            raise UserError(f"--out {d}: exists and is not a folder")
-        if d.is_dir() and any(d.iterdir()) and not overwrite:
-            raise UserError(f"--out {d}: folder exists and is not empty; pass --overwrite to "
-                            "replace it or --resume to continue it")
-    else:
-        i = 0
-        while (d := Path(root) / f"{name}-{i:03d}").exists():
-            i += 1
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        probe = d / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"cannot write to run folder {d}: {e.strerror or e}") from None
-    return d
 
 
 def noise_seed(seed: int, rank: int, step: int) -> int:
@@ -157,6 +129,10 @@ def training_loop(
 
     # --- data on the device, read once -----------------------------------------------------
     images, labels = data.load("train", data_dir)
+    n_classes = len(data.CLASS_NAMES)
+    if cfg.num_classes not in (0, n_classes):
+        raise UserError(f"config: num_classes must be 0 (unconditional) or {n_classes}, the "
+                        f"data's classes; got {cfg.num_classes}")
     if max_train_images:
         images, labels = images[:max_train_images], labels[:max_train_images]
     images, labels = images.to(device), labels.to(device)
@@ -187,6 +163,16 @@ def training_loop(
         gan.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"]["cpu"])
         step, images_seen = state["step"], state["images_seen"]
+        set_lr_scale(_saved_lr_scale(state))
+
+    def set_lr_scale(scale: float) -> None:
+        """The optimisers' hyper-parameters from cfg (so `--set lr=...` on resume is applied,
+        not only recorded), the learning rates times the NaN rollbacks' scale."""
+        nonlocal lr_scale
+        lr_scale = scale
+        for opt, lr in ((gan.opt_g, cfg.lr), (gan.opt_d, cfg.d_learning_rate)):
+            for group in opt.param_groups:
+                group.update(lr=lr * scale, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
 
     if resume is not None:
         restore(checkpoint.load_state(resume))
@@ -226,6 +212,7 @@ def training_loop(
             "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict(),
             "rng": {"cpu": torch.get_rng_state()},
             "step": step, "images_seen": images_seen, "world_size": di.world_size,
+            "lr_scale": lr_scale,
             "config": json.dumps(cfg.to_dict()),
         }
         if ema is not None:
@@ -248,11 +235,9 @@ def training_loop(
         if cfg.on_nan != "rollback" or where is None or rollbacks >= cfg.max_rollbacks:
             raise NonFiniteError(msg)
         rollbacks += 1
-        lr_scale *= 0.5
+        halved = lr_scale * 0.5
         restore(checkpoint.load_state(where))
-        for opt, lr in ((gan.opt_g, cfg.lr), (gan.opt_d, cfg.d_learning_rate)):
-            for group in opt.param_groups:
-                group["lr"] = lr * lr_scale
+        set_lr_scale(halved)
         if main:
             tqdm.write(f"{msg}; rolled back to iteration {step} with learning rates x{lr_scale}")
             _truncate_metrics(metrics_path, step)
@@ -316,7 +301,7 @@ def training_loop(
                     plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
                                     f"{run_dir.name}: {cfg.model}")
                 if step % cfg.checkpoint_interval == 0 and step < cfg.iterations:
-                    if not _finite_weights(G, D):
+                    if not _finite_weights(G, D, *([ema.model] if ema is not None else [])):
                         on_non_finite("weights")
                         continue
                     save_all()
@@ -325,7 +310,7 @@ def training_loop(
         finally:
             bar.close()
 
-    if not _finite_weights(G, D):
+    if not _finite_weights(G, D, *([ema.model] if ema is not None else [])):
         raise NonFiniteError(f"non-finite weights at iteration {step}; last good training "
                              f"state: {last_ckpt}")
     save_all()
@@ -342,6 +327,16 @@ def training_loop(
             "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
             "checkpoint": last_ckpt, "grid": str(final) if final else None,
             "rollbacks": rollbacks}
+
+
+def _saved_lr_scale(state: dict) -> float:
+    """The rollback scale a state was saved with; older states did not store it, so it is read
+    off G's saved learning rate against the config saved beside it."""
+    if "lr_scale" in state:
+        return float(state["lr_scale"])
+    saved_lr = json.loads(state["config"])["lr"] if "config" in state else None
+    group_lr = state["opt_g"]["param_groups"][0]["lr"]
+    return group_lr / saved_lr if saved_lr else 1.0
 
 
 def _record(acc: torch.Tensor, step: int, images_seen: int, t_start: float, t_tick: float,

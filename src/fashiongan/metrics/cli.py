@@ -11,10 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate
+from ..data import CLASS_NAMES
 from ..errors import UserError
 from ..fileio import atomic_write_json
 
 DEFAULT_N = 10_000
+MIN_IMAGES = 10  # k-nearest-neighbour metrics (k=3) and covariances need a few images
 
 
 def _load_target(args):
@@ -29,16 +32,20 @@ def _load_target(args):
                 labels = z["labels"] if "labels" in z.files else None
         except (OSError, ValueError, KeyError) as e:
             raise UserError(f"{target}: not an .npz with an 'images' array ({e})") from None
-        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise UserError(f"{target}: 'images' must be uint8 Nx28x28, got {images.dtype} "
-                            f"{'x'.join(map(str, images.shape))}")
+        validate.images(images, str(target))
+        if len(images) < MIN_IMAGES:
+            raise UserError(f"{target}: {len(images)} image(s); scoring needs at least "
+                            f"{MIN_IMAGES} (k-nearest neighbours need company)")
+        if labels is not None:  # checked whole, before --n cuts both
+            labels = validate.labels(labels, len(images), len(CLASS_NAMES), str(target))
         n = len(images) if args.n is None else min(args.n, len(images))
         return images[:n], None if labels is None else labels[:n], {"npz": str(target)}
     from ..checkpoint import load_generator
     from ..sampling import sample
 
-    g = load_generator(target, args.device)
     n = DEFAULT_N if args.n is None else args.n
+    validate.seed(args.seed, "--seed", n)
+    g = load_generator(target, args.device)
     images, labels = sample(g, n, seed=args.seed, batch_size=args.batch_size, return_labels=True)
     return images, labels, {"generator": str(target), "seed": args.seed}
 
@@ -74,8 +81,8 @@ def _evaluate(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.n is not None and args.n < 10:
-        raise UserError(f"--n must be at least 10 (k-nearest neighbours need company), "
+    if args.n is not None and args.n < MIN_IMAGES:
+        raise UserError(f"--n must be at least {MIN_IMAGES} (k-nearest neighbours need company), "
                         f"got {args.n}")
     out = _json_path(args)
     _check_writable(out)  # before minutes of sampling and scoring, not after

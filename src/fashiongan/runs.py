@@ -1,0 +1,187 @@
+"""Run folders: which folder a training writes into, how `--resume` finds, continues or branches
+a run without destroying it, and one writer per folder at a time.
+
+Resume rules: `--resume X --out NEW` (NEW another folder) branches: the training state is copied
+into NEW and training continues there; X is never written. Without `--out`, training continues
+in X: from its newest state freely, from an older one only with `--overwrite` (which deletes the
+later states it would otherwise mix with). `--set` on resume may change only RESUMABLE keys, and
+those are applied for real (the optimisers' hyper-parameters included); any other changed key is
+refused, and so is `--preset`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import checkpoint, config
+from .config import TrainConfig
+from .errors import UserError
+
+# Keys a resumed run may change: schedule, files, optimiser hyper-parameters and execution.
+# Everything else shapes the models, the data order, the noise or the objective, so changing it
+# would not continue the run but start another one from weights that do not belong to it.
+RESUMABLE = ("iterations", "lr", "d_lr", "beta1", "beta2", "adam_eps", "on_nan",
+             "max_rollbacks", "log_interval", "sample_interval", "checkpoint_interval",
+             "keep_checkpoints", "grid_rows", "grid_cols", "grid_scale", "eval_every",
+             "eval_samples", "device", "compile", "amp", "threads", "onednn_linear",
+             "fused_step")
+
+
+@dataclass
+class Resume:
+    run_dir: Path  # where training continues
+    state: Path  # the training state it starts from (inside run_dir once `prepare` ran)
+    cfg: TrainConfig
+    source: Path  # the run folder the state came from
+    later: list[Path]  # states newer than `state` in an in-place resume (deleted by prepare)
+
+    @property
+    def branch(self) -> bool:
+        return self.run_dir.resolve() != self.source.resolve()
+
+    def prepare(self) -> None:
+        """Branch: copy the state (and its checksum sidecar, config, metrics) into run_dir.
+        In place with --overwrite: delete the states newer than the one resumed."""
+        if self.branch:
+            ckpts = self.run_dir / "checkpoints"
+            ckpts.mkdir(parents=True, exist_ok=True)
+            for f in (self.state, self.state.with_suffix(".json")):
+                if f.is_file():
+                    shutil.copy2(f, ckpts / f.name)
+            for name in ("config.json", "metrics.jsonl"):  # the loop truncates the metrics
+                if (self.source / name).is_file():
+                    shutil.copy2(self.source / name, self.run_dir / name)
+            self.state = ckpts / self.state.name
+        for old in self.later:
+            for f in (old, old.with_suffix(".json")):
+                f.unlink(missing_ok=True)
+
+
+def _source(resume: str, out: str | None) -> tuple[Path, Path | None]:
+    """(run folder, state file or None for 'its newest') that --resume points to."""
+    if resume == "latest":
+        if out:
+            return Path(out), None
+        runs = [p for p in Path("runs").glob("*/checkpoints") if p.is_dir()]
+        if not runs:
+            raise UserError("--resume latest: no run with checkpoints under runs/; "
+                            "name one with --out")
+        return max(runs, key=lambda p: p.stat().st_mtime).parent, None
+    p = Path(resume)
+    if p.is_dir():
+        return p, None
+    if p.is_file():
+        checkpoint.load_state(p)  # a wrong file is the fault to name, not its folder
+        return (p.parent.parent if p.parent.name == "checkpoints" else p.parent), p
+    raise UserError(f"--resume {resume}: no such file or folder")
+
+
+def _changed_config(saved: TrainConfig, overrides: list[str]) -> TrainConfig:
+    changes = config.parse_overrides(overrides)
+    cfg = config.from_dict({**saved.to_dict(), **changes}, source="--set")
+    fixed = sorted(k for k in changes if k not in RESUMABLE
+                   and getattr(cfg, k) != getattr(saved, k))
+    if fixed:
+        raise UserError(f"--set {', '.join(fixed)}: cannot change on --resume (the run's model, "
+                        f"data order or objective); keys that may change: {', '.join(RESUMABLE)}")
+    return cfg
+
+
+def plan_resume(resume: str, out: str | None, overrides: list[str], preset: str | None,
+                overwrite: bool) -> Resume:
+    if preset:
+        raise UserError(f"--preset {preset}: a resumed run keeps its own config.json; change "
+                        f"keys with --set (keys that may change: {', '.join(RESUMABLE)})")
+    source, state = _source(resume, out)
+    cfg = _changed_config(config.load_json(source / "config.json"), overrides)
+    newest = checkpoint.latest_state(source / "checkpoints")
+    if state is None:
+        state = newest
+    if state is None:
+        raise UserError(f"{source}: no valid training state to resume from")
+    target = Path(out) if out else source
+    plan = Resume(target, state, cfg, source, [])
+    if plan.branch:
+        check_new_folder(target, overwrite)
+        return plan
+    later = [p for p in checkpoint.list_states(source / "checkpoints")
+             if p.name > state.name and checkpoint.is_valid(p)]
+    if later and not overwrite:
+        raise UserError(f"--resume {state}: continuing in {source} from this state would "
+                        f"replace the later training state(s) {', '.join(p.name for p in later)} "
+                        f"and metrics past it; branch with --out NEW_FOLDER, or pass --overwrite")
+    plan.later = later
+    return plan
+
+
+def check_new_folder(d: Path, overwrite: bool) -> None:
+    if d.exists() and not d.is_dir():
+        raise UserError(f"--out {d}: exists and is not a folder")
+    if d.is_dir() and any(d.iterdir()) and not overwrite:
+        raise UserError(f"--out {d}: folder exists and is not empty; pass --overwrite to "
+                        "replace it or --resume to continue it")
+
+
+def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs") -> Path:
+    """`--out DIR` as given (refused if it holds files, unless overwrite), else runs/<name>-NNN."""
+    if out:
+        d = Path(out)
+        check_new_folder(d, overwrite)
+    else:
+        i = 0
+        while (d := Path(root) / f"{name}-{i:03d}").exists():
+            i += 1
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe = d / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write to run folder {d}: {e.strerror or e}") from None
+    return d
+
+
+@contextlib.contextmanager
+def hold(run_dir: Path):
+    """An exclusive lock on the run folder for the whole training: a second training into the
+    same folder is refused at once instead of interleaving its files with the first's."""
+    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{run_dir}: another fashiongan training is writing into this "
+                            "folder") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def prior_contents(d: Path) -> str:
+    """'none', 'empty' or 'files': what a run folder held before this run (remove_unfinished)."""
+    if not d.is_dir():
+        return "none"
+    return "files" if any(d.iterdir()) else "empty"
+
+
+def remove_unfinished(run_dir: Path, prior: str, copied: Path | None = None) -> None:
+    """After a failure before the first training state (other than `copied`, the one a branch
+    starts from): take back what this run made, so no half-made folder blocks the next --out.
+    A folder the user made stays, emptied; one that held files before is left as it is."""
+    made = [p for p in checkpoint.list_states(run_dir / "checkpoints")
+            if copied is None or p.name != copied.name]
+    if prior == "files" or made:
+        return
+    if prior == "none":
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for child in run_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
