@@ -92,6 +92,16 @@ def ws(tmp_path_factory, data_dir):
     np.savez(ws / "objects.npz", images=np.array([{"a": 1}], dtype=object))
     np.savez(ws / "wrong-shape.npz", images=np.zeros((20, 32, 32), np.uint8))
     (ws / "garbage.npz").write_bytes(rng.bytes(5000))
+    good = np.zeros((20, 28, 28), np.uint8)
+    labels = np.arange(20) % 10
+    np.savez(ws / "labels-column.npz", images=good, labels=labels[:, None])
+    np.savez(ws / "labels-range.npz", images=good, labels=labels + 3)
+    np.savez(ws / "labels-negative.npz", images=good, labels=labels - 1)
+    np.savez(ws / "labels-length.npz", images=good, labels=labels[:19])
+    np.savez(ws / "labels-strings.npz", images=good, labels=labels.astype(str))
+    np.savez(ws / "labels-floats.npz", images=good, labels=labels.astype(np.float32))
+    np.savez(ws / "one-image.npz", images=good[:1])
+    np.savez(ws / "no-image.npz", images=good[:0])
     # presets
     (ws / "unknown-key.yaml").write_text("model: article\ncolour: red\n")
     (ws / "typed.yaml").write_text("batch_size: lots\n")
@@ -126,11 +136,12 @@ def _listing(root: Path) -> dict[str, str]:
 class Case:
     argv: tuple[str, ...]  # "{ws}" and "{data}" are filled in
     expect: str  # a fragment of the one stderr line (case-insensitive)
+    code: int = 2  # the README: 2 for bad input, 1 for a fault of the machine
     cmd: str = field(default="", compare=False)
 
 
-def case(id_: str, expect: str, *argv: str, slow: bool = False):
-    return pytest.param(Case(tuple(argv), expect), id=id_, marks=[SLOW] if slow else [])
+def case(id_: str, expect: str, *argv: str, slow: bool = False, code: int = 2):
+    return pytest.param(Case(tuple(argv), expect, code), id=id_, marks=[SLOW] if slow else [])
 
 
 NEW = "{ws}/new-run"  # a run folder that must not come into being
@@ -282,6 +293,92 @@ CASES = [
          "{ws}/nothing", "--port", "0", slow=True),
     case("serve-bad-port", "--port must be in 0-65535", "serve", "--checkpoint", "{ws}/run",
          "--port", "70000", slow=True),
+    # --- numbers that are not numbers, seeds beyond int64, devices that are not devices ----
+    case("train-set-nan-ema", "ema_halflife_kimg must be a finite number", "train", "--set",
+         "ema_halflife_kimg=nan", "--out", NEW),
+    case("train-set-inf-lr", "lr must be a finite number", "train", "--set", "lr=inf",
+         "--out", NEW),
+    case("train-set-nan-d-lr", "d_lr must be a finite number", "train", "--set", "d_lr=.nan",
+         "--out", NEW, slow=True),
+    case("train-set-nan-beta", "beta1 must be a finite number", "train", "--set", "beta1=nan",
+         "--out", NEW, slow=True),
+    case("train-time-budget-nan", "argument --time-budget: must be a finite number", "train",
+         "--time-budget", "nan", "--out", NEW, "--data-dir", "{data}", *QUICK),
+    case("train-time-budget-inf", "argument --time-budget: must be a finite number", "train",
+         "--time-budget", "inf", "--out", NEW, "--data-dir", "{data}", *QUICK, slow=True),
+    case("train-set-huge-seed", "seed must be in [0, 2^63)", "train", "--set",
+         "seed=99999999999999999999", "--out", NEW),
+    case("train-set-negative-seed", "seed must be in [0, 2^63)", "train", "--set", "seed=-1",
+         "--out", NEW, slow=True),
+    case("sample-huge-seed", "--seed must be in [0, 2^63)", "sample", "{ws}/run", "--seed",
+         "99999999999999999999", "--out", "{ws}/o.npz"),
+    case("sample-seed-range-overflows", "with 50 images", "sample", "{ws}/run", "--seed",
+         str(2**63 - 10), "--out", "{ws}/o.npz", slow=True),
+    case("sample-negative-seed", "--seed must be in [0, 2^63)", "sample", "{ws}/run", "--seed",
+         "-1", "--out", "{ws}/o.npz", slow=True),
+    case("sample-interpolate-huge-seed", "--interpolate must be in [0, 2^63)", "sample",
+         "{ws}/run", "--interpolate", "0", "99999999999999999999", "--out", "{ws}/o.npz",
+         slow=True),
+    case("evaluate-huge-seed", "--seed must be in [0, 2^63)", "evaluate", "{ws}/run", "--seed",
+         "99999999999999999999", "--n", "20", "--no-floor", slow=True),
+    case("train-device-nonsense", "not a device", "train", "--set", "device=cuda:x",
+         "--out", NEW),
+    case("train-device-no-cuda", "CUDA is not available", "train", "--set", "device=cuda",
+         "--out", NEW, slow=True),
+    case("sample-device-nonsense", "--device 'gpu0': not a device", "sample", "{ws}/run",
+         "--device", "gpu0", "--out", "{ws}/o.npz"),
+    case("sample-device-no-cuda", "CUDA is not available", "sample", "{ws}/run", "--device",
+         "cuda", "--out", "{ws}/o.npz", slow=True),
+    case("sample-device-meta", "only cpu and cuda", "sample", "{ws}/run", "--device", "meta",
+         "--out", "{ws}/o.npz", slow=True),
+    case("serve-device-nonsense", "not a device", "serve", "--checkpoint", "{ws}/run",
+         "--device", "banana", "--port", "0"),
+    case("serve-device-no-cuda", "CUDA is not available", "serve", "--checkpoint", "{ws}/run",
+         "--device", "cuda:0", "--port", "0", slow=True),
+    case("evaluate-device-nonsense", "not a device", "evaluate", "{ws}/run", "--device", "x",
+         "--n", "20", "--no-floor", slow=True),
+    # --- models and classes --------------------------------------------------------------------
+    case("train-num-classes-not-the-data", "num_classes must be 0 (unconditional) or 10",
+         "train", "--preset", "cdcgan", "--set", "num_classes=3", "--out", NEW, "--data-dir",
+         "{data}", "--limit-data", "256", *QUICK),
+    case("train-article-with-classes", "model article is unconditional", "train", "--preset",
+         "article", "--set", "num_classes=10", "--out", NEW),
+    case("sample-scale-unbounded", "megapixels", "sample", "{ws}/run", "--n", "4", "--scale",
+         "100000", "--grid", "{ws}/g.png"),
+    # --- evaluate: arrays read from files --------------------------------------------------------
+    case("evaluate-labels-column", "'labels' must be one per image (shape N), got shape 20x1",
+         "evaluate", "{ws}/labels-column.npz", "--no-floor"),
+    case("evaluate-labels-out-of-range", "labels must be in 0..9, got 3..12", "evaluate",
+         "{ws}/labels-range.npz", "--no-floor"),
+    case("evaluate-labels-negative", "labels must be in 0..9, got -1..9", "evaluate",
+         "{ws}/labels-negative.npz", "--no-floor", slow=True),
+    case("evaluate-labels-length", "19 labels for 20 images", "evaluate",
+         "{ws}/labels-length.npz", "--no-floor"),
+    case("evaluate-labels-strings", "'labels' must be integers", "evaluate",
+         "{ws}/labels-strings.npz", "--no-floor"),
+    case("evaluate-labels-floats", "'labels' must be integers", "evaluate",
+         "{ws}/labels-floats.npz", "--no-floor", slow=True),
+    case("evaluate-one-image", "1 image(s); scoring needs at least 10", "evaluate",
+         "{ws}/one-image.npz", "--no-floor"),
+    case("evaluate-no-image", "0 image(s)", "evaluate", "{ws}/no-image.npz", "--no-floor",
+         slow=True),
+    # --- resume: what may change ------------------------------------------------------------
+    case("train-resume-set-fixed-key", "--set batch_size: cannot change on --resume", "train",
+         "--resume", "{ws}/run", "--set", "batch_size=8", "--data-dir", "{data}",
+         "--no-progress"),
+    case("train-resume-set-model", "--set g_width, model: cannot change", "train", "--resume",
+         "{ws}/run", "--set", "model=dcgan", "--set", "g_width=8", "--data-dir", "{data}",
+         "--no-progress", slow=True),
+    case("train-resume-preset", "--preset article: a resumed run keeps its own config",
+         "train", "--resume", "{ws}/run", "--preset", "article", "--data-dir", "{data}",
+         "--no-progress"),
+    case("train-resume-older-state-in-place", "would replace the later training state(s) "
+         "state-00000002.pt", "train", "--resume", "{ws}/run/checkpoints/state-00000001.pt",
+         "--data-dir", "{data}", "--no-progress"),
+    case("train-resume-branch-into-nonempty", "folder exists and is not empty", "train",
+         "--resume", "{ws}/run", "--out", "{ws}/other", "--data-dir", "{data}",
+         "--no-progress", slow=True),
+
 ]
 
 
@@ -300,6 +397,7 @@ def test_bad_input_is_one_clear_line(c: Case, ws, data_dir):
                 (ws / rel).unlink(missing_ok=True)
     err = r.stderr.strip().splitlines()
     assert r.returncode != 0, f"accepted: {r.stdout[-500:]}"
+    assert r.returncode == c.code, r.stderr
     assert "Traceback" not in r.stderr + r.stdout, r.stderr
     assert len(err) == 1, f"want one line on stderr, got {len(err)}:\n{r.stderr}"
     assert err[0].startswith("fashiongan: error: "), err[0]
