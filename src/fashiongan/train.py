@@ -8,6 +8,7 @@ bit-for-bit on CPU, and on any number of ranks every rank draws its own noise.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import signal
@@ -103,6 +104,21 @@ class _Interrupt:
             signal.signal(sig, old)
 
 
+def _restoring_threads(fn):
+    """The loop runs on cfg.threads; the caller's thread count comes back afterwards: a library
+    call must not change the process's numerics (MKL's float32 rounding depends on it)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        old = torch.get_num_threads()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(old)
+
+    return wrapper
+
+
+@_restoring_threads
 def training_loop(
     cfg: TrainConfig,  # the resolved configuration (saved as config.json in the run folder)
     run_dir: str | Path,  # the run folder; created by new_run_dir or reused on resume
