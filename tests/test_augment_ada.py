@@ -11,7 +11,9 @@ import torch.nn.functional as F
 
 from fashiongan.augment import ada
 from fashiongan.augment.ada import AdaOptions
-from tests.test_augment_fixtures import gen, real_images
+from tests.test_augment_fixtures import gen, one_thread, real_images  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 OPS = ("xflip", "rotate90", "translation", "scale", "aniso", "brightness", "contrast",
        "saturation", "cutout")

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from fashiongan.augment import diffaugment as da
-from tests.test_augment_fixtures import gen, real_images
+from tests.test_augment_fixtures import gen, one_thread, real_images  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 OPS = {"brightness": da.brightness, "saturation": da.saturation, "contrast": da.contrast,
        "translation": da.translation, "cutout": da.cutout}
