@@ -122,21 +122,21 @@ def cutout_mask(B: int, H: int, W: int, on: torch.Tensor, centre: torch.Tensor,
 
 def apply(x: torch.Tensor, prm: dict[str, torch.Tensor], options: AdaOptions | None = None
           ) -> torch.Tensor:
-    """Apply drawn parameters: pixel blitting, then scaling, then colour, then cutout."""
+    """Apply drawn parameters: geometry (one resampling), then colour, then cutout."""
     B, C, H, W = x.shape
     o = options or AdaOptions()
-    if o.xflip or o.rotate90 or o.translation:
-        x = geometry.blit(x, prm["flip"], prm["rot"], prm["tx"], prm["ty"])
-    if o.scale or o.aniso:
-        x = geometry.scale(x, prm["sx"], prm["sy"])
+    if o.xflip or o.rotate90 or o.translation or o.scale or o.aniso:
+        x = geometry.warp(x, prm["flip"], prm["tx"], prm["ty"], prm["sx"], prm["sy"],
+                          prm["rot"] if o.rotate90 else None)
     if o.brightness or o.contrast:
         b = prm["brightness"].to(x.dtype).view(B, 1, 1, 1)
         c = prm["contrast"].to(x.dtype).view(B, 1, 1, 1)
-        x = (x + b) * c  # ADA's colour matrix: brightness first, then contrast
+        # ADA's colour matrix: brightness first, then contrast, (x + b) c, in one pass
+        x = torch.addcmul(b * c, x, c)
     if o.saturation and C > 1:
         s = prm["saturation"].to(x.dtype).view(B, 1, 1, 1)
         mean = x.mean(dim=1, keepdim=True)  # projection on the luma axis (1, 1, 1)/sqrt(3)
-        x = mean + (x - mean) * s
+        x = torch.addcmul(mean * (1 - s), x, s)  # mean + (x - mean) s, in one pass
     if o.cutout:
         x = x * cutout_mask(B, H, W, prm["cutout"], prm["cutout_centre"],
                             o.cutout_size).to(x.dtype)
