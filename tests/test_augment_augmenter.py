@@ -38,7 +38,8 @@ def test_from_config_reads_keys_with_defaults():
     assert d.policy == "cutout" and d.p == 1.0 and d.metrics() == {}
     for bad, match in ((dict(augment="flip"), "augment must be one of"),
                        (dict(augment="diffaugment", augment_policy="color,zoom"), "zoom"),
-                       (dict(augment="ada", ada_kimg=0.0), "kimg")):
+                       (dict(augment="ada", ada_kimg=0.0), "kimg"),
+                       (dict(augment="ada", ada_p=1.5), "p must be in")):
         with pytest.raises(UserError, match=match):
             Augmenter.from_config(SimpleNamespace(**bad))
 

@@ -1,8 +1,9 @@
 """ADA's augmentation pipeline (Karras et al. 2020, "Training GANs with Limited Data"), reduced
 to the operations that make sense for garments on 28-128 px images.
 
-Order and distributions follow the paper's `bgc` pipeline; every operation is applied to each
-image independently with probability p (the controller's strength):
+Order and distributions follow the paper's `bgc` pipeline (except that quarter turns come
+before the flip, see geometry.warp); every operation is applied to each image independently
+with probability p (the controller's strength):
 
   x-flip         mirror left-right (with probability 1/2 once selected, as ADA draws it)
   rotate90       k quarter turns, k uniform in 0..3 (off by default: garments stand upright)

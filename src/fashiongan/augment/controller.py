@@ -30,6 +30,8 @@ class AdaController:
                  p: float = 0.0, reduce: Reduce | None = None):
         if not kimg > 0 or interval < 1:
             raise ValueError(f"ada: kimg must be > 0 and interval >= 1, got {kimg}, {interval}")
+        if not 0 <= p <= 1:
+            raise ValueError(f"ada: p must be in [0, 1], got {p}")
         self.target, self.kimg, self.interval = float(target), float(kimg), int(interval)
         # Sums over all ranks: torch.distributed.all_reduce (in place, returns None or a work
         # handle) or any function returning the reduced tensor.

@@ -3,10 +3,11 @@
 Quarter turns are torch.rot90, chosen per image. Everything else ADA does to geometry here
 (x-flip, integer translation, isotropic and anisotropic scaling about the centre) keeps the
 axes apart, so each image is resampled as out = Ry @ x @ Rx^T with one [N, N] bilinear matrix
-per axis and image: two batched matmuls instead of a per-pixel grid (3-4x faster than
-affine_grid + grid_sample on a 2-core CPU at 64 px), exact gradients, and integer coordinates
-give one-hot rows, so flips and integer shifts are exact copies and untransformed images come
-back bit for bit (for finite inputs: 0 x inf would be NaN).
+per axis and image: two batched matmuls. Integer coordinates give one-hot rows, so flips and
+integer shifts are exact copies and untransformed images come back bit for bit (for finite
+inputs: 0 x inf would be NaN), which a grid_sample warp does not promise. The price, measured
+on one thread of a 2-core CPU for a batch of 32: 0.38 ms against 0.32 ms for affine_grid +
+grid_sample at 1x28x28, 4.5 ms against 2.7 ms at 3x64x64 (the matmuls grow as size^3).
 
 Coordinates outside the image are mirrored without repeating the edge pixel (-1 -> 1), ADA's
 reflect padding, so no constant border appears for D to key on. ADA's wavelet up/down-sampling
