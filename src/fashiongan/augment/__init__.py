@@ -1,0 +1,16 @@
+"""Differentiable augmentation of D's inputs (issue 15): DiffAugment and ADA.
+
+`Augmenter` is what training uses; the modules below it are usable on their own:
+diffaugment (Zhao et al. 2020), ada (Karras et al. 2020's pipeline), geometry (its per-image
+warps), controller (ADA's adaptive p). See docs/augment.md.
+"""
+
+from .ada import AdaOptions, ada_augment
+from .augmenter import DEFAULTS, METHODS, Augmenter, step_seed
+from .controller import AdaController
+from .diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
+
+__all__ = [
+    "DEFAULTS", "DEFAULT_POLICY", "METHODS", "POLICIES", "AdaController", "AdaOptions",
+    "Augmenter", "ada_augment", "diff_augment", "step_seed",
+]
