@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..data import FASHION_MNIST, DatasetInfo
 from ..errors import UserError
 from .article import ArticleDiscriminator, ArticleGenerator
 from .dcgan import (
@@ -31,15 +32,22 @@ def _classes(name: str):
     return REGISTRY[name]
 
 
-def build_generator(cfg) -> nn.Module:
+def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
+    """The generator's own keyword arguments: what a snapshot stores to rebuild it."""
+    return dict(latent_dim=cfg.latent_dim, g_width=cfg.g_width, num_classes=cfg.num_classes,
+                channels=info.channels, resolution=info.resolution)
+
+
+def build_generator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
     g_cls, _ = _classes(cfg.model)
-    return g_cls(latent_dim=cfg.latent_dim, g_width=cfg.g_width, num_classes=cfg.num_classes)
+    return g_cls(**generator_kwargs(cfg, info))
 
 
-def build_discriminator(cfg) -> nn.Module:
+def build_discriminator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
     _, d_cls = _classes(cfg.model)
     return d_cls(d_width=cfg.d_width, num_classes=cfg.num_classes,
-                 spectral_norm=cfg.spectral_norm)
+                 spectral_norm=cfg.spectral_norm, channels=info.channels,
+                 resolution=info.resolution)
 
 
 def count_params(module: nn.Module, keras: bool = True) -> int:
