@@ -24,9 +24,10 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from . import config as config_mod
+from .data import FASHION_MNIST, DatasetInfo
 from .errors import UserError
 from .fileio import atomic_write, atomic_write_bytes, atomic_write_json
-from .models import build_generator
+from .models import build_generator, generator_from, generator_kwargs
 
 STATE_RE = re.compile(r"^state-(\d{8})\.pt$")
 SNAPSHOT_FILE = "generator.safetensors"
@@ -34,9 +35,16 @@ SNAPSHOT_FILE = "generator.safetensors"
 
 # --- snapshots -------------------------------------------------------------------------------
 
-def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | None = None) -> Path:
+SNAPSHOT_FORMAT = 2  # 1: config only (Fashion-MNIST implied); 2: + model kwargs and data set
+_STRUCTURE = ("format", "model", "model_kwargs", "dataset", "config")  # not the run's own info
+
+
+def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | None = None,
+                  dataset: DatasetInfo = FASHION_MNIST) -> Path:
     folder = Path(folder)
-    meta = {"config": cfg.to_dict(), **(info or {})}
+    meta = {"format": SNAPSHOT_FORMAT, "model": cfg.model,
+            "model_kwargs": generator_kwargs(cfg, dataset), "dataset": dataset.to_dict(),
+            "config": cfg.to_dict(), **(info or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     # serialised in memory, then written by Python: a full disk is an OSError naming the file
     atomic_write_bytes(folder / SNAPSHOT_FILE,
@@ -76,16 +84,32 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         raise UserError(f"{file}: not a readable safetensors snapshot ({e})") from None
     if not isinstance(meta, dict) or "config" not in meta:
         raise UserError(f"{file}: safetensors file without a fashiongan config in its metadata")
-    cfg = config_mod.from_dict(meta["config"], source=str(file))
-    g = build_generator(cfg)
+    cfg = _snapshot_config(meta["config"], file)
+    dataset = DatasetInfo.from_dict(meta["dataset"]) if "dataset" in meta else FASHION_MNIST
+    try:  # format 2 rebuilds from the model's own kwargs; format 1 from its config
+        g = (generator_from(meta["model"], meta["model_kwargs"]) if "model_kwargs" in meta
+             else build_generator(cfg, dataset))
+    except TypeError as e:
+        raise UserError(f"{file}: model arguments this version cannot build ({e})") from None
     try:
         g.load_state_dict(tensors)
     except RuntimeError as e:
         raise UserError(f"{file}: weights do not fit model {cfg.model!r} "
                         f"({str(e).splitlines()[0]})") from None
-    g.config = cfg
-    g.snapshot_info = {k: v for k, v in meta.items() if k != "config"}
+    g.config, g.dataset = cfg, dataset
+    g.snapshot_info = {k: v for k, v in meta.items() if k not in _STRUCTURE}
     return g.to(device).eval()
+
+
+def _snapshot_config(values: dict, file: Path):
+    """The snapshot's config; keys this version does not know (a newer or an older fashiongan's
+    training-only keys) are dropped with a warning instead of refusing the weights."""
+    unknown = sorted(set(values) - set(config_mod.FIELDS))
+    if unknown:
+        warnings.warn(f"{file}: ignoring config key(s) this version does not know: "
+                      f"{', '.join(unknown)}", stacklevel=3)
+    known = {k: v for k, v in values.items() if k in config_mod.FIELDS}
+    return config_mod.from_dict(known, source=str(file))
 
 
 # --- training states -------------------------------------------------------------------------

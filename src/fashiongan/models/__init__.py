@@ -39,8 +39,13 @@ def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
 
 
 def build_generator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
-    g_cls, _ = _classes(cfg.model)
-    return g_cls(**generator_kwargs(cfg, info))
+    return generator_from(cfg.model, generator_kwargs(cfg, info))
+
+
+def generator_from(model: str, kwargs: dict) -> nn.Module:
+    """A generator from its registry name and its own kwargs (a snapshot's 'model_kwargs')."""
+    g_cls, _ = _classes(model)
+    return g_cls(**kwargs)
 
 
 def build_discriminator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
