@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .sampling import generate, latents, parse_class
+from .sampling import class_names, generate, latents, parse_class
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -56,8 +56,9 @@ def interpolate(g: nn.Module, seed_a: int, seed_b: int, steps: int = 10,
     z[0], z[-1] = za, zb  # the ends are the seeds' own latents, free of float64 round-off
     weights = None
     if k:
-        c0 = parse_class(class_from if class_from is not None else class_to or 0)
-        c1 = parse_class(class_to if class_to is not None else c0)
+        names = class_names(g)
+        c0 = parse_class(class_from if class_from is not None else class_to or 0, names)
+        c1 = parse_class(class_to if class_to is not None else c0, names)
         weights = torch.zeros(steps, k)
         weights[:, c0] += 1 - t
         weights[:, c1] += t

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .data import CLASS_NAMES
+from .data import CLASS_NAMES, FASHION_MNIST
 from .errors import UserError
 
 
@@ -26,25 +26,44 @@ def latents(seeds: Sequence[int], latent_dim: int, device="cpu") -> torch.Tensor
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] float [N,1,28,28] -> uint8 [N,28,28] (0 black background, as the dataset)."""
+    """[-1, 1] float [N,C,H,W] -> uint8 [N,H,W] for grey (0 black background, as the data set),
+    [N,H,W,3] for colour: the layouts of image files and of the .npz files we write."""
     x = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    if x.ndim == 4 and x.shape[1] == 3:
+        return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
     return x.reshape(x.shape[0], *x.shape[-2:]).cpu().numpy()
 
 
-def parse_class(value: str | int) -> int:
-    """A class index 0-9 or a name ('sneaker', 'ankle boot', 't-shirt', 'tshirt')."""
+def image_shape(g: nn.Module) -> tuple[int, ...]:
+    """The uint8 shape of one of g's images: (H, W) grey, (H, W, 3) colour."""
+    info = getattr(g, "dataset", FASHION_MNIST)
+    hw = (info.resolution, info.resolution)
+    return hw if info.channels == 1 else (*hw, 3)
+
+
+def class_names(g: nn.Module) -> tuple[str, ...]:
+    return getattr(g, "dataset", FASHION_MNIST).class_names
+
+
+def parse_class(value: str | int, names: Sequence[str] = CLASS_NAMES) -> int:
+    """A class index or a name: exact, then case- and punctuation-blind ('sneaker', 'ankle
+    boot', 't-shirt', 'tshirt'), plurals too; Fashion-MNIST's aliases (tshirt, top, boot)."""
     text = str(value).strip().lower()
-    if text.isascii() and text.isdigit() and int(text) < len(CLASS_NAMES):  # int("²") fails
+    if text.isascii() and text.isdigit() and int(text) < len(names):  # int("²") fails
         return int(text)
+    for i, n in enumerate(names):  # a data set's own names, Unicode and all
+        if text == n.lower():
+            return i
     norm = {n.lower().replace("/", " ").replace("-", "").replace(" ", ""): i
-            for i, n in enumerate(CLASS_NAMES)}
-    norm.update({"tshirt": 0, "top": 0, "boot": 9, "ankleboot": 9})
+            for i, n in enumerate(names)}
+    if tuple(names) == CLASS_NAMES:
+        norm.update({"tshirt": 0, "top": 0, "boot": 9, "ankleboot": 9})
     key = text.replace("/", " ").replace("-", "").replace(" ", "").replace("_", "")
     for cand in (key, key[:-1], key[:-2]):  # plurals: sneakers, dresses
         if cand in norm:
             return norm[cand]
     raise UserError(f"unknown class {value!r}; classes: "
-                    + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES)))
+                    + ", ".join(f"{i} {n}" for i, n in enumerate(names)))
 
 
 def _device_of(g: nn.Module) -> torch.device:
@@ -66,7 +85,7 @@ def generate(g: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
             out.append(to_uint8(g(z[i:i + batch_size].to(dev), y)))
     finally:
         g.train(was_training)
-    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
+    return np.concatenate(out) if out else np.zeros((0, *image_shape(g)), np.uint8)
 
 
 def sample(g: nn.Module, n: int, seed: int = 0, labels=None, batch_size: int = 500,
@@ -93,20 +112,23 @@ def class_labels(g: nn.Module, n: int, labels=None) -> torch.Tensor | None:
     if labels is None:
         return torch.arange(n) % k
     if isinstance(labels, str | int):
-        return torch.full((n,), parse_class(labels), dtype=torch.long)
-    y = torch.as_tensor([parse_class(v) for v in labels], dtype=torch.long)
+        return torch.full((n,), parse_class(labels, class_names(g)), dtype=torch.long)
+    y = torch.as_tensor([parse_class(v, class_names(g)) for v in labels], dtype=torch.long)
     if len(y) != n:
         raise UserError(f"{len(y)} labels for {n} images")
     return y
 
 
 def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1) -> Image.Image:
-    """Tile uint8 [N,28,28] images row-major into one greyscale picture (missing cells black)."""
-    h, w = images.shape[1:] if len(images) else (28, 28)
-    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), 64, np.uint8)
+    """Tile uint8 [N,H,W] (grey) or [N,H,W,3] (colour) images row-major into one picture
+    (missing cells dark grey), enlarged `scale` times without smoothing."""
+    colour = images.ndim == 4
+    h, w = images.shape[1:3] if len(images) else (28, 28)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), 64,
+                     np.uint8)
     for i, img in enumerate(images[: rows * cols]):
         r, c = divmod(i, cols)
         canvas[pad + r * (h + pad): pad + r * (h + pad) + h,
                pad + c * (w + pad): pad + c * (w + pad) + w] = img
-    im = Image.fromarray(canvas, mode="L")
+    im = Image.fromarray(canvas, mode="RGB" if colour else "L")
     return im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im

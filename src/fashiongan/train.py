@@ -15,6 +15,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -129,6 +130,7 @@ def training_loop(
     max_train_images: int = 0,  # use only the first N training images (tests); 0: all
     time_budget_s: float = 0.0,  # stop (with a checkpoint) after this wall-clock time; 0: none
     evaluator=None,  # callable(G_sample, step) -> dict of metrics, called every cfg.eval_every
+    dataset=None,  # a data.store.Dataset (its train split); None: Fashion-MNIST from data_dir
 ) -> dict:
     """Train G and D; returns a summary dict. Writes into run_dir (on rank 0 only):
     config.json, metrics.jsonl, samples/grid-<step>.png, samples/grid-final.png, losses.png,
@@ -144,8 +146,8 @@ def training_loop(
     main = di.is_main
 
     # --- data on the device, read once -----------------------------------------------------
-    images, labels = data.load("train", data_dir)
-    n_classes = len(data.CLASS_NAMES)
+    images, labels, info = training_data(dataset, data_dir)
+    n_classes = info.num_classes
     if cfg.num_classes not in (0, n_classes):
         raise UserError(f"config: num_classes must be 0 (unconditional) or {n_classes}, the "
                         f"data's classes; got {cfg.num_classes}")
@@ -157,8 +159,8 @@ def training_loop(
 
     # --- models, optimisers, EMA -------------------------------------------------------------
     torch.manual_seed(cfg.seed)
-    G = build_generator(cfg).to(device)
-    D = build_discriminator(cfg).to(device)
+    G = build_generator(cfg, info).to(device)
+    D = build_discriminator(cfg, info).to(device)
     if cfg.sync_bn and di.enabled:
         G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
     gan = GANStep(cfg, G, D, device, ddp=di.enabled)
@@ -241,7 +243,7 @@ def training_loop(
                           e.filename) from e
         last_ckpt = str(saved)
         checkpoint.save_snapshot(sample_model(), cfg, run_dir / "snapshot",
-                                 {"step": step, "images_seen": images_seen})
+                                 {"step": step, "images_seen": images_seen}, dataset=info)
 
     def on_non_finite(what: str) -> None:
         """Stop with a clear message, or (on_nan: rollback) reload the last good state."""
@@ -273,7 +275,7 @@ def training_loop(
         try:
             while step < cfg.iterations:
                 idx = sampler(step)
-                real = images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
+                real = images[idx].float().div_(127.5).sub_(1.0)
                 y_real = labels[idx] if k else None
                 gan.noise.manual_seed(noise_seed(cfg.seed, di.rank, step))
                 stats = gan(real, y_real)
@@ -343,6 +345,19 @@ def training_loop(
             "wall_s": time.perf_counter() - t_start, "run_dir": str(run_dir),
             "checkpoint": last_ckpt, "grid": str(final) if final else None,
             "rollbacks": rollbacks}
+
+
+def training_data(dataset, data_dir=None):
+    """(uint8 images [N,C,H,W], int64 labels [N], DatasetInfo) of the training split, as CPU
+    tensors; an unlabelled data set gets zeros, which only a conditional model would read."""
+    if dataset is None:
+        images, labels = data.load("train", data_dir)
+        return images.unsqueeze(1), labels, data.FASHION_MNIST
+    pixels, labels = dataset.train()
+    images = torch.from_numpy(np.ascontiguousarray(pixels))
+    labels = (torch.zeros(len(images), dtype=torch.long) if labels is None
+              else torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+    return images, labels, dataset.info
 
 
 def _saved_lr_scale(state: dict) -> float:

@@ -39,7 +39,9 @@ def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
 
 
 def build_generator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
-    return generator_from(cfg.model, generator_kwargs(cfg, info))
+    g = generator_from(cfg.model, generator_kwargs(cfg, info))
+    g.dataset = info  # what sampling, the studio and the snapshot read: shape and class names
+    return g
 
 
 def generator_from(model: str, kwargs: dict) -> nn.Module:

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..data import CLASS_NAMES
 from ..errors import UserError
-from ..sampling import parse_class
+from ..sampling import class_names, parse_class
 from . import schemas
 from .studio import MAX_SEED, Studio, class_name, grid_png, png_bytes
 
@@ -50,7 +50,7 @@ def _label(studio: Studio, name: str, value: str | None) -> int | None:
         return None
     try:
         studio.check_class(0, name)
-        return parse_class(value)
+        return parse_class(value, class_names(studio.g))
     except UserError as e:
         raise _invalid(name, str(e), value) from None
 

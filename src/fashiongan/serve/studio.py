@@ -23,7 +23,7 @@ from torch import nn
 from ..data import CLASS_NAMES
 from ..errors import UserError
 from ..interpolate import slerp
-from ..sampling import grid, latents, to_uint8
+from ..sampling import grid, image_shape, latents, to_uint8
 from .morph import forward_blend, soft_class_mode
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
@@ -69,7 +69,7 @@ class Studio:
                 out.append(forward_blend(
                     self.g, z[pick].to(self.device), None if a is None else a[pick],
                     None if b is None else b[pick], t[pick], self.blend_mode))
-        return to_uint8(torch.cat(out)) if out else np.zeros((0, 28, 28), np.uint8)
+        return to_uint8(torch.cat(out)) if out else np.zeros((0, *image_shape(self.g)), np.uint8)
 
     def designs(self, seed: int, n: int, label: int | None = None, mix_label: int | None = None,
                 mix: float = 0.5) -> list[Design]:
