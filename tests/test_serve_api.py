@@ -326,3 +326,24 @@ def test_shipped_generator_is_the_default(tmp_path):
     items = designs(c, **{"class": "dress", "n": 4, "seed": 0})
     for s, item in enumerate(items):  # each design is made alone (batch of one)
         assert np.array_equal(pixels(item), fashiongan.sample(g, 1, seed=s, labels=3)[0])
+
+
+def test_a_colour_model_serves_its_own_categories_in_colour(tmp_path):
+    """A generator trained on an imported data set: its class names (Unicode), resolution and
+    colour reach /api/classes, and designs come back as RGB PNGs of its size."""
+    from fashiongan.checkpoint import load_generator
+    from fashiongan.data import DatasetInfo
+
+    info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
+    cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
+    save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", {"step": 0}, dataset=info)
+    c = TestClient(create_app(load_generator(tmp_path / "snap")))
+    classes = c.get("/api/classes").json()
+    assert [x["name"] for x in classes["classes"]] == list(info.class_names)
+    assert (classes["resolution"], classes["channels"], classes["dataset"]) == (32, 3, "my-shop")
+    r = c.get("/api/generate", params={"class": "裙子", "n": 1, "seed": 5, "format": "png"})
+    assert r.status_code == 200, r.text
+    im = Image.open(io.BytesIO(r.content))
+    assert im.mode == "RGB" and im.size == (32, 32)
+    js = c.get("/api/generate", params={"class": "blusen & röcke", "n": 2, "format": "json"})
+    assert [d["class_name"] for d in js.json()["images"]] == ["Blusen & Röcke"] * 2

@@ -20,17 +20,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from torch import nn
 
-from ..data import CLASS_NAMES
 from ..errors import UserError
 from ..sampling import class_names, parse_class
 from . import schemas
-from .studio import MAX_SEED, Studio, class_name, grid_png, png_bytes
+from .studio import MAX_SEED, Studio, grid_png, png_bytes
 
 MAX_N = 64
 MAX_STEPS = 32
 MAX_SCALE = 16
 
-CLASS_DOC = "class index 0-9 or name (" + ", ".join(CLASS_NAMES) + ")"
+CLASS_DOC = "class index or name (the model's categories: GET /api/classes)"
 Seed = Annotated[int, Query(ge=0, lt=MAX_SEED, description="seed in [0, 2^31)")]
 ClassParam = Annotated[str | None, Query(max_length=40, description=CLASS_DOC)]
 Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each 28x28 design")]
@@ -87,18 +86,19 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
         return {"status": "ok", **studio.info(),
                 "snapshot": getattr(generator, "snapshot_info", {})}
 
-    @app.get("/api/classes", summary="The ten categories, and whether the model takes one",
+    @app.get("/api/classes", summary="The model's categories, and whether it takes one",
              response_model=schemas.Classes)
     def classes():
         return {**studio.info(),
-                "classes": [{"index": i, "name": n} for i, n in enumerate(CLASS_NAMES)]}
+                "classes": [{"index": i, "name": n}
+                            for i, n in enumerate(class_names(generator))]}
 
     @app.get("/api/generate", summary="n designs from seeds seed..seed+n-1",
              response_model=schemas.Designs, responses=schemas.PNG_RESPONSE)
     def generate(
         class_: Annotated[str | None, Query(alias="class", max_length=40,
                                             description=CLASS_DOC + "; omitted: each seed's "
-                                            "own class, seed % 10")] = None,
+                                            "own class, seed % num_classes")] = None,
         n: Annotated[int, Query(ge=1, le=MAX_N, description="number of designs")] = 16,
         seed: Seed = 0,
         format: Format = "png",
@@ -120,7 +120,8 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
                             media_type="image/png")
         return {"seed": seed, "n": n, "class": label, "mix_class": mixed,
                 "mix": mix if mixed is not None else None, "scale": scale,
-                "images": [{"seed": d.seed, "class": d.label, "class_name": class_name(d.label),
+                "images": [{"seed": d.seed, "class": d.label,
+                            "class_name": studio.class_name(d.label),
                             "png": _b64(png_bytes(d.image, scale))} for d in designs]}
 
     @app.get("/api/interpolate", summary="A morph from design A to design B, ends included",

@@ -16,6 +16,9 @@ class Info(BaseModel):
     conditional: bool = Field(description="whether it takes a class")
     num_classes: int
     latent_dim: int
+    resolution: int = Field(description="designs are resolution x resolution pixels")
+    channels: int = Field(description="1: grey, 3: colour")
+    dataset: str = Field(description="name of the data set the generator was trained on")
     class_blend: Literal["none", "soft", "switch"] = Field(
         description="how two classes mix: soft (blended), switch (at t=0.5), none")
 

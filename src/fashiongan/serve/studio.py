@@ -20,10 +20,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..data import CLASS_NAMES
+from ..data import FASHION_MNIST
 from ..errors import UserError
 from ..interpolate import slerp
-from ..sampling import grid, image_shape, latents, to_uint8
+from ..sampling import class_names, grid, image_shape, latents, to_uint8
 from .morph import forward_blend, soft_class_mode
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
@@ -107,18 +107,20 @@ class Studio:
         return ts, self._run(z, a, b, t.to(self.device))
 
     def info(self) -> dict:
+        info = getattr(self.g, "dataset", FASHION_MNIST)
         return {"model": self.model, "conditional": self.conditional,
                 "num_classes": self.num_classes, "latent_dim": self.latent_dim,
-                "class_blend": self.blend_mode}
+                "class_blend": self.blend_mode, "resolution": info.resolution,
+                "channels": info.channels, "dataset": info.name}
 
-
-def class_name(label: int | None) -> str | None:
-    return None if label is None else CLASS_NAMES[label]
+    def class_name(self, label: int | None) -> str | None:
+        return None if label is None else class_names(self.g)[label]
 
 
 def png_bytes(image: np.ndarray | Image.Image, scale: int = 1) -> bytes:
     """Deterministic PNG (PIL + zlib at fixed settings): same pixels, same bytes."""
-    im = image if isinstance(image, Image.Image) else Image.fromarray(image, mode="L")
+    im = image if isinstance(image, Image.Image) else Image.fromarray(
+        image, mode="RGB" if image.ndim == 3 else "L")
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     buf = io.BytesIO()

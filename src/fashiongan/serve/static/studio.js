@@ -210,7 +210,9 @@ async function init() {
     return;
   }
   const kind = state.info.conditional ? "class-conditional" : "unconditional";
-  $("model-info").textContent = `${state.info.model} generator, ${kind}, ${state.info.latent_dim}-d latent`;
+  const look = `${state.info.resolution} px ${state.info.channels === 3 ? "colour" : "grey"}`;
+  $("model-info").textContent = `${state.info.model} generator, ${kind}, ${look}, ` +
+    `${state.info.latent_dim}-d latent, trained on ${state.info.dataset || "?"}`;
   renderClasses();
   restoreFromHash();
   $("generate").addEventListener("click", generate);
