@@ -58,3 +58,19 @@ def test_json_roundtrip(tmp_path):
     c = config.resolve("article", ["seed=7"])
     (tmp_path / "config.json").write_text(__import__("json").dumps(c.to_dict()))
     assert config.load_json(tmp_path / "config.json") == c
+
+
+def test_presets_fit_the_data_set():
+    """Conditional on the data set's classes, unconditional without labels; the default preset
+    sized for the resolution; --set still wins."""
+    from fashiongan.data import DatasetInfo
+
+    shop = DatasetInfo(64, 3, ("dress", "shoe", "bag"))
+    cfg = config.resolve(None, [], shop)
+    assert (cfg.model, cfg.num_classes) == ("cdcgan", 3)
+    assert (cfg.g_width, cfg.d_width, cfg.batch_size) == (128, 16, 32)
+    plain = config.resolve(None, ["d_width=24"], DatasetInfo(64, 3))
+    assert (plain.model, plain.num_classes, plain.d_width) == ("dcgan", 0, 24)
+    assert config.resolve("cdcgan", [], shop).g_width == config.resolve("cdcgan").g_width
+    assert config.resolve("article", [], shop).num_classes == 0
+    assert config.resolve(None, [], None) == config.resolve()
