@@ -142,7 +142,7 @@ def open_dataset(path: str | os.PathLike, verify: bool = False) -> Dataset:
     manifest = read_manifest(path)
     if verify:
         verify_dataset(path)
-    info = DatasetInfo.from_dict(manifest["info"])
+    info = DatasetInfo.from_dict(manifest)  # resolution, channels, class_names, name
     n = manifest["count"]
     pixels = _load(path / "pixels.npy", (n, *info.shape), np.uint8, mmap=True)
     labels = None
