@@ -438,8 +438,7 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
         split = make_split(lab, len(sources), test_fraction, seed)
         manifest = _manifest(src, labels, class_names, lab, split, sources, source, opts,
                              test_fraction, seed, command, names, label_of)
-        w.commit(manifest, lab, split)
-    return manifest
+        return w.commit(manifest, lab, split)
 
 
 def _manifest(src, labels, class_names, lab, split, sources, source, opts, test_fraction, seed,

@@ -211,8 +211,9 @@ class Writer:
         self.pixels = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> Path:
-        """Write labels, split and (last) the manifest, then rename the folder into place."""
+    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
+        """Write labels, split and (last) the manifest, then rename the folder into place;
+        returns the manifest as written."""
         n = self.count
         self.pixels.flush()
         self.pixels = None  # unmap before the file is cut
@@ -236,7 +237,7 @@ class Writer:
             os.fsync(f.fileno())
         os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide it from others
         self._rename_into_place()
-        return self.out
+        return manifest
 
     def _rename_into_place(self) -> None:
         old = None
