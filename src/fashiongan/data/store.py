@@ -1,0 +1,311 @@
+"""An imported data set on disk (DATASET/) and the one type training reads: `Dataset`.
+
+DATASET/ holds
+  pixels.npy     uint8 N x C x H x W, plain .npy so np.load(mmap_mode="r") maps it at once
+  labels.npy     int64 N (absent for an unlabelled set)
+  split.npy      uint8 N, 0 = train, 1 = test (the seeded split made at import)
+  manifest.json  what it is, where every image came from, and each file's SHA-256
+
+A folder appears under its final name only when complete: everything is written into a
+hidden temp folder beside it, the manifest last, and the folder is renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from .info import DatasetInfo
+
+FORMAT = "fashiongan-dataset"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TRAIN, TEST = 0, 1  # the values of split.npy
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images with their labels, description and train/test split.
+
+    `pixels` is uint8 N x C x H x W (a read-only memmap for an imported set); `labels` int64 N
+    or None; `split` uint8 N (TRAIN or TEST per image).
+    """
+
+    pixels: np.ndarray
+    labels: np.ndarray | None
+    info: DatasetInfo
+    split: np.ndarray
+    path: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    @property
+    def train_index(self) -> np.ndarray:
+        return np.flatnonzero(self.split == TRAIN)
+
+    @property
+    def test_index(self) -> np.ndarray:
+        return np.flatnonzero(self.split == TEST)
+
+    def train(self):
+        """(pixels, labels or None) of the training split."""
+        return self._take(self.train_index)
+
+    def test(self):
+        """(pixels, labels or None) of the test split."""
+        return self._take(self.test_index)
+
+    def _take(self, index: np.ndarray):
+        # a contiguous run (Fashion-MNIST's official split) is a view, not a copy of the data
+        if len(index) and index[-1] - index[0] + 1 == len(index):
+            sel = slice(int(index[0]), int(index[-1]) + 1)
+        else:
+            sel = index
+        labels = None if self.labels is None else self.labels[sel]
+        return self.pixels[sel], labels
+
+
+def fmnist_dataset(data_dir=None) -> Dataset:
+    """Fashion-MNIST as a Dataset: 70,000 x 1 x 28 x 28, train = the official 60,000, test =
+    the official 10,000 (in that order)."""
+    from . import FASHION_MNIST, load
+
+    xtr, ytr = load("train", data_dir)
+    xte, yte = load("test", data_dir)
+    pixels = np.concatenate([xtr.numpy(), xte.numpy()])[:, None]
+    labels = np.concatenate([ytr.numpy(), yte.numpy()]).astype(np.int64)
+    split = np.repeat(np.array([TRAIN, TEST], np.uint8), [len(xtr), len(xte)])
+    return Dataset(pixels, labels, FASHION_MNIST, split)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not path.is_dir():
+        raise UserError(f"{path}: not a folder (a data set is a folder made by "
+                        "`fashiongan data import`)")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no {MANIFEST}; not a data set made by `fashiongan data "
+                        "import` (or its import did not finish)") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{mpath}: unreadable ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise UserError(f"{mpath}: not a {FORMAT} manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise UserError(f"{mpath}: format version {manifest.get('format_version')}, this "
+                        f"fashiongan reads version {FORMAT_VERSION}")
+    return manifest
+
+
+def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Check every file listed in the manifest against its SHA-256; (name, sha256) per file.
+    A mismatch is a UserError naming the file."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    out = []
+    for name, spec in manifest["files"].items():
+        f = path / name
+        if not f.is_file():
+            raise UserError(f"{f}: missing (the manifest lists it)")
+        digest = sha256_file(f)
+        if digest != spec["sha256"]:
+            raise UserError(f"{f}: SHA-256 {digest[:16]}... does not match the manifest's "
+                            f"{spec['sha256'][:16]}... (changed or damaged after import)")
+        out.append((name, digest))
+    return out
+
+
+def open_dataset(path: str | os.PathLike, verify: bool = False) -> Dataset:
+    """Map DATASET/ (pixels stay on disk until read). Shapes are always checked against the
+    manifest; verify=True also checks the SHA-256 of every file (reads all of them)."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if verify:
+        verify_dataset(path)
+    info = DatasetInfo.from_dict(manifest)  # resolution, channels, class_names, name
+    n = manifest["count"]
+    pixels = _load(path / "pixels.npy", (n, *info.shape), np.uint8, mmap=True)
+    labels = None
+    if "labels.npy" in manifest["files"]:
+        labels = _load(path / "labels.npy", (n,), np.int64, mmap=False)
+        if n and (labels.min() < 0 or labels.max() >= max(info.num_classes, 1)):
+            raise UserError(f"{path / 'labels.npy'}: labels outside 0..{info.num_classes - 1}")
+    split = _load(path / "split.npy", (n,), np.uint8, mmap=False)
+    return Dataset(pixels, labels, info, split, path)
+
+
+def _load(f: Path, shape, dtype, mmap: bool) -> np.ndarray:
+    try:
+        a = np.load(f, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"{f}: missing (the manifest lists it)") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{f}: unreadable ({e})") from None
+    if a.shape != tuple(shape) or a.dtype != dtype:
+        raise UserError(f"{f}: {a.dtype} {a.shape}, the manifest says {np.dtype(dtype)} "
+                        f"{tuple(shape)}")
+    return a
+
+
+class Writer:
+    """Builds DATASET/ in a hidden temp folder beside it; `commit()` renames it into place.
+
+    Used as a context manager: leaving the block by an exception (or an interrupt) removes the
+    temp folder, so DATASET/ never exists half-written. Pixels go straight to a memmap sized
+    for every candidate image and the array is cut to the images actually read at the end, so
+    a large import never holds its pixels in memory.
+    """
+
+    def __init__(self, out: str | os.PathLike, capacity: int, shape: tuple[int, int, int],
+                 overwrite: bool = False):
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self.shape = shape
+        _check_out(self.out, overwrite)
+        try:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(dir=self.out.parent,
+                                             prefix=f".{self.out.name}.importing-"))
+        except OSError as e:
+            raise UserError(f"--out {self.out}: cannot write there ({e.strerror or e})") from None
+        self.capacity = max(capacity, 1)  # a 0-length memmap cannot be made
+        self.pixels = np.lib.format.open_memmap(self.tmp / "pixels.npy", mode="w+",
+                                                dtype=np.uint8, shape=(self.capacity, *shape))
+        self.count = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            self.discard()
+        return False
+
+    def add(self, image: np.ndarray) -> int:
+        """Store one C x H x W uint8 image; returns its index."""
+        self.pixels[self.count] = image
+        self.count += 1
+        return self.count - 1
+
+    def discard(self) -> None:
+        self.pixels = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
+        """Write labels, split and (last) the manifest, then rename the folder into place;
+        returns the manifest as written."""
+        n = self.count
+        self.pixels.flush()
+        self.pixels = None  # unmap before the file is cut
+        _truncate_npy(self.tmp / "pixels.npy", (n, *self.shape))
+        files = {"pixels.npy": None}
+        if labels is not None:
+            np.save(self.tmp / "labels.npy", np.asarray(labels, np.int64))
+            files["labels.npy"] = None
+        np.save(self.tmp / "split.npy", np.asarray(split, np.uint8))
+        files["split.npy"] = None
+        for name in files:
+            f = self.tmp / name
+            _fsync(f)
+            files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "count": n,
+                    **manifest, "files": files}
+        with open(self.tmp / MANIFEST, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide it from others
+        self._rename_into_place()
+        return manifest
+
+    def _rename_into_place(self) -> None:
+        old = None
+        if self.out.exists() and not _is_empty_dir(self.out):
+            _check_out(self.out, self.overwrite)  # refused if it appeared meanwhile
+            old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
+            os.rename(self.out, old)
+        elif self.out.exists():
+            self.out.rmdir()
+        os.rename(self.tmp, self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(self.out.parent)
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and not _is_empty_dir(out) and not overwrite:
+        raise UserError(f"--out {out}: exists and is not empty; give --overwrite to replace it")
+    if out.is_dir() and overwrite and not _is_empty_dir(out) and not (out / MANIFEST).is_file():
+        # --overwrite replaces a data set, never some other folder a typo pointed at
+        raise UserError(f"--out {out}: not a data set (no {MANIFEST}); refusing to replace it")
+
+
+def _is_empty_dir(p: Path) -> bool:
+    try:
+        return p.is_dir() and not any(p.iterdir())
+    except OSError:
+        return False
+
+
+def _truncate_npy(f: Path, shape: tuple) -> None:
+    """Rewrite a version-1.0 .npy header for fewer rows and cut the file; the new header is
+    padded to the old length so the data offset stays where it is."""
+    with open(f, "r+b") as fh:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        _, fortran, dtype = read(fh)
+        offset = fh.tell()
+        text = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran,
+                     "shape": tuple(shape)})
+        prefix = 6 + 2 + (2 if version == (1, 0) else 4)
+        pad = offset - prefix - len(text) - 1
+        if pad < 0:  # cannot happen: fewer rows never lengthen the shape's text by much
+            raise RuntimeError(f"{f}: header too short to rewrite")
+        header = text + " " * pad + "\n"
+        fh.seek(prefix)
+        fh.write(header.encode("latin1"))
+        fh.truncate(offset + int(np.prod(shape)) * dtype.itemsize)
+
+
+def _fsync(f: Path) -> None:
+    with open(f, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(d: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask() -> int:
+    from ..fileio import _umask as umask
+
+    return umask()
