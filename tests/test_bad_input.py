@@ -252,7 +252,7 @@ CASES = [
     case("sample-out-under-a-file", "a-file is not a folder", "sample", "{ws}/run", "--out",
          "{ws}/a-file/o.npz"),
     case("sample-out-is-a-folder", "a-folder: cannot write: is a directory", "sample",
-         "{ws}/run", "--out", "{ws}/a-folder"),
+         "{ws}/run", "--out", "{ws}/a-folder", code=1),
     case("sample-grid-unwritable", "/proc/fashiongan-grid.png: cannot write", "sample",
          "{ws}/run", "--grid", "/proc/fashiongan-grid.png", slow=True),
     # --- evaluate ----------------------------------------------------------------------------

@@ -33,11 +33,16 @@ def _train(args) -> int:
     if args.resume:
         plan = runs.plan_resume(args.resume, args.out, args.set, args.preset, args.overwrite)
         cfg, run_dir = plan.cfg, plan.run_dir
+        if args.data:
+            raise UserError("--data with --resume: a run continues on the data set it began "
+                            "with (its data.json)")
+        dataset = _dataset(plan.data, args) if plan.data else None
         prior = runs.prior_contents(run_dir) if plan.branch else "files"
         if plan.branch:
             distributed.on_main(lambda: runs.new_run_dir(str(run_dir), "", args.overwrite))
     else:
-        cfg = config.resolve(args.preset, args.set)
+        dataset = _dataset(args.data, args) if args.data else None
+        cfg = config.resolve(args.preset, args.set, dataset.info if dataset else None)
         name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
         prior = runs.prior_contents(Path(args.out)) if args.out else "none"
         distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
@@ -56,7 +61,8 @@ def _train(args) -> int:
                                     resume=plan.state if plan else None,
                                     progress=not args.no_progress,
                                     max_train_images=args.limit_data,
-                                    time_budget_s=args.time_budget, evaluator=evaluator)
+                                    time_budget_s=args.time_budget, evaluator=evaluator,
+                                    dataset=dataset)
         except BaseException:
             if main:  # failed before its first training state: leave no half-made folder
                 runs.remove_unfinished(run_dir, prior, plan.state if plan else None)
@@ -66,6 +72,12 @@ def _train(args) -> int:
               f"{summary['wall_s']:.1f} s; run folder {run_dir}; samples {summary['grid']}")
     distributed.shutdown()
     return 0
+
+
+def _dataset(path: str, args):
+    from .data.resolve import dataset_for
+
+    return dataset_for(path, args.resolution, args.channels, progress=not args.no_progress)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:
@@ -162,21 +174,6 @@ def _default_checkpoint() -> str:
     return str(shipped)
 
 
-def _data(args) -> int:
-    from . import data
-
-    if args.download is not None:
-        d = data.download(args.download or None)
-        print(f"downloaded and verified Fashion-MNIST into {d}")
-        return 0
-    d = data.find_data_dir(args.data_dir)
-    print(f"Fashion-MNIST found in {d}")
-    for path, digest in data.verify(d):
-        print(f"  ok  {path.name:28s} sha256 {digest}")
-    print(f"classes: {', '.join(CLASS_NAMES)}")
-    return 0
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line (a UserError) instead of the usage block."""
 
@@ -215,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out folder")
     t.add_argument("--resume", metavar="PATH|latest",
                    help="continue from a training state, a run folder, or the latest run")
+    t.add_argument("--data", metavar="DATASET|FOLDER",
+                   help="train on an imported data set, or a folder/.zip of images with one "
+                   "subfolder per class (imported once into a cache; default: Fashion-MNIST)")
+    t.add_argument("--resolution", type=int, choices=(28, 32, 64, 128), default=64,
+                   help="--data FOLDER: import at this size (default: %(default)s)")
+    t.add_argument("--channels", type=int, choices=(1, 3), default=3,
+                   help="--data FOLDER: 3 colour, 1 grey (default: %(default)s)")
     t.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
     t.add_argument("--limit-data", type=_at_least(0), default=0, metavar="N",
                    help="train on the first N training images only (quick tries)")
@@ -257,11 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--interpolate: latent path (default: %(default)s)")
     s.set_defaults(func=_sample)
 
-    d = sub.add_parser("data", help="find and verify the Fashion-MNIST files")
-    d.add_argument("--data-dir", help="look here first")
-    d.add_argument("--download", nargs="?", const="", metavar="DIR",
-                   help="download the four files (default DIR ~/.cache/fashiongan/fashion-mnist)")
-    d.set_defaults(func=_data)
 
     for register in _extensions():
         register(sub)
@@ -273,7 +272,7 @@ def _extensions():
     import importlib
 
     found = []
-    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli"):
+    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli", "fashiongan.data.cli"):
         try:
             found.append(importlib.import_module(mod).register)
         except ModuleNotFoundError as e:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -32,6 +33,16 @@ RESUMABLE = ("iterations", "lr", "d_lr", "beta1", "beta2", "adam_eps", "on_nan",
              "fused_step")
 
 
+DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
+
+
+def read_data_json(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / DATA_JSON).read_text())["path"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @dataclass
 class Resume:
     run_dir: Path  # where training continues
@@ -39,6 +50,11 @@ class Resume:
     cfg: TrainConfig
     source: Path  # the run folder the state came from
     later: list[Path]  # states newer than `state` in an in-place resume (deleted by prepare)
+
+    @property
+    def data(self) -> str | None:
+        """The data set the run trains on (its data.json), None for Fashion-MNIST."""
+        return read_data_json(self.source)
 
     @property
     def branch(self) -> bool:
@@ -53,7 +69,7 @@ class Resume:
             for f in (self.state, self.state.with_suffix(".json")):
                 if f.is_file():
                     shutil.copy2(f, ckpts / f.name)
-            for name in ("config.json", "metrics.jsonl"):  # the loop truncates the metrics
+            for name in ("config.json", "metrics.jsonl", DATA_JSON):  # metrics get truncated
                 if (self.source / name).is_file():
                     shutil.copy2(self.source / name, self.run_dir / name)
             self.state = ckpts / self.state.name

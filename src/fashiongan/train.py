@@ -202,6 +202,9 @@ def training_loop(
     last_ckpt: str | None = None
     if main:
         atomic_write_json(run_dir / "config.json", cfg.to_dict())
+        if getattr(dataset, "path", None) is not None:  # what --resume reopens
+            atomic_write_json(run_dir / "data.json", {"path": str(Path(dataset.path).resolve()),
+                                                      "info": info.to_dict()})
         samples_dir.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(metrics_path, step)
         tqdm.write(f"training {cfg.model} on {device} x {di.world_size} rank(s): batch "

@@ -1,0 +1,49 @@
+"""`train --data X`: X an imported DATASET folder, or a folder/.zip of images imported once into
+a cache keyed by its contents (so the second run starts at once and an edited folder is seen).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from .store import Dataset, open_dataset
+
+MANIFEST = "manifest.json"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("FASHIONGAN_CACHE", Path.home() / ".cache" / "fashiongan"))
+
+
+def contents_key(src: Path, resolution: int, channels: int) -> str:
+    """SHA-256 over every file's relative path and bytes (and the import settings): a folder of
+    a few thousand photos hashes in about a second; mtimes would miss a copy with new dates."""
+    h = hashlib.sha256(f"{resolution} {channels}\n".encode())
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    for p in files:
+        h.update(str(p.relative_to(src) if p != src else p.name).encode() + b"\0")
+        with open(p, "rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def dataset_for(path: str, resolution: int = 64, channels: int = 3,
+                progress: bool = True) -> Dataset:
+    p = Path(path)
+    if (p / MANIFEST).is_file():
+        return open_dataset(p)
+    if not p.exists():
+        raise UserError(f"--data {path}: no such folder or file")
+    from .folder import default_jobs, import_images
+
+    out = cache_root() / "datasets" / f"{p.name}-{contents_key(p, resolution, channels)}"
+    if not (out / MANIFEST).is_file():
+        print(f"importing {p} into {out} (once; later runs reuse it)")
+        import_images(p, out, resolution=resolution, channels=channels, labels="subfolders",
+                      jobs=default_jobs(), progress=progress,
+                      command=["fashiongan", "train", "--data", str(p)])
+    return open_dataset(out)
