@@ -12,6 +12,7 @@ import time
 import torch
 
 from fashiongan.config import TrainConfig
+from fashiongan.data import FASHION_MNIST, DatasetInfo
 from fashiongan.ema import EMA
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.step import GANStep
@@ -20,14 +21,17 @@ from fashiongan.train import BatchSampler, noise_seed
 
 class FastLoop:
     def __init__(self, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor,
-                 device: torch.device, channels_last: bool | None = None):
+                 device: torch.device, channels_last: bool | None = None,
+                 info: DatasetInfo = FASHION_MNIST):
         self.cfg, self.device = cfg, device
+        if images.ndim == 3:  # Fashion-MNIST's N x 28 x 28 as data.load gives it
+            images = images.unsqueeze(1)
         self.images, self.labels = images.to(device), labels.to(device)  # uint8, read once
         self.sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling,
                                     device)
         torch.manual_seed(cfg.seed)
-        self.G = build_generator(cfg).to(device)
-        self.D = build_discriminator(cfg).to(device)
+        self.G = build_generator(cfg, info).to(device)
+        self.D = build_discriminator(cfg, info).to(device)
         self.gan = GANStep(cfg, self.G, self.D, device, channels_last=channels_last)
         self.ema = EMA(self.G, cfg.ema_halflife_kimg, cfg.ema_rampup) \
             if cfg.ema_halflife_kimg else None
@@ -40,7 +44,7 @@ class FastLoop:
         self.acc.zero_()
         for _ in range(n):
             idx = self.sampler(self.step)
-            real = self.images[idx].unsqueeze(1).float().div_(127.5).sub_(1.0)
+            real = self.images[idx].float().div_(127.5).sub_(1.0)
             self.gan.noise.manual_seed(noise_seed(cfg.seed, 0, self.step))
             stats = self.gan(real, self.labels[idx] if k else None)
             if not bool(torch.isfinite(stats[:2]).all()):  # train.py's per-iteration check

@@ -45,6 +45,7 @@ from fastloop import FastLoop  # noqa: E402
 from reference import ReferenceLoop  # noqa: E402
 
 from fashiongan import config, data  # noqa: E402
+from fashiongan.data.store import open_dataset  # noqa: E402
 from fashiongan.models import onednn_linear  # noqa: E402
 from fashiongan.train import pick_device  # noqa: E402
 
@@ -152,10 +153,19 @@ def main(argv=None) -> None:
                     help="a Python that can import tensorflow")
     ap.add_argument("--keras-iters", type=int, default=300)
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--data", metavar="DATASET", help="an imported data set (fashiongan data "
+                    "import) instead of Fashion-MNIST; presets are fitted to it as train does")
     args = ap.parse_args(argv)
 
     device = pick_device(args.device)
-    images, labels = data.load("train", args.data_dir)
+    info = data.FASHION_MNIST
+    if args.data:
+        from fashiongan.train import training_data
+
+        images, labels, info = training_data(open_dataset(args.data))
+        args.no_reference = True  # the tutorial port reads 28x28 grey only
+    else:
+        images, labels = data.load("train", args.data_dir)
     print(f"torch {torch.__version__} on {device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
           + f"; medians of {args.reps} alternating blocks\n")
@@ -169,11 +179,11 @@ def main(argv=None) -> None:
         if device.type == "cpu":
             torch.set_num_threads(threads)
         for preset in args.presets.split(","):
-            base = config.resolve(preset, args.set)
+            base = config.resolve(preset, args.set, info if args.data else None)
             sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]
             for bs in sizes:
                 cfg = base.replace(batch_size=bs)
-                fast = FastLoop(cfg, images, labels, device)
+                fast = FastLoop(cfg, images, labels, device, info=info)
                 warm = fast.warm_up()
                 n = args.iters or max(5, min(200, int(0.5 / max(timed(fast.run, 3, device)
                                                                   / 1e3, 1e-4))))
@@ -189,7 +199,7 @@ def main(argv=None) -> None:
                     ref = ReferenceLoop(plain, images, labels, device)
                     ref.run(3)
                 plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
-                gflop = iteration_flops(FastLoop(plain, images, labels, device)) / 1e9
+                gflop = iteration_flops(FastLoop(plain, images, labels, device, info=info)) / 1e9
                 f_ms, r_ms, k_ms, mm, dnn, conv = [], [], [], [], [], []
                 for _ in range(args.reps):
                     f_ms.append(timed(fast.run, n, device))
