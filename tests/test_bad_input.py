@@ -254,7 +254,7 @@ CASES = [
     case("sample-out-is-a-folder", "a-folder: cannot write: is a directory", "sample",
          "{ws}/run", "--out", "{ws}/a-folder", code=1),
     case("sample-grid-unwritable", "/proc/fashiongan-grid.png: cannot write", "sample",
-         "{ws}/run", "--grid", "/proc/fashiongan-grid.png", slow=True),
+         "{ws}/run", "--grid", "/proc/fashiongan-grid.png", slow=True, code=1),
     # --- evaluate ----------------------------------------------------------------------------
     case("evaluate-random-file", "not a readable safetensors", "evaluate",
          "{ws}/random.safetensors", "--no-floor"),
@@ -350,7 +350,7 @@ CASES = [
          "evaluate", "{ws}/labels-column.npz", "--no-floor"),
     case("evaluate-labels-out-of-range", "labels must be in 0..9, got 3..12", "evaluate",
          "{ws}/labels-range.npz", "--no-floor"),
-    case("evaluate-labels-negative", "labels must be in 0..9, got -1..9", "evaluate",
+    case("evaluate-labels-negative", "labels must be in 0..9, got -1..8", "evaluate",
          "{ws}/labels-negative.npz", "--no-floor", slow=True),
     case("evaluate-labels-length", "19 labels for 20 images", "evaluate",
          "{ws}/labels-length.npz", "--no-floor"),
