@@ -39,6 +39,15 @@ class TrainConfig:
     d_steps: int = 1  # D updates per G update (WGAN critics often use 5)
     d_split_steps: bool = False  # article/Keras: one D optimiser step on real, then one on fake
     d_fakes_eval_mode: bool = False  # article/Keras: D's fakes come from G.predict (BN in eval)
+    # --- augmentation (fashiongan.augment: the same ops on every image D sees) ------------
+    augment: str = "none"  # none | diffaugment (Zhao et al. 2020) | ada (Karras et al. 2020)
+    augment_policy: str = "color,translation,cutout"  # diffaugment: comma list of policies
+    ada_target: float = 0.6  # ada: the r_t = E[sign(D(real))] that p is steered to
+    ada_kimg: float = 500.0  # ada: thousands of images for p to go 0 -> 1 at the fastest
+    ada_interval: int = 4  # ada: iterations between adjustments of p
+    ada_xflip: bool = True  # ada: left-right flips (garments are near-symmetric)
+    ada_rotate90: bool = False  # ada: quarter turns (garments are never seen upside down)
+    ada_p: float = 0.0  # ada: p at the start of a run
     # --- optimisation ------------------------------------------------------------------------
     iterations: int = 5000  # generator updates in the whole run
     batch_size: int = 32  # images per batch on each rank (global batch = batch_size x ranks)
@@ -101,11 +110,16 @@ class TrainConfig:
             "batch_sampling": ("replacement", "epoch"),
             "amp": ("none", "bf16"),
             "on_nan": ("stop", "rollback"),
+            "augment": ("none", "diffaugment", "ada"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 got = getattr(self, name)
                 raise UserError(f"config: {name} must be one of {', '.join(allowed)}; got {got!r}")
+        if not (0 < self.ada_target < 1 and 0 <= self.ada_p <= 1 and self.ada_kimg > 0
+                and self.ada_interval > 0):
+            raise UserError("config: ada_target must be in (0, 1), ada_p in [0, 1], ada_kimg "
+                            "and ada_interval > 0")
         if self.model == "article" and self.num_classes:
             raise UserError("config: model article is unconditional; num_classes must be 0 "
                             "(cdcgan is the class-conditional model)")

@@ -47,6 +47,13 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum a tensor over the ranks, in place (ADA's sign statistics); itself when alone."""
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
 def any_true(flag: bool, device: torch.device) -> bool:
     """True on every rank when it is true on any rank (one tiny all-reduce; free when alone)."""
     if not (dist.is_available() and dist.is_initialized()):

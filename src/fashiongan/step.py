@@ -12,7 +12,8 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from . import article_step, losses, optim
+from . import article_step, distributed, losses, optim
+from .augment import Augmenter
 from .config import TrainConfig
 from .models import onednn_linear
 
@@ -48,8 +49,15 @@ class GANStep:
                                 cfg.compile)
         # The article's exact step on a CPU runs without autograd (article_step.py): 1.3x over
         # the line above; same tensors, so state_dict/load_state_dict below cover it too.
+        # The fused step's hand-written backward has no augmentation in it.
         self.article = (article_step.ArticleStep(G, D, self.opt_g, self.opt_d)
-                        if article_step.supported(cfg, G, D, device, ddp) else None)
+                        if cfg.augment == "none" and article_step.supported(cfg, G, D, device, ddp)
+                        else None)
+        # Augmentation draws from its own generator, reseeded every iteration by the loop
+        # (augment.step_seed), so the latents are those of an unaugmented run and resume needs
+        # no generator state; ADA's p is agreed across ranks through the all-reduce.
+        self.aug = Augmenter.from_config(cfg, reduce=distributed.all_reduce_sum if ddp else None)
+        self.aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
         self.noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
         # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
         # parameters are frozen there, so no DDP hook waits for gradients that never come.
@@ -104,6 +112,7 @@ class GANStep:
             out = []
             for x, y, loss_fn in ((real, y_real, losses.bce_real),
                                   (fake, y_fake, losses.bce_fake)):
+                x = self.aug(x, generator=self.aug_gen)
                 opt.zero_grad(set_to_none=True)
                 with self.autocast:
                     logits = self._fp32(self.D_train(x, y))
@@ -115,7 +124,9 @@ class GANStep:
             return 0.5 * (loss_r + loss_f), real_logits, fake_logits
         # One forward over real and fake together: one DDP forward per backward, and half the
         # kernel launches. Our discriminators have no batch-coupled layers, so it is exact.
-        x = torch.cat([real, fake])
+        x = self.aug(torch.cat([real, fake]), generator=self.aug_gen)  # R1 on augmented reals
+        if self.channels_last and x is not real:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = torch.cat([y_real, y_fake]) if self.k else None
         if cfg.r1_gamma:
             x.requires_grad_(True)
@@ -139,7 +150,8 @@ class GANStep:
         self.D.requires_grad_(False)  # "G through the frozen D"
         self.opt_g.zero_grad(set_to_none=True)
         with self.autocast:
-            fake_logits = self._fp32(self.D_frozen(self.G_train(z, y), y))
+            fake_logits = self._fp32(self.D_frozen(self.aug(self.G_train(z, y),
+                                                            generator=self.aug_gen), y))
         loss = losses.g_loss(self.cfg.loss, fake_logits)
         loss.backward()
         optim.step(self.opt_g)
@@ -155,6 +167,7 @@ class GANStep:
             real = real.contiguous(memory_format=torch.channels_last)
         for _ in range(self.cfg.d_steps):
             d_loss, real_logits, fake_logits = self.d_update(real, y_real)
+        self.aug.observe(real_logits)  # ADA's p from the sign of D on reals; else a no-op
         g_loss = self.g_update(real.shape[0])
         a_real, a_fake = losses.accuracy(real_logits, fake_logits)
         return torch.stack([d_loss, g_loss, a_real, a_fake])

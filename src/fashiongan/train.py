@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint, data, distributed, plots, validate
+from . import augment, checkpoint, data, distributed, plots, validate
 from .config import TrainConfig
 from .ema import EMA
 from .errors import UserError
@@ -180,6 +180,7 @@ def training_loop(
         gan.opt_g.load_state_dict(state["opt_g"])
         gan.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"]["cpu"])
+        gan.aug.load_state_dict(state.get("augment", {}))  # ADA's p and sign sums
         step, images_seen = state["step"], state["images_seen"]
         set_lr_scale(_saved_lr_scale(state))
 
@@ -233,7 +234,7 @@ def training_loop(
             "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict(),
             "rng": {"cpu": torch.get_rng_state()},
             "step": step, "images_seen": images_seen, "world_size": di.world_size,
-            "lr_scale": lr_scale,
+            "lr_scale": lr_scale, "augment": gan.aug.state_dict(),
             "config": json.dumps(cfg.to_dict()),
         }
         if ema is not None:
@@ -281,6 +282,7 @@ def training_loop(
                 real = images[idx].float().div_(127.5).sub_(1.0)
                 y_real = labels[idx] if k else None
                 gan.noise.manual_seed(noise_seed(cfg.seed, di.rank, step))
+                gan.aug_gen.manual_seed(augment.step_seed(cfg.seed, di.rank, step))
                 stats = gan(real, y_real)
                 # One host sync per iteration: a NaN is caught in the iteration it appears.
                 if not bool(torch.isfinite(stats[:2]).all()):
@@ -298,9 +300,11 @@ def training_loop(
 
                 if step % tick == 0 or step == cfg.iterations:
                     rec = _record(acc, step, images_seen, t_start, t_tick, step_tick)
+                    rec.update(gan.aug.metrics())  # aug_p, aug_rt under ADA
                     t_tick, step_tick = time.perf_counter(), step
                     bar.set_postfix(D=f"{rec['d_loss']:.3f}", G=f"{rec['g_loss']:.3f}",
                                     acc=f"{rec['acc_real']:.2f}/{rec['acc_fake']:.2f}",
+                                    **({"p": f"{rec['aug_p']:.3f}"} if "aug_p" in rec else {}),
                                     refresh=False)
                     if main:
                         with open(metrics_path, "a") as f:
