@@ -117,19 +117,19 @@ def test_folded_graph_equals_the_scripted_module(standin_file):
 def test_reference_is_cached_under_the_networks_key(standin_file, tmp_path, monkeypatch):
     monkeypatch.setenv("FASHIONGAN_CACHE", str(tmp_path / "cache"))
     test, labels = data.load("test")
-    monkeypatch.setattr(inception_scores.data, "load",  # 400 test images keep this quick
-                        lambda split, d=None: (test[:400], labels[:400]))
+    monkeypatch.setattr(inception_scores.data, "load",  # 200 test images keep this quick
+                        lambda split, d=None: (test[:200], labels[:200]))
     net = _net(standin_file)
     seen = []
     run = net.run
     net.run = lambda b: (seen.append(len(b)), run(b))[1]
-    first = inception_scores.scores(net, test[:400], progress=False)
-    assert sum(seen) == 800 and first["fid"] == pytest.approx(0.0, abs=1e-6)
+    first = inception_scores.scores(net, test[:200], progress=False)
+    assert sum(seen) == 400 and first["fid"] == pytest.approx(0.0, abs=1e-6)
     assert first["precision"] == 1.0 and first["coverage"] == 1.0
     seen.clear()
-    blurred = torch.as_tensor(np.clip(test[400:800].numpy() // 2 + 60, 0, 255).astype(np.uint8))
-    second = inception_scores.scores(net, blurred, progress=False)
-    assert sum(seen) == 400  # the test set came from the cache
+    dimmed = torch.as_tensor(np.clip(test[200:400].numpy() // 2 + 60, 0, 255).astype(np.uint8))
+    second = inception_scores.scores(net, dimmed, progress=False)
+    assert sum(seen) == 200  # the test set came from the cache
     assert second["cache_key"] == first["cache_key"] and second["fid"] > 1.0
     # (KID of a set against itself is slightly negative: the unbiased estimator's cross term
     # pairs each image with itself too)

@@ -74,3 +74,13 @@ def scores(net, images, data_dir=None, with_kid: bool = True, with_prdc: bool = 
     out["timing_s"] = {"reference": t_ref, "features": t_feat,
                        "metrics": time.perf_counter() - t0 - t_ref - t_feat}
     return out
+
+
+def format_line(res: dict) -> str:
+    line = f"Inception ({res['network']}, {res['n']} samples vs test): FID {res['fid']:.3f}"
+    if "kid" in res:
+        line += f", KID {res['kid']:.5f} ± {res['kid_std']:.5f}"
+    if "precision" in res:
+        line += ", " + ", ".join(f"{k} {res[k]:.3f}"
+                                 for k in ("precision", "recall", "density", "coverage"))
+    return line
