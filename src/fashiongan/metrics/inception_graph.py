@@ -13,9 +13,9 @@ code into one graph and turns the weights into constants), and then:
 * each batch_norm is folded into the preceding convolution's weights and bias.
 
 The result computes the same function to float32 rounding (tested); with channels-last input
-it was 1.6x the scripted module's speed on two CPU cores, and in bfloat16 (oneDNN uses AMX or
-AVX512-BF16 where the CPU has them) faster again, at the cost of rounding measured in
-docs/inception.md.
+it ran at 1.5x the scripted module's speed on two CPU cores (benchmarks/inception_speed.py),
+and in bfloat16 (oneDNN uses AMX or AVX512-BF16 where the CPU has them) at 2.2-3.7x, at a cost
+in FID measured in docs/inception.md.
 """
 
 from __future__ import annotations
