@@ -86,10 +86,10 @@ def _evaluate(args) -> int:
                         f"got {args.n}")
     out = _json_path(args)
     _check_writable(out)  # before minutes of sampling and scoring, not after
-    if args.inception_weights:
+    if args.inception or args.inception_weights:
         from . import inception
 
-        model = inception.load(args.inception_weights, args.device)  # fail before sampling
+        net = inception.open_network(args.inception_weights, args.device)  # fail before sampling
     t0 = time.perf_counter()
     images, labels, source = _load_target(args)
     t_sample = time.perf_counter() - t0
@@ -102,13 +102,11 @@ def _evaluate(args) -> int:
     result["timing_s"] = {"sample": t_sample, **result["timing_s"],
                           "total": time.perf_counter() - t0}
     print(scores.format_table(result))
-    if args.inception_weights:
-        from .inception import inception_fid
+    if args.inception or args.inception_weights:
+        from . import inception_scores
 
-        result["inception"] = inception_fid(model, images, args.inception_weights,
-                                            args.data_dir, args.device)
-        print(f"Inception FID (pool3, {len(images)} samples vs test): "
-              f"{result['inception']['fid']:.3f}")
+        result["inception"] = inception_scores.scores(net, images, args.data_dir)
+        print(inception_scores.format_line(result["inception"]))
     if args.cas:
         result["cas"] = _cas(args, images, labels)
     result["timing_s"]["total"] = time.perf_counter() - t0
@@ -183,8 +181,10 @@ def register(sub) -> None:
                    "--cas (default: %(default)s, as many as the real training set)")
     e.add_argument("--cas-epochs", type=int, default=0,
                    help=f"epochs for --cas (default: the evaluator's {Recipe.epochs})")
+    e.add_argument("--inception", action="store_true", help="also Inception FID, KID and "
+                   "PR/DC, with the network that fashiongan[metrics] installs (slow on a CPU)")
     e.add_argument("--inception-weights", metavar="PATH",
-                   help="also Inception FID, with StyleGAN2-ADA's inception-2015-12-05.pt")
+                   help="the same with StyleGAN2-ADA's inception-2015-12-05.pt instead")
     e.add_argument("--evaluator", metavar="PATH", help="another evaluator weights file than "
                    "the shipped one (e.g. from `evaluator train`); numbers will not compare")
     e.add_argument("--batch-size", type=int, default=500)

@@ -1,0 +1,55 @@
+"""Inception scores of real training images and of the shipped generator against the test set.
+
+    python -m fashiongan.metrics.inception_floor --n 10000 --dtype bfloat16 --json floor.json
+
+The real-data floor uses the same training images as the evaluator's floor
+(reference.floor_indices); the generator's samples are those of `fashiongan evaluate` (seed 0,
+image i from seed i). Prints one line per set and writes all numbers and timings as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from importlib import resources
+
+import torch
+
+from .. import data
+from ..fileio import atomic_write_json
+from . import inception, inception_scores
+from .reference import floor_indices
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    ap.add_argument("--generator", help="generator .safetensors (default: the shipped one)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--data-dir")
+    args = ap.parse_args(argv)
+    from ..checkpoint import load_generator
+    from ..sampling import sample
+
+    net = inception.load_shipped(dtype=getattr(torch, args.dtype))
+    train, _ = data.load("train", args.data_dir)
+    gen_path = args.generator or str(resources.files("fashiongan") / "weights"
+                                     / "generator.safetensors")
+    sets = {"train": lambda: train[floor_indices(args.n)],
+            "generator": lambda: torch.as_tensor(sample(load_generator(gen_path), args.n,
+                                                        seed=0))}
+    out = {"n": args.n, "dtype": args.dtype, "threads": torch.get_num_threads(),
+           "generator": gen_path}
+    for name, make in sets.items():
+        t0 = time.perf_counter()
+        res = inception_scores.scores(net, make(), args.data_dir)
+        res["timing_s"]["total"] = time.perf_counter() - t0
+        out[name] = res
+        print(f"{name}: {inception_scores.format_line(res)} [{res['timing_s']}]", flush=True)
+        if args.json:
+            atomic_write_json(args.json, out)
+
+
+if __name__ == "__main__":
+    main()
