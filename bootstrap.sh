@@ -49,5 +49,7 @@ fi
 
 case "$mode" in
   train) exec "$VENV/bin/fashiongan" train "$@" ;;
-  test)  exec "$VENV/bin/python" -m pytest "$@" ;;
+  # Two workers, a test file each at a time (module fixtures stay in one process): the suite's
+  # tests mostly wait on subprocesses, so two cores halve its wall time (17 -> 10.5 min here).
+  test)  exec "$VENV/bin/python" -m pytest -n "${FASHIONGAN_TEST_WORKERS:-2}" --dist loadfile "$@" ;;
 esac

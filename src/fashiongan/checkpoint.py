@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -26,7 +25,7 @@ from torch import nn
 from . import config as config_mod
 from .data import FASHION_MNIST, DatasetInfo
 from .errors import UserError
-from .fileio import atomic_write, atomic_write_bytes, atomic_write_json
+from .fileio import atomic_write, atomic_write_bytes, atomic_write_json, file_digest
 from .models import build_generator, generator_from, generator_kwargs
 
 STATE_RE = re.compile(r"^state-(\d{8})\.pt$")
@@ -114,14 +113,6 @@ def _snapshot_config(values: dict, file: Path):
 
 # --- training states -------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _torch_save(state: dict, tmp: str) -> None:
     try:
         torch.save(state, tmp)
@@ -140,7 +131,7 @@ def save_state(folder: str | Path, step: int, state: dict, keep: int) -> Path:
     folder = Path(folder)
     path = folder / f"state-{step:08d}.pt"
     atomic_write(path, lambda tmp: _torch_save(state, tmp))
-    atomic_write_json(path.with_suffix(".json"), {"step": step, "sha256": _sha256(path),
+    atomic_write_json(path.with_suffix(".json"), {"step": step, "sha256": file_digest(path),
                                                   "bytes": path.stat().st_size})
     for old in list_states(folder)[:-keep]:
         for f in (old, old.with_suffix(".json")):
@@ -162,7 +153,7 @@ def _valid(path: Path) -> str | None:
         meta = json.loads(side.read_text())
     except (OSError, json.JSONDecodeError):
         return "no readable checksum sidecar (interrupted while saving?)"
-    if meta.get("sha256") != _sha256(path):
+    if meta.get("sha256") != file_digest(path):
         return "checksum mismatch (file damaged or half-written)"
     return None
 

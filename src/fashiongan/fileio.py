@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import stat
@@ -11,7 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _umask() -> int:
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in blocks (hashlib.file_digest: no copy in Python)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+def umask() -> int:
     """The process umask, read without changing it (os.umask sets while it reads, which races
     with the studio's threads); Linux reports it in /proc/self/status."""
     with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
@@ -30,7 +37,7 @@ def plain_open_mode(path: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        return 0o666 & ~_umask()
+        return 0o666 & ~umask()
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:

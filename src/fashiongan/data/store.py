@@ -13,7 +13,6 @@ hidden temp folder beside it, the manifest last, and the folder is renamed into 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..fileio import file_digest, umask
 from .info import DatasetInfo
 
 FORMAT = "fashiongan-dataset"
@@ -88,12 +88,7 @@ def fmnist_dataset(data_dir=None) -> Dataset:
     return Dataset(pixels, labels, FASHION_MNIST, split)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = file_digest  # the manifest's digests
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -235,7 +230,7 @@ class Writer:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide it from others
+        os.chmod(self.tmp, 0o777 & ~umask())  # mkdtemp's 0700 would hide it from others
         self._rename_into_place()
         return manifest
 
@@ -304,8 +299,3 @@ def _fsync_dir(d: Path) -> None:
         finally:
             os.close(fd)
 
-
-def _umask() -> int:
-    from ..fileio import _umask as umask
-
-    return umask()

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import UserError
-from ..fileio import atomic_write, atomic_write_json
+from ..fileio import atomic_write, atomic_write_json, file_digest
 
 WEIGHTS_NAME = "evaluator.safetensors"
 # SHA-256 of the shipped weights file; every cached statistic and every reported number depends
@@ -172,12 +172,7 @@ def train(images: torch.Tensor, labels: torch.Tensor, recipe: Recipe = Recipe(),
 
 # --- weights on disk ---------------------------------------------------------------------------
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+sha256_file = file_digest  # the pin's digest (the name the record and tests use)
 
 
 def save(net: EvaluatorNet, path: str | Path, info: dict) -> str:

@@ -20,7 +20,6 @@ interpolate aligns pixel centres instead and would move the numbers away from th
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..fileio import file_digest
 
 URL = ("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
        "inception-2015-12-05.pt")
@@ -70,11 +70,7 @@ def shipped_path() -> Path:
 
 
 def sha1_file(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha1")  # the wheel's published pin is a SHA-1
 
 
 def check_pinned(path: Path, size: int | None = None, sha1: str | None = None) -> None:
