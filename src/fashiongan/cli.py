@@ -243,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="first seed; image i uses seed+i")
     s.add_argument("--class", dest="class_", metavar="CLASS",
                    help="class name or index for a conditional generator")
-    s.add_argument("--out", help="write images (uint8 Nx28x28), seeds and labels to this .npz")
+    s.add_argument("--out", help="write images (uint8 NxHxW grey, NxHxWx3 colour), seeds and "
+                   "labels to this .npz")
     s.add_argument("--grid", help="write a PNG grid here")
     s.add_argument("--rows", type=_at_least(0), default=0)
     s.add_argument("--cols", type=_at_least(0), default=0)
