@@ -71,3 +71,19 @@ def test_a_folder_is_imported_once_into_a_content_keyed_cache(photos, tmp_path):
     third = run_cli(*args, "--out", tmp_path / "c", env=env)
     assert third.returncode == 0 and "importing" in third.stdout
     assert len(list((tmp_path / "cache" / "datasets").iterdir())) == 2
+
+
+def test_evaluate_refuses_a_generator_of_another_data_set(tmp_path):
+    """The judges score against Fashion-MNIST's test split: a colour shop generator is refused
+    with one line instead of a shape error deep in the evaluator."""
+    from fashiongan import config
+    from fashiongan.checkpoint import save_snapshot
+    from fashiongan.data import DatasetInfo
+    from fashiongan.models import build_generator
+
+    info = DatasetInfo(32, 3, ("a", "b"), name="my-shop")
+    cfg = config.resolve("cdcgan", ["num_classes=2", "g_width=32", "d_width=8"])
+    save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", dataset=info)
+    r = run_cli("evaluate", tmp_path / "snap", "--n", "20", "--no-floor")
+    assert r.returncode == 2, r.stderr
+    assert "trained on my-shop (3x32x32)" in r.stderr and len(r.stderr.splitlines()) == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import validate
-from ..data import CLASS_NAMES
+from ..data import CLASS_NAMES, FASHION_MNIST
 from ..errors import UserError
 from ..fileio import atomic_write_json
 
@@ -46,6 +46,12 @@ def _load_target(args):
     n = DEFAULT_N if args.n is None else args.n
     validate.seed(args.seed, "--seed", n)
     g = load_generator(target, args.device)
+    if g.dataset.shape != FASHION_MNIST.shape or g.dataset.class_names != CLASS_NAMES:
+        # the judges here score against Fashion-MNIST's test split; scoring another data set
+        # against it would print numbers that mean nothing
+        raise UserError(f"{target}: trained on {g.dataset.name or 'another data set'} "
+                        f"({g.dataset.channels}x{g.dataset.resolution}x{g.dataset.resolution}); "
+                        "evaluate scores Fashion-MNIST generators only so far")
     images, labels = sample(g, n, seed=args.seed, batch_size=args.batch_size, return_labels=True)
     return images, labels, {"generator": str(target), "seed": args.seed}
 
