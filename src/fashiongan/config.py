@@ -98,7 +98,7 @@ class TrainConfig:
             if not getattr(self, name) > 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
         nonneg = ("num_classes", "gp_weight", "r1_gamma", "d_lr", "ema_halflife_kimg",
-                  "ema_rampup", "eval_every", "threads", "seed", "max_rollbacks")
+                  "ema_rampup", "eval_every", "threads", "max_rollbacks")  # seed: validate.seed
         for name in nonneg:
             if getattr(self, name) < 0:
                 raise UserError(f"config: {name} must be >= 0, got {getattr(self, name)}")

@@ -124,8 +124,9 @@ class GANStep:
             return 0.5 * (loss_r + loss_f), real_logits, fake_logits
         # One forward over real and fake together: one DDP forward per backward, and half the
         # kernel launches. Our discriminators have no batch-coupled layers, so it is exact.
-        x = self.aug(torch.cat([real, fake]), generator=self.aug_gen)  # R1 on augmented reals
-        if self.channels_last and x is not real:
+        both = torch.cat([real, fake])
+        x = self.aug(both, generator=self.aug_gen)  # R1 on augmented reals
+        if self.channels_last and x is not both:  # augmented: comes back NCHW
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.cat([y_real, y_fake]) if self.k else None
         if cfg.r1_gamma:

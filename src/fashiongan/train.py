@@ -165,6 +165,7 @@ def training_loop(
         G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
     gan = GANStep(cfg, G, D, device, ddp=di.enabled)
     ema = EMA(G, cfg.ema_halflife_kimg, cfg.ema_rampup) if cfg.ema_halflife_kimg else None
+    nets = (G, D) if ema is None else (G, D, ema.model)  # every net a state holds, checked
     step, images_seen, lr_scale, rollbacks = 0, 0, 1.0, 0
 
     def restore(state: dict) -> None:
@@ -326,7 +327,7 @@ def training_loop(
                     plots.loss_plot(plots.read_jsonl(metrics_path), run_dir / "losses.png",
                                     f"{run_dir.name}: {cfg.model}")
                 if step % cfg.checkpoint_interval == 0 and step < cfg.iterations:
-                    if not _finite_weights(G, D, *([ema.model] if ema is not None else [])):
+                    if not _finite_weights(*nets):
                         on_non_finite("weights")
                         continue
                     save_all()
@@ -335,7 +336,7 @@ def training_loop(
         finally:
             bar.close()
 
-    if not _finite_weights(G, D, *([ema.model] if ema is not None else [])):
+    if not _finite_weights(*nets):
         raise NonFiniteError(f"non-finite weights at iteration {step}; last good training "
                              f"state: {last_ckpt}")
     save_all()
