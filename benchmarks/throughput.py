@@ -4,11 +4,12 @@
     .venv/bin/python benchmarks/throughput.py --presets article --batch-sizes 32,256
     .venv/bin/python benchmarks/throughput.py --keras --keras-python /path/to/tfvenv/bin/python
 
-For each preset and batch size it builds fashiongan's loop (benchmarks/fastloop.py: the uint8
-dataset on the device, batches drawn by index there, GANStep) and the tutorial-style loop
-(benchmarks/reference.py: DataLoader over a float TensorDataset, same models and steps), warms
-both up, then alternates blocks of iterations between them (`--reps` times) and reports the
-medians, so that both see the same load on a shared machine; the ratio is the figure to quote.
+For each preset and batch size it builds fashiongan's Trainer (fashiongan.training: the uint8
+dataset on the device, batches drawn by index there, GANStep, EMA: what `fashiongan train`
+runs) and the tutorial-style loop (benchmarks/reference.py: DataLoader over a float
+TensorDataset, same models and steps), warms both up, then alternates blocks of iterations
+between them (`--reps` times) and reports the medians, so that both see the same load on a
+shared machine; the ratio is the figure to quote.
 
 The floor: FLOPs of one iteration (matmuls and convolutions, counted by torch's
 FlopCounterMode on the autograd path, which does the same arithmetic as the fused one) over the
@@ -41,13 +42,21 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from fastloop import FastLoop  # noqa: E402
 from reference import ReferenceLoop  # noqa: E402
 
 from fashiongan import config, data  # noqa: E402
 from fashiongan.data.store import open_dataset  # noqa: E402
 from fashiongan.models import onednn_linear  # noqa: E402
 from fashiongan.train import pick_device  # noqa: E402
+from fashiongan.training import Trainer  # noqa: E402
+from fashiongan.training.trainer import training_data  # noqa: E402
+
+
+def warm_up(trainer: Trainer, n: int = 3) -> float:
+    """The first n iterations' wall time in s (torch.compile compiles here)."""
+    t = time.perf_counter()
+    trainer.run(n)
+    return time.perf_counter() - t
 
 
 def timed(fn, n: int, device: torch.device) -> float:
@@ -159,13 +168,10 @@ def main(argv=None) -> None:
 
     device = pick_device(args.device)
     info = data.FASHION_MNIST
+    images, labels, info = training_data(open_dataset(args.data) if args.data else None,
+                                         args.data_dir)
     if args.data:
-        from fashiongan.train import training_data
-
-        images, labels, info = training_data(open_dataset(args.data))
         args.no_reference = True  # the tutorial port reads 28x28 grey only
-    else:
-        images, labels = data.load("train", args.data_dir)
     print(f"torch {torch.__version__} on {device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
           + f"; medians of {args.reps} alternating blocks\n")
@@ -183,8 +189,8 @@ def main(argv=None) -> None:
             sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]
             for bs in sizes:
                 cfg = base.replace(batch_size=bs)
-                fast = FastLoop(cfg, images, labels, device, info=info)
-                warm = fast.warm_up()
+                fast = Trainer(cfg, images, labels, info, device)
+                warm = warm_up(fast)
                 n = args.iters or max(5, min(200, int(0.5 / max(timed(fast.run, 3, device)
                                                                   / 1e3, 1e-4))))
                 keras = None
@@ -196,10 +202,10 @@ def main(argv=None) -> None:
                 ref = None
                 if not args.no_reference:
                     plain = cfg.replace(compile=False, amp="none")
-                    ref = ReferenceLoop(plain, images, labels, device)
+                    ref = ReferenceLoop(plain, images[:, 0], labels, device)  # N x 28 x 28
                     ref.run(3)
                 plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
-                gflop = iteration_flops(FastLoop(plain, images, labels, device, info=info)) / 1e9
+                gflop = iteration_flops(Trainer(plain, images, labels, info, device)) / 1e9
                 f_ms, r_ms, k_ms, mm, dnn, conv = [], [], [], [], [], []
                 for _ in range(args.reps):
                     f_ms.append(timed(fast.run, n, device))

@@ -27,10 +27,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from fastloop import FastLoop  # noqa: E402
+from throughput import warm_up  # noqa: E402
 
 from fashiongan import config, data  # noqa: E402
 from fashiongan.train import pick_device  # noqa: E402
+from fashiongan.training import Trainer  # noqa: E402
+from fashiongan.training.trainer import training_data  # noqa: E402
 
 EXTRA = ("channels_last", "adam", "threads")
 
@@ -42,8 +44,8 @@ def build(preset: str, spec: str, images, labels, device, default_threads: int):
     cfg = config.resolve(preset, overrides)
     threads = int(extra.get("threads", default_threads))
     torch.set_num_threads(threads)
-    loop = FastLoop(cfg, images, labels, device,
-                    channels_last={"true": True, "false": False}.get(extra.get("channels_last")))
+    loop = Trainer(cfg, images, labels, data.FASHION_MNIST, device,
+                   channels_last={"true": True, "false": False}.get(extra.get("channels_last")))
     if extra.get("adam") == "foreach":
         g = loop.gan
         for name, model, lr in (("opt_g", g.G, cfg.lr), ("opt_d", g.D, cfg.d_learning_rate)):
@@ -64,12 +66,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     device = pick_device(args.device)
-    images, labels = data.load("train", args.data_dir)
+    images, labels, _ = training_data(None, args.data_dir)
     specs = ["", *args.variants]
     loops, warm = {}, {}
     for spec in specs:
         loop, threads = build(args.preset, spec, images, labels, device, args.threads)
-        warm[spec] = loop.warm_up()
+        warm[spec] = warm_up(loop)
         loops[spec] = (loop, threads)
     base_loop = loops[""][0]
     t = time.perf_counter()

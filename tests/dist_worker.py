@@ -1,7 +1,8 @@
 """Run under torchrun by tests/test_distributed.py: `torchrun --nproc_per_node 2 dist_worker.py
 OUT MODE`. Each rank writes what it saw and its weights to OUT/rank<r>.pt for the test to compare.
 
-MODE steps: K real training iterations through GANStep with DDP (the code train.py runs).
+MODE steps: 5 real training iterations of the Trainer with DDP (the code `fashiongan train`
+runs, through its `run(n)`).
 MODE equiv: one D optimiser step on this rank's half of a fixed batch (a model without
 BatchNorm), to compare with one step on the whole batch in one process.
 """
@@ -12,8 +13,8 @@ import torch
 
 from fashiongan import config, data, distributed, losses
 from fashiongan.models import build_discriminator, build_generator
-from fashiongan.step import GANStep
-from fashiongan.train import BatchSampler, noise_seed
+from fashiongan.training import Trainer, noise_seed
+from fashiongan.training.trainer import training_data
 
 
 def fixed_batch(cfg, n):
@@ -50,21 +51,14 @@ def main(out, mode):
         half = slice(di.rank * cfg.batch_size, (di.rank + 1) * cfg.batch_size)
         result = {"D": equiv_step(cfg, real[half], fake[half], ddp=True)}
     else:
-        images, _ = data.load("train")
-        images = images[:4000]
-        sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, "epoch", cpu, di.rank,
-                               di.world_size)
-        torch.manual_seed(cfg.seed)
-        G, D = build_generator(cfg), build_discriminator(cfg)
-        gan = GANStep(cfg, G, D, cpu, ddp=True)
-        seen, noise_first = [], []
-        for step in range(5):
-            idx = sampler(step)
-            seen.append(idx.clone())
-            gan.noise.manual_seed(noise_seed(cfg.seed, di.rank, step))
-            noise_first.append(torch.randn(3, generator=gan.noise))
-            gan.noise.manual_seed(noise_seed(cfg.seed, di.rank, step))
-            gan(images[idx].unsqueeze(1).float().div(127.5).sub(1))
+        images, labels, info = training_data()
+        tr = Trainer(cfg, images[:4000], labels[:4000], info, cpu, rank=di.rank,
+                     world_size=di.world_size, ddp=True)
+        seen = [tr.sampler(step).clone() for step in range(5)]
+        noise_first = [torch.randn(3, generator=torch.Generator().manual_seed(
+            noise_seed(cfg.seed, di.rank, step))) for step in range(5)]
+        assert tr.run(5) == 5 and tr.step == 5
+        G, D = tr.G, tr.D
         params = {f"G.{k}": v for k, v in G.named_parameters()}
         params.update({f"D.{k}": v for k, v in D.named_parameters()})
         result = {"params": params, "G_buffers": dict(G.named_buffers()), "seen": torch.stack(seen),

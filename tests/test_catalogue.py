@@ -87,3 +87,14 @@ def test_evaluate_refuses_a_generator_of_another_data_set(tmp_path):
     r = run_cli("evaluate", tmp_path / "snap", "--n", "20", "--no-floor")
     assert r.returncode == 2, r.stderr
     assert "trained on my-shop (3x32x32)" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_eval_every_is_refused_on_own_data(photos, tmp_path):
+    """FID during training uses the Fashion-MNIST evaluator: on a shop's photos it is refused
+    with one line before any training, and the run folder is not left behind."""
+    env = {"FASHIONGAN_CACHE": str(tmp_path / "cache")}
+    r = run_cli("train", "--data", photos, "--resolution", "32", "--eval-every", "2",
+                "--out", tmp_path / "run", *QUICK, env=env)
+    assert r.returncode == 2, r.stderr
+    assert "--eval-every scores with the Fashion-MNIST evaluator" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()

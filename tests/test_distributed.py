@@ -151,3 +151,26 @@ def test_fid_during_training_is_shared_across_ranks(tmp_path):
     single = json.loads((tmp_path / "e.json").read_text())["samples"]
     # float32 features summed in another order: equal to ~1e-4 (half the samples would be far off)
     assert single["fid"] == pytest.approx(fids[0]["fid"], rel=1e-3)
+
+
+def test_cli_nproc_2_on_a_colour_folder(tmp_path):
+    """--nproc with --data FOLDER: the folder is imported once (not by every rank at the same
+    time into the same cache entry), both ranks train on it, rank 0 writes colour grids."""
+    from PIL import Image
+
+    from tests.datasets import tinted_folder
+
+    tinted_folder(tmp_path / "photos", 200, size=32)
+    env = {"FASHIONGAN_CACHE": str(tmp_path / "cache")}
+    r = run_cli("train", "--nproc", 2, "--data", tmp_path / "photos", "--resolution", 32,
+                "--out", tmp_path / "run", "--no-progress", "--set", "iterations=10",
+                "--set", "log_interval=10", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("importing ") == 1, r.stdout
+    assert "x 2 rank(s): batch 32 per rank, global batch 64" in r.stdout
+    assert len(list((tmp_path / "cache" / "datasets").iterdir())) == 1
+    grid = Image.open(tmp_path / "run" / "samples" / "grid-final.png")
+    assert grid.mode == "RGB"
+    info = json.loads((tmp_path / "run" / "data.json").read_text())["info"]
+    assert (info["resolution"], info["channels"]) == (32, 3)
+    assert checkpoint.load_state(tmp_path / "run" / "checkpoints")["world_size"] == 2

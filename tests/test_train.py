@@ -11,7 +11,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from fashiongan import checkpoint, load_generator
-from fashiongan.train import BatchSampler, training_loop
+from fashiongan.data.sampler import BatchSampler
+from fashiongan.train import training_loop
 from tests.conftest import run_cli
 
 

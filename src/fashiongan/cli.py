@@ -24,6 +24,8 @@ def _train(args) -> int:
     from .train import pick_device, training_loop
 
     if args.nproc > 1 and not distributed.info().enabled:
+        if args.data and not args.resume:  # import a folder once here, not once per rank
+            _dataset(args.data, args)
         return distributed.launch(args.nproc, _without_nproc(args.argv))
     if args.on_nan:
         args.set.append(f"on_nan={args.on_nan}")
@@ -53,6 +55,11 @@ def _train(args) -> int:
             if plan is not None and main:
                 plan.prepare()
             evaluator = None
+            if cfg.eval_every and dataset is not None:
+                # its judge is the Fashion-MNIST evaluator: on other images its FID means nothing
+                raise UserError("--eval-every scores with the Fashion-MNIST evaluator, not on "
+                                "--data; score the run afterwards with `fashiongan evaluate "
+                                "RUN --data DATASET`")
             if cfg.eval_every:  # FID during training (fashiongan.metrics)
                 from .metrics.training import make_evaluator
 
