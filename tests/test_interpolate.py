@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from fashiongan import checkpoint, config, sample
-from fashiongan.interpolate import interpolate, lerp, slerp
+from fashiongan.generate.interpolate import interpolate
+from fashiongan.generate.latent import lerp, slerp
 from fashiongan.models import build_generator
 from fashiongan.models.layers import CondBatchNorm2d
 from tests.conftest import run_cli

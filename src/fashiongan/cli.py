@@ -146,7 +146,7 @@ def _sample(args) -> int:
 
 def _interpolation(g, args):
     """`sample --interpolate A B`: a strip of --steps images; labels are each frame's main class."""
-    from .interpolate import interpolate
+    from .generate.interpolate import interpolate
 
     class_from = args.class_from if args.class_from is not None else args.class_
     class_to = args.class_to if args.class_to is not None else args.class_

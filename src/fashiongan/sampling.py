@@ -1,8 +1,9 @@
 """Seed-addressable sampling: image i of a request is a function of its own seed alone.
 
-Each seed gets its own torch.Generator (as stylegan2-ada does), so the same seed gives the same
-image at any batch size, on any number of ranks, and a design found in the studio can be found
-again from its seed. The generator runs in eval mode, so BatchNorm does not couple the batch.
+Each seed gets its own latent (generate/latent.py: its own torch.Generator, as stylegan2-ada
+does), so the same seed gives the same image at any batch size, on any number of ranks, and a
+design found in the studio can be found again from its seed. The generator runs in eval mode,
+so BatchNorm does not couple the batch.
 """
 
 from __future__ import annotations
@@ -16,13 +17,7 @@ from torch import nn
 
 from .data import CLASS_NAMES, FASHION_MNIST
 from .errors import UserError
-
-
-def latents(seeds: Sequence[int], latent_dim: int, device="cpu") -> torch.Tensor:
-    z = torch.empty(len(seeds), latent_dim)
-    for i, s in enumerate(seeds):
-        z[i] = torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(s)))
-    return z.to(device)
+from .generate.latent import latents  # train.py and metrics/training.py import it from here
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

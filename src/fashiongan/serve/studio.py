@@ -22,9 +22,8 @@ from torch import nn
 
 from ..data import FASHION_MNIST
 from ..errors import UserError
-from ..interpolate import slerp
-from ..sampling import class_names, grid, image_shape, latents, to_uint8
-from .morph import forward_blend, soft_class_mode
+from ..generate.latent import forward_blend, latents, path, soft_class_mode
+from ..sampling import class_names, grid, image_shape, to_uint8
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
 
@@ -98,10 +97,7 @@ class Studio:
         lb = label_b if label_b is not None else self.default_class(seed_b)
         ts = [i / (steps - 1) for i in range(steps)] if steps > 1 else [0.0]
         t = torch.tensor(ts)
-        za, zb = latents([seed_a, seed_b], self.latent_dim)
-        z = slerp(za, zb, t)
-        # the end frames use the seeds' own latents, not slerp's float64 rounding of them
-        z[0], z[-1] = za, zb
+        z = path(seed_a, seed_b, t, self.latent_dim)  # the ends are the seeds' own latents
         a = None if la is None else torch.full((steps,), la, device=self.device)
         b = None if lb is None else torch.full((steps,), lb, device=self.device)
         return ts, self._run(z, a, b, t.to(self.device))
