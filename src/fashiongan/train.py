@@ -22,7 +22,8 @@ from . import checkpoint, distributed, plots, validate
 from .config import TrainConfig
 from .errors import UserError
 from .fileio import atomic_write, atomic_write_json
-from .sampling import generate, grid, latents
+from .generate.latent import latents
+from .sampling import generate, grid
 from .training import NonFiniteLoss, Trainer
 from .training.trainer import training_data
 
