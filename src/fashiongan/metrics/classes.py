@@ -19,7 +19,7 @@ def class_report(pred: torch.Tensor, labels: torch.Tensor | None = None,
     counts = torch.bincount(pred.cpu(), minlength=num_classes)[:num_classes]
     n = int(counts.sum())
     share = counts.double() / max(n, 1)
-    entropy = float(-(share[share > 0] * share[share > 0].log2()).sum())
+    entropy = float(-(share[share > 0] * share[share > 0].log2()).sum()) + 0.0  # not -0.0
     low = [i for i in range(num_classes) if share[i] < COLLAPSE_FRACTION / num_classes]
     out = {"histogram": counts.tolist(), "entropy_bits": entropy,
            "max_entropy_bits": math.log2(num_classes), "collapsed_classes": low}
