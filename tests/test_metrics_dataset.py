@@ -251,3 +251,15 @@ def test_real_inception_own_images_near_the_floor_noise_far(env, ds, own_train):
     # 50 vs 100 images in 2048 dimensions: FID is mostly small-N bias, the same for both
     assert s["fid"] < 1.5 * f["fid"] and b["fid"] > 2 * f["fid"]
     assert b["kid"] > 10 * max(abs(s["kid"]), f["kid_std"]) and b["precision"] < 0.1
+
+
+def test_data_may_be_the_image_folder_itself(env, ds, generator_run, capsys, tmp_path):
+    """--data FOLDER: imported once into the cache at the generator's size, as train does."""
+    res = _evaluate(capsys, generator_run, env / "photos", tmp_path / "folder.json", "--n", "20")
+    assert str(env / "cache" / "datasets") in res["dataset"]["path"]
+    # the same pixels as DS (same images, size and order); its own split (10% test by default)
+    assert res["dataset"]["pixels_sha256"] == dataset_scores.identity(ds)["pixels_sha256"]
+    cached = open_dataset(res["dataset"]["path"])
+    assert res["test_images"] == len(cached.test_index) < len(ds.test_index)
+    assert res["samples"]["n"] == res["real_floor"]["n"] == 20
+    assert "judge" not in res  # DS's judge is DS's; the cached import has none
