@@ -26,8 +26,12 @@ from safetensors.torch import save_file
 
 from fashiongan import checkpoint, config
 from fashiongan.data import FILES
+from fashiongan.data.folder import import_images
+from fashiongan.data.store import open_dataset
+from fashiongan.metrics import judge
 from fashiongan.train import training_loop
 from tests.conftest import run_cli
+from tests.datasets import tinted_folder
 
 SLOW = pytest.mark.slow
 
@@ -115,6 +119,16 @@ def ws(tmp_path_factory, data_dir):
         _data_variant(ws / f"data-{damage}", Path(data_dir), damage, name)
     (ws / "a-file").write_text("not a folder\n")
     (ws / "a-folder").mkdir()
+    # imported data sets (60 tinted garments, 32 px RGB): labelled, and the same unlabelled;
+    # a judge of the labelled one (one step: only its metadata matters here)
+    tinted, _ = tinted_folder(ws / "photos", 60, size=32)
+    for name, labels in (("ds", "subfolders"), ("ds-unlabelled", "none")):
+        import_images(ws / "photos", ws / name, resolution=32, channels=3, labels=labels,
+                      test_fraction=0.25, jobs=1, progress=False, log=lambda line: None)
+    labelled = open_dataset(ws / "ds")
+    judge.train_and_save(labelled, ws / "judge-ds.safetensors", judge.recipe_for(labelled),
+                         log=lambda line: None, max_steps=1)
+    np.savez(ws / "tinted.npz", images=tinted[:20].transpose(0, 2, 3, 1))
     return ws
 
 
@@ -274,6 +288,16 @@ CASES = [
          "--no-floor", slow=True),
     case("evaluate-zero-batch", "--batch-size must be >= 1", "evaluate", "{ws}/run",
          "--batch-size", "0", "--n", "20", "--no-floor", slow=True),
+    # --- evaluate and evaluator train on an imported data set ----------------------------------
+    case("evaluate-data-other-generator", "trained on fashion-mnist (1x28x28, 10 classes), not "
+         "on --data", "evaluate", "{ws}/run", "--data", "{ws}/ds", "--n", "20"),
+    case("evaluate-data-judge-of-another-set", "a judge of another data set", "evaluate",
+         "{ws}/tinted.npz", "--data", "{ws}/ds-unlabelled", "--evaluator",
+         "{ws}/judge-ds.safetensors"),
+    case("evaluate-data-npz-wrong-shape", "must be uint8 Nx32x32x3, got uint8 20x28x28",
+         "evaluate", "{ws}/labels-length.npz", "--data", "{ws}/ds", slow=True),
+    case("evaluator-train-unlabelled", "the data set is unlabelled", "evaluator", "train",
+         "--data", "{ws}/ds-unlabelled"),
     # --- data --------------------------------------------------------------------------------
     case("data-missing-file", "t10k-labels-idx1-ubyte: missing", "data", "--data-dir",
          "{ws}/data-missing"),

@@ -44,32 +44,46 @@ class EvaluatorNet(nn.Module):
     7x7 map before the feature layer keeps where things are (a shirt's collar, a bag's handle).
     """
 
-    def __init__(self, width: int = 32, feature_dim: int = 128, num_classes: int = 10):
+    def __init__(self, width: int = 32, feature_dim: int = 128, num_classes: int = 10,
+                 channels: int = 1, resolution: int = 28):
         super().__init__()
         w = width
 
-        def conv(cin, cout):
-            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-                    nn.ReLU(inplace=True)]
+        def conv(cin, cout, stride=1):
+            return [nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False),
+                    nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
+        # Other data sets (judges, metrics/judge.py): C input channels, and above 32 px a stem
+        # of stride-2 blocks first, so the three blocks below always run at 32 px or less:
+        # 64 px costs ~18M and 128 px ~30M multiply-adds, not 4x and 16x the 32-px cost, and
+        # the flattened map (8x8 from 32, 64 or 128 px) still keeps where things are, as the
+        # 7x7 one does (adaptive pooling to 7x7 would blur 8x8 for nothing). At 28 px grey the
+        # stem is empty and this is the shipped network: same parameters, names, init order.
+        stem, r = [], resolution
+        while r > 32:
+            stem += conv(channels if not stem else w, w, stride=2)
+            r = (r + 1) // 2
+        self.stem = nn.Sequential(*stem)
+        s = r // 4
         self.body = nn.Sequential(
-            *conv(1, w), nn.MaxPool2d(2), *conv(w, 2 * w), nn.MaxPool2d(2),
-            *conv(2 * w, 2 * w), nn.Flatten(), nn.Linear(2 * w * 7 * 7, feature_dim),
+            *conv(w if stem else channels, w), nn.MaxPool2d(2), *conv(w, 2 * w), nn.MaxPool2d(2),
+            *conv(2 * w, 2 * w), nn.Flatten(), nn.Linear(2 * w * s * s, feature_dim),
             nn.ReLU(inplace=True))
+        self.channels, self.resolution = channels, resolution
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
         self.feature_dim = feature_dim
 
     @staticmethod
     def normalise(images: torch.Tensor) -> torch.Tensor:
-        """Pixels 0..255 (uint8, or float on that scale), [N,28,28] or [N,1,28,28] -> float."""
+        """Pixels 0..255 (uint8, or float on that scale), [N,H,W] or [N,C,H,W] -> float."""
         x = images.float()
         if x.dim() == 3:
             x = x.unsqueeze(1)
         return (x / 255.0 - MEAN) / STD
 
     def features_and_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        f = self.body(self.normalise(images))
+        f = self.body(self.stem(self.normalise(images)))
         return f, self.head(self.dropout(f))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -94,14 +108,18 @@ class Recipe:
 
 
 def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image of uint8 [B,28,28] by its own random (dy, dx), zero fill."""
+    """Translate each image of uint8 [B,H,W] or [B,C,H,W] by its own random (dy, dx), zero
+    fill (every channel of an image by the same)."""
     if not max_shift:
         return x
-    b, h, w = x.shape
+    b, h, w = x.shape[0], x.shape[-2], x.shape[-1]
     pad = F.pad(x, (max_shift,) * 4)
     oy, ox = torch.randint(0, 2 * max_shift + 1, (2, b), generator=gen)
     rows = (oy[:, None] + torch.arange(h))[:, :, None]
     cols = (ox[:, None] + torch.arange(w))[:, None, :]
+    if x.dim() == 4:  # [B,1,1,1] x [1,C,1,1] x [B,1,H,1] x [B,1,1,W] -> [B,C,H,W]
+        return pad[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[:, None, None],
+                   rows[:, None], cols[:, None]]
     return pad[torch.arange(b)[:, None, None], rows, cols]
 
 
@@ -116,8 +134,10 @@ def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 
 def train(images: torch.Tensor, labels: torch.Tensor, recipe: Recipe = Recipe(),
-          log=print, max_steps: int = 0, on_epoch=None) -> EvaluatorNet:
-    """Train the evaluator architecture on uint8 images [N,28,28] with int64 labels.
+          log=print, max_steps: int = 0, on_epoch=None, num_classes: int = 0) -> EvaluatorNet:
+    """Train the evaluator architecture on uint8 images [N,28,28] with int64 labels (or
+    [N,C,H,W] of another data set, with its num_classes: a class absent from the labels
+    still gets an output).
 
     Deterministic for a given recipe, data and thread count: every random draw (init, order,
     shifts) comes from generators seeded by recipe.seed. `max_steps` stops early (tests).
@@ -128,7 +148,9 @@ def train(images: torch.Tensor, labels: torch.Tensor, recipe: Recipe = Recipe(),
     torch.use_deterministic_algorithms(True)
     try:
         torch.manual_seed(recipe.seed)
-        net = EvaluatorNet(recipe.width, recipe.feature_dim, int(labels.max()) + 1)
+        channels = images.shape[1] if images.dim() == 4 else 1
+        net = EvaluatorNet(recipe.width, recipe.feature_dim,
+                           num_classes or int(labels.max()) + 1, channels, images.shape[-1])
         gen = torch.Generator().manual_seed(recipe.seed + 1)
         opt = torch.optim.SGD(net.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                               nesterov=True, weight_decay=recipe.weight_decay)
@@ -175,12 +197,15 @@ def train(images: torch.Tensor, labels: torch.Tensor, recipe: Recipe = Recipe(),
 sha256_file = file_digest  # the pin's digest (the name the record and tests use)
 
 
-def save(net: EvaluatorNet, path: str | Path, info: dict) -> str:
-    """Write the weights (safetensors, recipe in its metadata) and a JSON record beside them."""
+def save(net: EvaluatorNet, path: str | Path, info: dict, metadata: dict | None = None) -> str:
+    """Write the weights (safetensors, architecture and `metadata` strings in its metadata)
+    and a JSON record beside them."""
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     meta = {"width": str(net.body[0].out_channels), "feature_dim": str(net.feature_dim),
-            "num_classes": str(net.head.out_features)}
+            "num_classes": str(net.head.out_features), **(metadata or {})}
+    if net.stem or net.channels != 1:  # the shipped file's metadata stays as it was
+        meta.update(channels=str(net.channels), resolution=str(net.resolution))
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
     digest = sha256_file(path)
     atomic_write_json(path.with_suffix(".json"), {**info, "sha256": digest,
@@ -193,6 +218,14 @@ def shipped_path() -> Path:
 
 
 _LOADED: dict = {}
+
+
+def read_metadata(file: str | Path) -> dict[str, str]:
+    """The safetensors metadata of a weights file (architecture, and a judge's data set)."""
+    from safetensors import safe_open
+
+    with safe_open(str(file), framework="pt") as f:
+        return f.metadata() or {}
 
 
 def load(path: str | Path | None = None, device="cpu") -> tuple[EvaluatorNet, str]:
@@ -208,13 +241,11 @@ def load(path: str | Path | None = None, device="cpu") -> tuple[EvaluatorNet, st
     key = (digest, str(device))
     if key not in _LOADED:
         try:
-            from safetensors import safe_open
-
-            with safe_open(str(file), framework="pt") as f:
-                meta = f.metadata() or {}
+            meta = read_metadata(file)
             tensors = load_file(str(file))
             net = EvaluatorNet(int(meta["width"]), int(meta["feature_dim"]),
-                               int(meta["num_classes"]))
+                               int(meta["num_classes"]), int(meta.get("channels", 1)),
+                               int(meta.get("resolution", 28)))
             net.load_state_dict(tensors)
         except (SafetensorError, OSError, KeyError, ValueError, RuntimeError) as e:
             raise UserError(f"{file}: not a readable evaluator weights file ({e})") from None

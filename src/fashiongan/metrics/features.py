@@ -11,7 +11,8 @@ from . import evaluator
 @torch.no_grad()
 def extract(images, net=None, batch_size: int = 250, device=None) -> tuple[torch.Tensor,
                                                                              torch.Tensor]:
-    """uint8 images [N,28,28] (numpy or tensor) -> (features float64 [N,D], classes [N]).
+    """uint8 images [N,28,28] (numpy or tensor) -> (features float64 [N,D], classes [N]);
+    [N,C,H,W] for a judge of another data set (metrics/judge.py).
 
     Runs the shipped evaluator unless `net` is given. Features stay on `device` (the net's by
     default). Batches of 250 in channels-last memory were the fastest on two CPU cores
@@ -27,7 +28,8 @@ def extract(images, net=None, batch_size: int = 250, device=None) -> tuple[torch
     feats, preds = [], []
     for i in range(0, len(x), batch_size):
         b = x[i:i + batch_size].to(dev)
-        b = b.reshape(len(b), 1, *b.shape[-2:]).contiguous(memory_format=torch.channels_last)
+        b = b if b.dim() == 4 else b.reshape(len(b), 1, *b.shape[-2:])  # a judge's NxCxHxW
+        b = b.contiguous(memory_format=torch.channels_last)
         f, logits = net.features_and_logits(b)
         feats.append(f.to(torch.float64))
         preds.append(logits.argmax(1))

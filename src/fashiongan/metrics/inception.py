@@ -85,18 +85,18 @@ def check_pinned(path: Path, size: int | None = None, sha1: str | None = None) -
 
 # --- the protocol ---------------------------------------------------------------------------
 
-def to_nchw(images) -> torch.Tensor:
+def to_nchw(images, what: str = "Inception input") -> torch.Tensor:
     """uint8 grey [N,H,W] -> [N,1,H,W]; colour [N,H,W,3] -> [N,3,H,W]; [N,1|3,H,W] as is."""
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
     if x.dtype != torch.uint8:
-        raise UserError(f"Inception input must be uint8 images, got {x.dtype}")
+        raise UserError(f"{what} must be uint8 images, got {x.dtype}")
     if x.dim() == 3:
         return x.unsqueeze(1)
     if x.dim() == 4 and x.shape[-1] == 3 and x.shape[1] != 3:
         return x.permute(0, 3, 1, 2)
     if x.dim() == 4 and x.shape[1] in (1, 3):
         return x
-    raise UserError(f"Inception input must be NxHxW (grey) or NxHxWx3 (colour) uint8, got "
+    raise UserError(f"{what} must be NxHxW (grey) or NxHxWx3 (colour) uint8, got "
                     f"{'x'.join(map(str, x.shape))}")
 
 

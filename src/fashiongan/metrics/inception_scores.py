@@ -11,47 +11,58 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .. import data
 from .fid import Moments, frechet_distance
 from .kid import kid
-from .prdc import knn_radii, prdc
-from .reference import K_DC, K_PR, _save_npz, cache_dir, cache_key, data_fingerprint
+from .prdc import prdc
+from .reference import K_DC, K_PR, cache_key, cached_npz, data_fingerprint, feature_stats
+
+STATS = ("features", "mu", "sigma", "radii_pr", "radii_dc")
 
 
 @dataclass
 class InceptionReference:
-    features: torch.Tensor  # float32 [10000, 2048]
+    features: torch.Tensor  # float32 [N, 2048]
     mu: torch.Tensor  # float64
     sigma: torch.Tensor
     radii: dict[int, torch.Tensor]
     key: str
 
 
-def load_reference(net, data_dir=None, progress: bool = True) -> InceptionReference:
-    """The test set through `net`, from the cache or computed (then cached)."""
+def reference_of(net, key: str, images, progress: bool = True,
+                 desc: str = "Inception features, test set (once)") -> InceptionReference:
+    """A real set through `net` from the cache entry `key`, or computed from images() (a
+    callable: the images are read only when the entry is missing) and cached."""
     from .inception import features
 
+    def compute():
+        return feature_stats(features(net, images(), progress=progress, desc=desc))
+
+    t = cached_npz("inception-reference", key, compute, STATS)
+    return InceptionReference(t["features"], t["mu"], t["sigma"],
+                              {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
+
+
+def load_reference(net, data_dir=None, progress: bool = True) -> InceptionReference:
+    """The 10,000 Fashion-MNIST test images through `net`, from the cache or computed."""
     key = cache_key(kind="inception-reference", network=net.key,
                     data=data_fingerprint(data_dir), k=[K_PR, K_DC])
-    path = cache_dir() / f"inception-reference-{key}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                t = {name: torch.from_numpy(z[name]) for name in z.files}
-            return InceptionReference(t["features"], t["mu"], t["sigma"],
-                                      {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged entry is recomputed and replaced
-    test, _ = data.load("test", data_dir)
-    feats = features(net, test, progress=progress, desc="Inception features, test set (once)")
+    return reference_of(net, key, lambda: data.load("test", data_dir)[0], progress)
+
+
+def score_features(feats: torch.Tensor, ref: InceptionReference, with_kid: bool = True,
+                   with_prdc: bool = True) -> dict:
+    """{fid, n, kid, kid_std, kid_subset_size, precision, recall, density, coverage} of
+    features against a reference."""
     mu, sigma = Moments.of(feats).mean_cov()
-    radii = knn_radii(feats, (K_PR, K_DC))
-    _save_npz(path, {"features": feats.numpy(), "mu": mu.numpy(), "sigma": sigma.numpy(),
-                     "radii_pr": radii[K_PR].numpy(), "radii_dc": radii[K_DC].numpy()})
-    return InceptionReference(feats, mu, sigma, radii, key)
+    out = {"fid": frechet_distance(mu, sigma, ref.mu, ref.sigma), "n": len(feats)}
+    if with_kid:
+        out["kid"], out["kid_std"], out["kid_subset_size"] = kid(ref.features, feats)
+    if with_prdc and len(feats) > K_DC:
+        out.update(prdc(ref.features, feats, K_PR, K_DC, real_radii=ref.radii))
+    return out
 
 
 def scores(net, images, data_dir=None, with_kid: bool = True, with_prdc: bool = True,
@@ -64,13 +75,8 @@ def scores(net, images, data_dir=None, with_kid: bool = True, with_prdc: bool = 
     t_ref = time.perf_counter() - t0
     feats = features(net, images, progress=progress)
     t_feat = time.perf_counter() - t0 - t_ref
-    mu, sigma = Moments.of(feats).mean_cov()
-    out = {"fid": frechet_distance(mu, sigma, ref.mu, ref.sigma), "n": len(feats),
-           "network": net.name, "cache_key": ref.key}
-    if with_kid:
-        out["kid"], out["kid_std"], out["kid_subset_size"] = kid(ref.features, feats)
-    if with_prdc and len(feats) > K_DC:
-        out.update(prdc(ref.features, feats, K_PR, K_DC, real_radii=ref.radii))
+    out = {**score_features(feats, ref, with_kid, with_prdc), "network": net.name,
+           "cache_key": ref.key}
     out["timing_s"] = {"reference": t_ref, "features": t_feat,
                        "metrics": time.perf_counter() - t0 - t_ref - t_feat}
     return out

@@ -83,24 +83,41 @@ def load_reference(net, weights_sha256: str, data_dir=None) -> Reference:
     """Test-set statistics for this evaluator, from the cache or computed (and cached)."""
     key = cache_key(kind="reference", evaluator=weights_sha256, data=data_fingerprint(data_dir),
                     k=[K_PR, K_DC])
-    path = cache_dir() / f"reference-{key}.npz"
+
+    def compute():
+        images, _ = data.load("test", data_dir)
+        feats, classes = extract(images, net)
+        return {**feature_stats(feats.cpu()), "classes": classes.cpu()}
+
+    t = cached_npz("reference", key, compute, ("features", "classes", "mu", "sigma",
+                                               "radii_pr", "radii_dc"))
+    return Reference(t["features"], t["classes"], t["mu"], t["sigma"],
+                     {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
+
+
+def feature_stats(feats: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What every metric needs of a real set: its features, mean, covariance and k-NN radii."""
+    mu, sigma = Moments.of(feats).mean_cov()
+    radii = knn_radii(feats, (K_PR, K_DC))
+    return {"features": feats, "mu": mu, "sigma": sigma, "radii_pr": radii[K_PR],
+            "radii_dc": radii[K_DC]}
+
+
+def cached_npz(name: str, key: str, compute, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """compute() -> {name: tensor}, cached as <cache>/<name>-<key>.npz; an entry that is
+    damaged or lacks one of `names` is recomputed and replaced."""
+    path = cache_dir() / f"{name}-{key}.npz"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                t = {name: torch.from_numpy(z[name]) for name in z.files}
-            return Reference(t["features"], t["classes"], t["mu"], t["sigma"],
-                             {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
+                t = {n: torch.from_numpy(z[n]) for n in z.files}
+            if set(names) <= set(t):
+                return t
         except (OSError, KeyError, ValueError):
             pass  # a damaged entry is recomputed and replaced
-    images, _ = data.load("test", data_dir)
-    feats, classes = extract(images, net)
-    feats, classes = feats.cpu(), classes.cpu()
-    mu, sigma = Moments.of(feats).mean_cov()
-    radii = knn_radii(feats, (K_PR, K_DC))
-    _save_npz(path, {"features": feats.numpy(), "classes": classes.numpy(), "mu": mu.numpy(),
-                     "sigma": sigma.numpy(), "radii_pr": radii[K_PR].numpy(),
-                     "radii_dc": radii[K_DC].numpy()})
-    return Reference(feats, classes, mu, sigma, radii, key)
+    t = compute()
+    _save_npz(path, {n: v.numpy() for n, v in t.items()})
+    return t
 
 
 def floor_indices(n: int) -> torch.Tensor:

@@ -76,26 +76,39 @@ def evaluate_images(images, labels=None, data_dir=None, device="cpu", floor: boo
     return result
 
 
-def format_table(result: dict) -> str:
-    s, f = result["samples"], result.get("real_floor")
-    rows = [(f"metric (N={s['n']})", "samples", "real floor")]
+def metric_rows(s: dict, f: dict | None, features: str, header: str = ""):
+    """Table rows (name, samples, floor) of FID, KID and PR/DC, and the `add` that appends
+    more: the samples' scores `s` beside the floor's `f` (None: '-')."""
+    rows = [(header or f"metric (N={s['n']})", "samples", "real floor")]
 
     def add(name, text):
         rows.append((name, text(s), text(f) if f else "-"))
 
-    add("FID (evaluator features)", lambda r: f"{r['fid']:.3f}")
+    add(f"FID ({features})", lambda r: f"{r['fid']:.3f}")
     add("KID x 1000", lambda r: f"{1e3 * r['kid']:.3f} ±{1e3 * r['kid_std']:.3f}")
     for key, k in (("precision", K_PR), ("recall", K_PR), ("density", K_DC), ("coverage", K_DC)):
         add(f"{key} (k={k})", lambda r, key=key: f"{r[key]:.3f}")
+    return rows, add
+
+
+def format_table(result: dict) -> str:
+    s, f = result["samples"], result.get("real_floor")
+    rows, add = metric_rows(s, f, "evaluator features")
     max_bits = s["classes"]["max_entropy_bits"]
     add(f"class entropy (max {max_bits:.2f} bits)",
         lambda r: f"{r['classes']['entropy_bits']:.3f}")
     if "accuracy" in s["classes"]:
         add("evaluator accuracy", lambda r: f"{100 * r['classes']['accuracy']:.2f}%")
+    return "\n".join(table_lines(rows, s["classes"]["histogram"], CLASS_NAMES,
+                                 result.get("warnings", [])))
+
+
+def table_lines(rows, histogram, names, warnings) -> list[str]:
+    """The rows in columns, then the class histogram (shares in %) and any warnings."""
     lines = [f"{a:30s}{b:>16s}{c:>16s}" for a, b, c in rows]
-    n = max(sum(s["classes"]["histogram"]), 1)
-    hist = ", ".join(f"{name} {100 * c / n:.1f}%"
-                     for name, c in zip(CLASS_NAMES, s["classes"]["histogram"], strict=True))
-    lines.append(f"class histogram: {hist}")
-    lines += [f"WARNING: {w}" for w in result.get("warnings", [])]
-    return "\n".join(lines)
+    if histogram is not None:
+        n = max(sum(histogram), 1)
+        hist = ", ".join(f"{name} {100 * c / n:.1f}%"
+                         for name, c in zip(names, histogram, strict=True))
+        lines.append(f"class histogram: {hist}")
+    return lines + [f"WARNING: {w}" for w in warnings]

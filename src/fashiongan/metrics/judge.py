@@ -1,0 +1,151 @@
+"""Judges for imported data sets: the evaluator's network and recipe (evaluator.py) trained on
+a labelled data set's training split, `fashiongan evaluator train --data DATASET`.
+
+A judge answers two questions about a class-conditional generator of that data set, beside
+its own accuracy on the real test split: conditional accuracy (do the samples generated for
+class k look like class k to it?) and, with `evaluate --cas`, the classification accuracy
+score (the same recipe trained on generated images only, tested on the real test split).
+
+The weights (safetensors) name their data set in their metadata, as does the JSON record
+beside them: the SHA-256 of its pixels and split (from its manifest) and its class names.
+`evaluate` refuses a judge of another data set. Default place: DATASET/judge.safetensors,
+found there by `evaluate --data DATASET`; a read-only data set needs `--out` (and then
+`evaluate --evaluator PATH`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from . import evaluator
+from .classes import class_report
+from .dataset_scores import identity
+from .features import extract
+from .inception import to_nchw
+
+JUDGE_NAME = "judge.safetensors"
+MIN_STEPS = 400  # a small data set gets more epochs than the recipe's 12 (12 x 540 images
+# would be 48 steps); 400 steps of 128 took about 2 minutes at 32 px on one busy core
+MIN_TRAIN = 20
+
+
+def default_path(ds) -> Path:
+    return Path(ds.path) / JUDGE_NAME
+
+
+def recipe_for(ds, **changes) -> evaluator.Recipe:
+    """The evaluator's recipe, with batches no larger than the training split and at least
+    MIN_STEPS steps (unless `epochs` is given)."""
+    n = len(ds.train_index)
+    batch = min(evaluator.Recipe.batch_size, n)
+    epochs = max(evaluator.Recipe.epochs, math.ceil(MIN_STEPS / max(n // batch, 1)))
+    return evaluator.Recipe(**{"batch_size": batch, "epochs": epochs,
+                               **{k: v for k, v in changes.items() if v}})
+
+
+def _labelled_split(ds, split: str):
+    if ds.labels is None or not ds.info.num_classes:
+        raise UserError(f"{ds.path}: the data set is unlabelled; a judge needs classes (import "
+                        "with class subfolders or --labels FILE.json)")
+    x, y = ds.train() if split == "train" else ds.test()
+    return torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y))
+
+
+def per_class_accuracy(pred: torch.Tensor, labels: torch.Tensor, k: int) -> list[float | None]:
+    pred, labels = pred.cpu(), labels.cpu()
+    return [float((pred[labels == c] == c).double().mean()) if bool((labels == c).any())
+            else None for c in range(k)]
+
+
+def accuracy_report(net, images, labels, k: int) -> dict:
+    """The judge's predictions of uint8 images (any layout) against their labels."""
+    _, pred = extract(to_nchw(images, "judge input"), net)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    return {"accuracy": float((pred.cpu() == y).double().mean()), "n": len(y),
+            "per_class": per_class_accuracy(pred, y, k)}
+
+
+def train_and_save(ds, out: str | Path, recipe: evaluator.Recipe, log=print,
+                   max_steps: int = 0) -> dict:
+    """`fashiongan evaluator train --data DATASET`: train on the training split, report the
+    test split's accuracy, write weights and record (both name the data set)."""
+    x, y = _labelled_split(ds, "train")
+    xt, yt = _labelled_split(ds, "test")
+    if len(x) < MIN_TRAIN or not len(xt):
+        raise UserError(f"{ds.path}: {len(x)} training and {len(xt)} test images; a judge "
+                        f"needs at least {MIN_TRAIN} and 1")
+    k = ds.info.num_classes
+    t0 = time.perf_counter()
+    net = evaluator.train(x, y, recipe, log=log, max_steps=max_steps, num_classes=k,
+                          on_epoch=lambda n: "" if recipe.epochs > 20 else
+                          f", test accuracy {100 * evaluator.accuracy(n, xt, yt):.2f}%")
+    wall = time.perf_counter() - t0
+    test = accuracy_report(net, xt, yt, k)
+    ident = identity(ds)
+    record = {**evaluator.recipe_record(recipe, test["accuracy"], wall),
+              "command": "fashiongan evaluator train --data", "dataset": ident,
+              "dataset_path": str(ds.path), "train_images": len(x), "test_images": len(xt),
+              "test_per_class": test["per_class"], "max_steps": max_steps or None}
+    record["sha256"] = evaluator.save(net, out, record, {"dataset": json.dumps(ident)})
+    log(f"test accuracy {100 * test['accuracy']:.2f}% ({len(xt)} test images) after "
+        f"{wall:.0f} s; wrote {out} (sha256 {record['sha256']})")
+    return record
+
+
+def load(path: str | Path, ds, device="cpu") -> tuple[evaluator.EvaluatorNet, dict]:
+    """(judge network, its record) for data set ds; a judge of any other data set (other
+    pixels, split or class names) is a one-line UserError."""
+    net, digest = evaluator.load(path, device)
+    try:
+        own = json.loads(evaluator.read_metadata(path).get("dataset", "null"))
+    except ValueError:
+        own = None
+    if not isinstance(own, dict):
+        raise UserError(f"{path}: not a judge of an imported data set (no data set in its "
+                        "metadata); train one with `fashiongan evaluator train --data DATASET`")
+    want = identity(ds)
+    keys = ("pixels_sha256", "split_sha256", "class_names")
+    if any(own.get(key) != want[key] for key in keys):
+        raise UserError(f"{path}: a judge of another data set ({own.get('name') or '?'}, pixels "
+                        f"{str(own.get('pixels_sha256'))[:12]}...), not of --data {ds.path} "
+                        f"(pixels {want['pixels_sha256'][:12]}...)")
+    record = evaluator.read_record(path)
+    record["sha256"] = digest
+    return net, record
+
+
+def conditional(net, record: dict, ds, images, labels) -> dict:
+    """What the judge sees in the samples: class histogram and entropy, and for labelled
+    (class-conditional) samples the conditional accuracy, overall and per class."""
+    k = ds.info.num_classes
+    _, pred = extract(to_nchw(images, "judge input"), net)
+    y = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    out = {"judge_sha256": record.get("sha256"),
+           "judge_test_accuracy": record.get("test_accuracy"),
+           "classes": class_report(pred, y, k)}
+    if y is not None:
+        out["conditional_accuracy"] = out["classes"]["accuracy"]
+        out["per_class"] = per_class_accuracy(pred, y, k)
+    return out
+
+
+def cas(ds, images, labels, recipe: evaluator.Recipe, log=print, max_steps: int = 0) -> dict:
+    """Train the judge's recipe on generated images and labels; accuracy on the real test
+    split."""
+    x = to_nchw(images, "CAS input").contiguous()
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    xt, yt = _labelled_split(ds, "test")
+    recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, len(x)))
+    net = evaluator.train(x, y, recipe, log=log, max_steps=max_steps,
+                          num_classes=ds.info.num_classes)
+    return {"cas_accuracy": evaluator.accuracy(net, xt, yt), "train_images": len(x),
+            "test_images": len(xt), "recipe": dataclasses.asdict(recipe),
+            "max_steps": max_steps or None}
