@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from .. import checkpoint, distributed, plots
-from ..sampling import generate, latents
+from ..generate.latent import latents
+from ..sampling import generate
 from . import evaluator
 from .features import extract
 from .fid import Moments, frechet_distance
