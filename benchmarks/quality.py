@@ -39,9 +39,12 @@ N_SAMPLES = 10_000
 
 
 def train(preset: str, run_dir: Path, budget: float, threads: int, extra: list[str],
-          retrain: bool, data_dir: str | None) -> tuple[list[str], dict]:
+          retrain: bool, data_dir: str | None,
+          flags: tuple[str, ...] = ()) -> tuple[list[str], dict]:
+    """Train (or find finished) one run. budget 0: no wall-clock limit, the run's own
+    `iterations` end it (small_data.py's fixed-iteration budget); flags: more train options."""
     cmd = ["fashiongan", "train", "--preset", preset, "--out", str(run_dir), "--overwrite",
-           "--no-progress", "--time-budget", str(budget)]
+           "--no-progress", *(["--time-budget", str(budget)] if budget else []), *flags]
     if threads:
         cmd += ["--set", f"threads={threads}"]
     if data_dir:

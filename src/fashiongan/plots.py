@@ -82,3 +82,25 @@ def fid_plot(records: list[dict], out: str | Path, title: str = "") -> Path | No
     atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return Path(out)
+
+
+def aug_p_plot(series: dict[str, list[dict]], out: str | Path, title: str = "") -> Path | None:
+    """ADA's p against iteration, one line per run (label -> its metrics.jsonl records)."""
+    lines = {k: [r for r in v if "aug_p" in r] for k, v in series.items()}
+    lines = {k: v for k, v in lines.items() if v}
+    if not lines:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for label, rows in lines.items():
+        ax.plot([r["step"] for r in rows], [r["aug_p"] for r in rows], lw=1.2, label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("ADA p")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title or "ADA augmentation probability p")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=80))
+    plt.close(fig)
+    return Path(out)
