@@ -1,6 +1,7 @@
 """Inception scores of real training images and of the shipped generator against the test set.
 
     python -m fashiongan.metrics.inception_floor --n 10000 --dtype bfloat16 --json floor.json
+    python -m fashiongan.metrics.inception_floor --sets generator --generator RUN --n 10000
 
 The real-data floor uses the same training images as the evaluator's floor
 (reference.floor_indices); the generator's samples are those of `fashiongan evaluate` (seed 0,
@@ -26,6 +27,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     ap.add_argument("--generator", help="generator .safetensors (default: the shipped one)")
+    ap.add_argument("--sets", default="train,generator",
+                    help="which sets to score, comma-separated (default: %(default)s)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--data-dir")
     args = ap.parse_args(argv)
@@ -41,7 +44,11 @@ def main(argv=None) -> None:
                                                         seed=0))}
     out = {"n": args.n, "dtype": args.dtype, "threads": torch.get_num_threads(),
            "generator": gen_path}
-    for name, make in sets.items():
+    wanted = args.sets.split(",")
+    if unknown := set(wanted) - set(sets):
+        ap.error(f"--sets: unknown {', '.join(sorted(unknown))} (choose from train, generator)")
+    for name in wanted:
+        make = sets[name]
         t0 = time.perf_counter()
         res = inception_scores.scores(net, make(), args.data_dir)
         res["timing_s"]["total"] = time.perf_counter() - t0
