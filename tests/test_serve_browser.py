@@ -3,6 +3,7 @@ headless Chromium (Debian's /usr/bin/chromium through Playwright; no browser dow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -33,12 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    pytest.importorskip("fastapi")
-    snap = tiny_snapshot(tmp_path_factory.mktemp("snap"))
+@contextlib.contextmanager
+def serving(snap: Path, log: Path):
+    """`fashiongan serve` of snap on a free loopback port; yields its URL once /healthz is up."""
     port = free_port()
-    log = tmp_path_factory.mktemp("log") / "serve.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
                                  str(snap), "--port", str(port), "--threads", "1"],
@@ -59,6 +58,14 @@ def server(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    pytest.importorskip("fastapi")
+    snap = tiny_snapshot(tmp_path_factory.mktemp("snap"))
+    with serving(snap, tmp_path_factory.mktemp("log") / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +181,52 @@ def test_api_docs_render_with_the_network_blocked(server, browser):
     assert "/healthz" in [p.strip() for p in paths] and len(paths) >= 4
     assert outside == []
     page.close()
+
+
+def test_studio_of_a_colour_shop_model(browser, tmp_path):
+    """A generator of an imported colour data set in the real page: its own (Unicode) category
+    names on the chips, designs at its resolution, and colour pixels in them (read back from a
+    canvas in the page, so what the browser decoded is what is checked)."""
+    pytest.importorskip("fastapi")
+    import numpy as np
+
+    import fashiongan
+    from fashiongan import config
+    from fashiongan.checkpoint import load_generator, save_snapshot
+    from fashiongan.data import DatasetInfo
+    from fashiongan.models import build_generator
+
+    info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
+    cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
+    save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", {"step": 0}, dataset=info)
+    with serving(tmp_path / "snap", tmp_path / "serve.log") as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        chips = page.eval_on_selector_all("#classes button", "b => b.map(x => x.textContent)")
+        assert [c for c in chips if c] and all(
+            any(name in c for c in chips) for name in info.class_names), chips
+        page.click("#classes button[data-class='1']")  # 裙子
+        page.fill("#count", "4")
+        page.fill("#seed", "7")
+        page.click("#generate")
+        page.wait_for_function("document.querySelectorAll('#grid figure').length === 4 && "
+                               "document.querySelector('#grid figure').dataset.seed === '7'")
+        assert loaded_sizes(page, "#grid img") == [[32, 32]] * 4
+        captions = page.eval_on_selector_all("#grid figcaption span",
+                                             "s => s.map(x => x.textContent)")
+        assert captions == [f"seed {s} · 裙子" for s in range(7, 11)]
+        # the pixels the browser decoded (drawn on a canvas) are the generator's own RGB ones
+        rgba = page.eval_on_selector("#grid img", """img => {
+            const c = document.createElement('canvas'); c.width = img.naturalWidth;
+            c.height = img.naturalHeight; const x = c.getContext('2d'); x.drawImage(img, 0, 0);
+            return Array.from(x.getImageData(0, 0, c.width, c.height).data); }""")
+        shown = np.array(rgba, np.uint8).reshape(32, 32, 4)[..., :3]
+        g = load_generator(tmp_path / "snap")
+        assert np.array_equal(shown, fashiongan.sample(g, 1, seed=7, labels=1)[0])
+        assert len({tuple(p) for p in shown.reshape(-1, 3)[:50]} - {(v, v, v) for v in
+                   range(256)}) > 0  # not grey: some pixel's channels differ
+        assert errors == []
+        page.close()
