@@ -44,7 +44,12 @@ def _train(args) -> int:
             distributed.on_main(lambda: runs.new_run_dir(str(run_dir), "", args.overwrite))
     else:
         dataset = _dataset(args.data, args) if args.data else None
-        cfg = config.resolve(args.preset, args.set, dataset.info if dataset else None)
+        n_train = min(args.limit_data or math.inf, _train_size(dataset))
+        cfg = config.resolve(args.preset, args.set, dataset.info if dataset else None, n_train)
+        auto = config.small_data_augment(args.preset, args.set, n_train)
+        if auto and distributed.info().is_main:  # once, not once per torchrun rank
+            print(f"small training set ({n_train:,} images < {config.SMALL_DATA_IMAGES:,}): "
+                  f"augment={auto} (set augment=none to turn it off)")
         name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
         prior = runs.prior_contents(Path(args.out)) if args.out else "none"
         distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
@@ -79,6 +84,16 @@ def _train(args) -> int:
               f"{summary['wall_s']:.1f} s; run folder {run_dir}; samples {summary['grid']}")
     distributed.shutdown()
     return 0
+
+
+def _train_size(dataset) -> int:
+    """Training images of the data set (before --limit-data): its train split, or
+    Fashion-MNIST's 60,000."""
+    if dataset is not None:
+        return len(dataset.train_index)
+    from .data.fmnist import FILES
+
+    return FILES[("train", "images")].count
 
 
 def _dataset(path: str, args):

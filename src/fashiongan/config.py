@@ -240,14 +240,37 @@ def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) ->
     return values  # the caller applies the overrides last
 
 
+# Below this many training images the default preset turns augmentation on by itself, in this
+# mode. benchmarks/small_data.py's table (README, "Small catalogues") found no gain from either
+# mode at 1,000 images and up (3,000 iterations), so no measured size changes; below it D
+# memorises soonest, and ADA, unlike DiffAugment, stays near p=0 (near free) while it does not.
+SMALL_DATA_IMAGES = 1_000
+SMALL_DATA_AUGMENT = "ada"
+
+
+def small_data_augment(preset: str | None, overrides: list[str] | None,
+                       train_images: int | None) -> str | None:
+    """The augment mode the default preset takes on its own for a training set this small, or
+    None: another preset, the size unknown or large enough, or `augment` set by the user."""
+    if (preset or DEFAULT_PRESET) != DEFAULT_PRESET or train_images is None:
+        return None
+    if train_images >= SMALL_DATA_IMAGES or "augment" in parse_overrides(overrides or []):
+        return None
+    return SMALL_DATA_AUGMENT
+
+
 def resolve(preset: str | None = None, overrides: list[str] | None = None,
-            info=None) -> TrainConfig:
+            info=None, train_images: int | None = None) -> TrainConfig:
     """A preset, fitted to the data set `info` describes (None: Fashion-MNIST, as the preset
-    files are written for it), then the --set overrides."""
+    files are written for it) and to its size `train_images` (None: not known), then the --set
+    overrides."""
     values = load_preset(preset or DEFAULT_PRESET)
     changes = parse_overrides(overrides or [])
     if info is not None:
         values = for_data(values, info, set(changes), preset or DEFAULT_PRESET)
+    auto = small_data_augment(preset, overrides, train_images)
+    if auto:
+        values["augment"] = auto
     values.update(changes)
     return from_dict(values, source=f"preset {preset or DEFAULT_PRESET}")
 
