@@ -1,0 +1,103 @@
+"""README promises that had no test: --time-budget, SIGTERM, metrics.jsonl's it/s and wall-time
+fields, d_lr reaching D's optimiser (also on resume), and a pickle that would run code
+offered as a training state."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from fashiongan import checkpoint, config
+from fashiongan.training import Trainer
+from fashiongan.training.trainer import training_data
+from tests.conftest import run_cli
+
+QUICK = ("--no-progress", "--limit-data", "2000", "--set", "threads=1")
+
+
+def _rows(run):
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_time_budget_stops_with_a_checkpoint_and_honest_timing_fields(tmp_path):
+    run = tmp_path / "run"
+    r = run_cli("train", "--preset", "article", "--out", run, "--time-budget", "4",
+                "--set", "iterations=10000000", "--set", "log_interval=50", *QUICK)
+    assert r.returncode == 0, r.stderr
+    assert "time budget reached at iteration" in r.stdout
+    rows = _rows(run)
+    state = checkpoint.load_state(run / "checkpoints")
+    assert state["step"] == rows[-1]["step"] < 10_000_000  # stopped, and saved where it stopped
+    # the budget is checked at every metrics tick: the last row is the first one past it
+    assert rows[-1]["wall_s"] > 4 and all(x["wall_s"] <= 4 for x in rows[:-1])
+    # it_per_s is the rate since the previous row: the same as the rows' own differences
+    for a, b in zip(rows, rows[1:], strict=False):
+        assert b["it_per_s"] == pytest.approx((b["step"] - a["step"]) / (b["wall_s"] - a["wall_s"]),
+                                              rel=0.05)
+    assert [x["images_seen"] for x in rows] == [x["step"] * 32 for x in rows]
+
+
+def test_sigterm_saves_the_state_and_resume_continues(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "train", "--preset", "article",
+                             "--out", str(run), "--set", "iterations=10000000",
+                             "--set", "log_interval=50", *QUICK],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not ((run / "metrics.jsonl").exists() and _rows(run)):  # past the first tick
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "interrupted at iteration" in err, err
+    state = checkpoint.load_state(run / "checkpoints")
+    assert state["step"] >= 50 and f"state saved to {run}" in err
+    r = run_cli("train", "--resume", run, "--set", f"iterations={state['step'] + 10}",
+                "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert checkpoint.load_state(run / "checkpoints")["step"] == state["step"] + 10
+
+
+def _trainer(*overrides):
+    images, labels, info = training_data()
+    cfg = config.resolve("default", ["g_width=16", "d_width=8", *overrides])
+    return Trainer(cfg, images[:256], labels[:256], info, torch.device("cpu"))
+
+
+def test_d_lr_reaches_ds_optimiser_and_a_resume_applies_a_new_one():
+    tr = _trainer("lr=1e-4", "d_lr=3e-4")
+    assert [g["lr"] for g in tr.gan.opt_g.param_groups] == [1e-4]
+    assert [g["lr"] for g in tr.gan.opt_d.param_groups] == [3e-4]
+    tr.run(2)
+    state = tr.state_dict()
+    again = _trainer("lr=1e-4", "d_lr=5e-4")  # --resume ... --set d_lr=5e-4
+    again.load_state_dict(state)
+    assert [g["lr"] for g in again.gan.opt_d.param_groups] == [5e-4]
+    assert [g["lr"] for g in again.gan.opt_g.param_groups] == [1e-4]
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['FASHIONGAN_EVIL_MARK']}",))
+
+
+def test_a_pickle_that_runs_code_is_refused_as_a_training_state(tmp_path, monkeypatch):
+    mark = tmp_path / "pwned"
+    monkeypatch.setenv("FASHIONGAN_EVIL_MARK", str(mark))
+    evil = tmp_path / "state-00000100.pt"
+    torch.save({"step": 100, "payload": _Evil()}, evil)  # torch.save pickles: a real exploit
+    assert not mark.exists()
+    r = run_cli("train", "--resume", evil, "--out", tmp_path / "new", "--no-progress")
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "state-00000100.pt" in r.stderr
+    assert not mark.exists()  # weights_only=True never ran the payload
+    with pytest.raises(pickle.UnpicklingError):  # the control: torch would refuse it too
+        torch.load(evil, weights_only=True)
