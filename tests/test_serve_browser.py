@@ -4,6 +4,7 @@ headless Chromium (Debian's /usr/bin/chromium through Playwright; no browser dow
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -11,9 +12,13 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
 
+import fashiongan
 from tests.test_serve_api import tiny_snapshot
 
 CHROMIUM = Path(os.environ.get("FASHIONGAN_CHROMIUM", "/usr/bin/chromium"))
@@ -61,9 +66,13 @@ def serving(snap: Path, log: Path):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def snap(tmp_path_factory):
+    return tiny_snapshot(tmp_path_factory.mktemp("snap"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, snap):
     pytest.importorskip("fastapi")
-    snap = tiny_snapshot(tmp_path_factory.mktemp("snap"))
     with serving(snap, tmp_path_factory.mktemp("log") / "serve.log") as url:
         yield url
 
@@ -88,7 +97,7 @@ def loaded_sizes(page, selector: str) -> list[list[int]]:
     return page.eval_on_selector_all(selector, "i => i.map(x => [x.naturalWidth, x.naturalHeight])")
 
 
-def test_studio_page_generate_and_morph(server, browser, tmp_path):
+def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -126,6 +135,12 @@ def test_studio_page_generate_and_morph(server, browser, tmp_path):
     assert "seed=127" in href and "class=3" in href
     png = page.request.get(server + href)
     assert png.ok and png.headers["content-type"] == "image/png"
+    scale = int(parse_qs(urlparse(href).query).get("scale", ["1"])[0])
+    im = Image.open(io.BytesIO(png.body()))
+    assert (im.mode, im.size) == ("L", (28 * scale, 28 * scale))  # the size the link promises
+    g = fashiongan.load_generator(snap)
+    design = fashiongan.sample(g, 1, seed=127, labels=3)[0]
+    assert np.array_equal(np.asarray(im), design.repeat(scale, 0).repeat(scale, 1))  # nearest
 
     shot = tmp_path / "studio.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -188,9 +203,6 @@ def test_studio_of_a_colour_shop_model(browser, tmp_path):
     names on the chips, designs at its resolution, and colour pixels in them (read back from a
     canvas in the page, so what the browser decoded is what is checked)."""
     pytest.importorskip("fastapi")
-    import numpy as np
-
-    import fashiongan
     from fashiongan import config
     from fashiongan.checkpoint import load_generator, save_snapshot
     from fashiongan.data import DatasetInfo
