@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from fashiongan import config
@@ -12,11 +14,34 @@ def test_article_preset_is_the_article():
     assert (c.log_interval, c.grid_rows, c.grid_cols) == (1000, 5, 10)
 
 
-def test_every_preset_resolves():
+# What the README's Models table says of each preset: (words in its row, the config they mean)
+README_TABLE = {
+    "article": (["BCE", "MLP"], {"model": "article", "loss": "bce", "batch_size": 32}),
+    "dcgan": (["64×7×7", "32×14²", "non-saturating", "Adam(2e-4, β 0.5/0.999)", "batch 64",
+               "EMA of G"],
+              {"model": "dcgan", "g_width": 64, "d_width": 32, "loss": "non_saturating",
+               "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 64, "num_classes": 0}),
+    "cdcgan": (["conditional BatchNorm", "projection"],
+               {"model": "cdcgan", "g_width": 64, "d_width": 32, "batch_size": 64,
+                "num_classes": 10, "loss": "non_saturating"}),
+    "default": (["cdcgan", "batch 32", "4e-4"],
+                {"model": "cdcgan", "batch_size": 32, "d_lr": 4e-4, "lr": 2e-4,
+                 "num_classes": 10}),
+}
+
+
+def test_every_preset_resolves_to_what_the_readme_table_says():
     names = config.preset_names()
-    assert {"article", "default"} <= set(names)
-    for n in names:
-        assert isinstance(config.resolve(n), config.TrainConfig)
+    assert set(README_TABLE) <= set(names)
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in readme.splitlines()
+            if line.startswith("| `")}
+    for name, (words, values) in README_TABLE.items():
+        assert all(w in rows[name] for w in words), (name, rows[name])
+        cfg = config.resolve(name)
+        assert {k: getattr(cfg, k) for k in values} == values, name
+        # "EMA of G" in dcgan's row, which cdcgan's and default's rows build on
+        assert (cfg.ema_halflife_kimg > 0) == (name != "article"), name
 
 
 def test_override_types_are_read_as_yaml_scalars():
