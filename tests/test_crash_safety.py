@@ -37,6 +37,23 @@ from fashiongan.cli import main
 sys.exit(main(sys.argv[2:]))
 """
 
+# Runs the CLI and holds it once the Trainer has run iteration 150 (a mark file says so): the
+# kill then lands at a known point, mid-interval between the checkpoints at 100 and 200.
+HOLD_AT_150 = """
+import pathlib, sys, time
+from fashiongan.training import Trainer
+orig = Trainer.run
+def run(self, n, **kw):
+    done = orig(self, n, **kw)
+    if self.step == 150:
+        pathlib.Path(sys.argv[1]).write_text("at 150")
+        time.sleep(600)
+    return done
+Trainer.run = run
+from fashiongan.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
@@ -76,10 +93,10 @@ def _resume_and_compare(out, straight):
 
 @pytest.mark.slow
 def test_sigkill_mid_interval_then_resume_is_bit_identical(tmp_path, straight):
-    out = tmp_path / "run"
-    p = subprocess.Popen([sys.executable, "-m", "fashiongan", "train", "--out", str(out),
-                          *ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait(lambda: any(s >= 150 for s in _steps(out)))
+    out, mark = tmp_path / "run", tmp_path / "at-150"
+    p = subprocess.Popen([sys.executable, "-c", HOLD_AT_150, str(mark), "train", "--out",
+                          str(out), *ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(mark.exists)
     p.send_signal(signal.SIGKILL)
     p.wait()
     states = checkpoint.list_states(out / "checkpoints")
