@@ -142,14 +142,15 @@ def test_damaged_latest_state_falls_back_with_a_warning(tmp_path, tiny_cfg, data
     assert checkpoint.load_state(ck)["step"] == 210
 
 
-def _poison_after(monkeypatch, calls):
-    """Make G's weights NaN right after the `calls`-th iteration."""
+def _poison_after(monkeypatch, calls, every=False):
+    """Make G's weights NaN right after the `calls`-th iteration (every: and after each one
+    from then on, so that no rollback can help)."""
     orig, count = GANStep.__call__, [0]
 
     def poisoned(self, real, y=None):
         out = orig(self, real, y)
         count[0] += 1
-        if count[0] == calls:
+        if count[0] == calls or (every and count[0] > calls):
             with torch.no_grad():
                 next(self.G.parameters()).fill_(float("nan"))
         return out
@@ -178,5 +179,19 @@ def test_nan_rollback_reloads_and_lowers_the_learning_rate(tmp_path, tiny_cfg, m
     state = checkpoint.load_state(tmp_path / "run" / "checkpoints")
     assert all(torch.isfinite(v).all() for v in state["G"].values())
     assert [g["lr"] for g in state["opt_g"]["param_groups"]] == [1e-4]  # 2e-4 halved
+    assert [g["lr"] for g in state["opt_d"]["param_groups"]] == [1e-4]  # D's too (d_lr 0: lr)
     steps = _steps(tmp_path / "run")
     assert steps == sorted(steps) and steps[-1] == 200  # no duplicated lines after rollback
+
+
+def test_rollbacks_stop_at_max_rollbacks(tmp_path, tiny_cfg, monkeypatch, capsys, data_dir):
+    """A NaN that comes back after every rollback: max_rollbacks reloads, each at half the
+    learning rates, then a clear stop instead of an endless loop."""
+    _poison_after(monkeypatch, 130, every=True)
+    with pytest.raises(NonFiniteError, match="last good training state: .*state-00000100.pt"):
+        training_loop(tiny_cfg(on_nan="rollback", max_rollbacks=2), tmp_path / "run",
+                      progress=False, max_train_images=2000)
+    cap = capsys.readouterr()
+    out = cap.out + cap.err
+    rolled = [line for line in out.splitlines() if "rolled back to iteration 100" in line]
+    assert len(rolled) == 2 and "x0.5" in rolled[0] and "x0.25" in rolled[1], out
