@@ -7,6 +7,7 @@ import base64
 import io
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -233,8 +234,27 @@ def test_unconditional_generator(uncond_client):
     assert body["frames"][2]["png"] == items[3]["png"]
 
 
-def test_concurrent_requests_get_the_serial_bytes(client):
+def test_concurrent_requests_get_the_serial_bytes(tmp_path):
+    """Six requests at once: the lock lets one forward pass run at a time (counted inside G,
+    slowed so that unlocked calls would overlap), and each gets the bytes it gets alone."""
+    g = fashiongan.load_generator(tiny_snapshot(tmp_path))
+    client = TestClient(create_app(g))
     want = {s: client.get("/api/generate", params={"n": 4, "seed": s}).content for s in range(6)}
+    forward, state, guard = g.forward, {"now": 0, "most": 0, "calls": 0}, threading.Lock()
+
+    def counted(*args, **kwargs):
+        with guard:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            state["calls"] += 1
+        time.sleep(0.005)
+        try:
+            return forward(*args, **kwargs)
+        finally:
+            with guard:
+                state["now"] -= 1
+
+    g.forward = counted
     got, errors = {}, []
 
     def fetch(s):
@@ -249,6 +269,7 @@ def test_concurrent_requests_get_the_serial_bytes(client):
     for t in threads:
         t.join()
     assert not errors and got == want
+    assert state["calls"] == 6 * 4 and state["most"] == 1
 
 
 def test_page_static_files_and_openapi(client):
