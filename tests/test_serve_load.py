@@ -102,22 +102,29 @@ def test_healthz_answers_while_every_worker_is_busy(snapshot):
 
     app = create_app(fashiongan.load_generator(snapshot))
     studio, gate = app.state.studio, threading.Event()
-    real = studio.designs
+    real, entered = studio.designs, []
 
     def held(*args, **kwargs):
+        entered.append(1)  # list.append is atomic: a count of workers inside
         gate.wait(timeout=60)
         return real(*args, **kwargs)
 
     studio.designs = held
 
     async def scenario():
-        workers = anyio.to_thread.current_default_thread_limiter().total_tokens
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        workers = limiter.total_tokens
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
             busy = [asyncio.create_task(client.get(f"/api/generate?n=1&seed={i}"))
                     for i in range(workers + 4)]
-            await asyncio.sleep(0.5)  # let them all reach the pool
-            assert not any(t.done() for t in busy)
+            # wait until the pool is known to be full: every worker inside `held`, every
+            # token borrowed (the other 4 requests queue behind them)
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(entered) < workers or limiter.borrowed_tokens < workers:
+                assert asyncio.get_running_loop().time() < deadline, (len(entered), workers)
+                await asyncio.sleep(0.01)
+            assert len(entered) == workers and not any(t.done() for t in busy)
             health = await asyncio.wait_for(client.get("/healthz"), timeout=20)
             still_held = sum(not t.done() for t in busy)
             gate.set()
