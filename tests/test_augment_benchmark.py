@@ -19,6 +19,7 @@ def test_overhead_table_has_every_batch_and_method(data_dir, capsys):
     assert [(r[0], r[1]) for r in rows] == [
         (b, m) for b in ("32x1x28x28", "32x3x64x64") for m in ("none", "diffaugment", "ada")]
     for r in rows:
-        ratio = float(r[-1].rstrip("x"))
-        assert ratio == 1.0 if r[1] == "none" else 0 < ratio < 2
+        # a ratio to the "none" row of its batch (which is 1.00x by construction); its value
+        # is a timing and is not asserted
+        assert re.fullmatch(r"\d+\.\d+x", r[-1]) and (r[1] != "none" or r[-1] == "1.00x")
         assert all(re.fullmatch(r"[\d,]+|-|p=0.5", c) for c in r[2:-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import torch
@@ -109,5 +110,4 @@ def test_linear_gemm_benchmark_prints_a_row_per_layer(capsys):
     assert len(rows) == len(linear_gemm.SHAPES)
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")][1:]
-        rates = [float(c) for i, c in enumerate(cells) if i % 3 != 2]
-        assert all(r > 0 for r in rates)
+        assert all(re.fullmatch(r"\d+(\.\d+)?x?", c) for c in cells), row  # numbers, not time
