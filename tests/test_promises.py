@@ -101,3 +101,16 @@ def test_a_pickle_that_runs_code_is_refused_as_a_training_state(tmp_path, monkey
     assert not mark.exists()  # weights_only=True never ran the payload
     with pytest.raises(pickle.UnpicklingError):  # the control: torch would refuse it too
         torch.load(evil, weights_only=True)
+
+
+def test_sync_bn_on_cpu_ranks_is_a_clear_error_not_a_ddp_traceback():
+    """torch's SyncBatchNorm has GPU kernels only (DDP raises deep inside its init on CPU): the
+    Trainer says so in one line before building DDP; on one process sync_bn changes nothing."""
+    from fashiongan.errors import UserError
+
+    alone = _trainer("sync_bn=true")  # one process: nothing to sync, nothing converted
+    assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in alone.G.modules())
+    images, labels, info = training_data()
+    cfg = config.resolve("dcgan", ["g_width=16", "d_width=8", "sync_bn=true"])
+    with pytest.raises(UserError, match="sync_bn needs CUDA devices"):
+        Trainer(cfg, images[:64], labels[:64], info, torch.device("cpu"), ddp=True)

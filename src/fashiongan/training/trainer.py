@@ -70,6 +70,11 @@ class Trainer:
         if cfg.num_classes not in (0, info.num_classes):
             raise UserError(f"config: num_classes must be 0 (unconditional) or "
                             f"{info.num_classes}, the data's classes; got {cfg.num_classes}")
+        if cfg.sync_bn and ddp and device.type != "cuda":
+            # torch's SyncBatchNorm has GPU kernels only; DDP would stop with a traceback
+            raise UserError("config: sync_bn needs CUDA devices (torch's SyncBatchNorm has no "
+                            f"CPU path); on {device.type} leave it off: each rank's BatchNorm "
+                            "then uses its own batch")
         self.cfg, self.info, self.device = cfg, info, device
         self.rank, self.world_size = rank, world_size
         self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
