@@ -40,14 +40,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(snap: Path, log: Path):
+def serving(snap: Path, log: Path, host: str = "127.0.0.1"):
     """`fashiongan serve` of snap on a free loopback port; yields its URL once /healthz is up."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
-                                 str(snap), "--port", str(port), "--threads", "1"],
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+                                 str(snap), "--port", str(port), "--threads", "1",
+                                 "--host", host], stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -242,3 +242,15 @@ def test_studio_of_a_colour_shop_model(browser, tmp_path):
                    range(256)}) > 0  # not grey: some pixel's channels differ
         assert errors == []
         page.close()
+
+
+def test_serve_host_binds_that_address_only(snap, tmp_path):
+    """--host 127.0.0.2 (another loopback address): the studio answers there and nothing
+    listens on 127.0.0.1 at its port."""
+    pytest.importorskip("fastapi")
+    with serving(snap, tmp_path / "serve.log", host="127.0.0.2") as url:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as r:
+            assert r.status == 200
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
