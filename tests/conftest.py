@@ -7,8 +7,19 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from fashiongan import config, data
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """Each test gets the process's thread count back afterwards: code run in-process (the CLI's
+    --threads, benchmarks) sets it, and MKL's float32 rounding depends on it, so a leak made
+    later tests that compare with files written by a fresh process fail by one grey level."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
