@@ -97,6 +97,18 @@ def loaded_sizes(page, selector: str) -> list[list[int]]:
     return page.eval_on_selector_all(selector, "i => i.map(x => [x.naturalWidth, x.naturalHeight])")
 
 
+def generate_on_page(page, label: int, count: int, seed: int) -> list[str]:
+    """Pick a category chip, ask for `count` designs from `seed` as a user would, wait for
+    that grid; returns its captions."""
+    page.click(f"#classes button[data-class='{label}']")
+    page.fill("#count", str(count))
+    page.fill("#seed", str(seed))
+    page.click("#generate")
+    page.wait_for_function(f"document.querySelectorAll('#grid figure').length === {count} && "
+                           f"document.querySelector('#grid figure').dataset.seed === '{seed}'")
+    return page.eval_on_selector_all("#grid figcaption span", "s => s.map(x => x.textContent)")
+
+
 def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     errors = []
@@ -107,14 +119,8 @@ def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     # the category chips show sample thumbnails of their class
     assert loaded_sizes(page, "#classes img") == [[56, 56]] * 10
 
-    page.click("#classes button[data-class='3']")  # Dress
-    page.fill("#count", "8")
-    page.fill("#seed", "123")
-    page.click("#generate")
-    page.wait_for_function("document.querySelectorAll('#grid figure').length === 8 && "
-                           "document.querySelector('#grid figure').dataset.seed === '123'")
+    captions = generate_on_page(page, 3, 8, 123)  # Dress
     assert loaded_sizes(page, "#grid img") == [[28, 28]] * 8
-    captions = page.eval_on_selector_all("#grid figcaption span", "s => s.map(x => x.textContent)")
     assert captions == [f"seed {s} · Dress" for s in range(123, 131)]
     assert "seed=123" in page.get_attribute("#download-grid", "href")
 
@@ -220,15 +226,8 @@ def test_studio_of_a_colour_shop_model(browser, tmp_path):
         chips = page.eval_on_selector_all("#classes button", "b => b.map(x => x.textContent)")
         assert [c for c in chips if c] and all(
             any(name in c for c in chips) for name in info.class_names), chips
-        page.click("#classes button[data-class='1']")  # 裙子
-        page.fill("#count", "4")
-        page.fill("#seed", "7")
-        page.click("#generate")
-        page.wait_for_function("document.querySelectorAll('#grid figure').length === 4 && "
-                               "document.querySelector('#grid figure').dataset.seed === '7'")
+        captions = generate_on_page(page, 1, 4, 7)  # 裙子
         assert loaded_sizes(page, "#grid img") == [[32, 32]] * 4
-        captions = page.eval_on_selector_all("#grid figcaption span",
-                                             "s => s.map(x => x.textContent)")
         assert captions == [f"seed {s} · 裙子" for s in range(7, 11)]
         # the pixels the browser decoded (drawn on a canvas) are the generator's own RGB ones
         rgba = page.eval_on_selector("#grid img", """img => {
