@@ -11,12 +11,9 @@ from fashiongan.training.trainer import training_data
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Bit-exact comparisons on one thread; the worker's thread count comes back afterwards
-    (later tests in this process compare against files written by other processes)."""
-    old = torch.get_num_threads()
+    """Bit-exact comparisons on one thread (conftest's _keep_torch_threads gives the worker its
+    own count back after each test)."""
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")
