@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from throughput import warm_up  # noqa: E402
+from throughput import timed, warm_up  # noqa: E402
 
 from fashiongan import config, data  # noqa: E402
 from fashiongan.train import pick_device  # noqa: E402
@@ -54,6 +54,17 @@ def build(preset: str, spec: str, images, labels, device, default_threads: int):
     return loop, threads
 
 
+def interleaved_ms(loops: dict, n: int, reps: int, device) -> dict[str, list[float]]:
+    """ms per iteration of each (trainer, threads) in `loops`, blocks of n iterations taken in
+    turn `reps` times, so a load that comes and goes on a shared machine hits every variant."""
+    ms = {s: [] for s in loops}
+    for _ in range(reps):
+        for spec, (loop, threads) in loops.items():
+            torch.set_num_threads(threads)
+            ms[spec].append(timed(loop.run, n, device))
+    return ms
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variants", nargs="*", help="KEY=VALUE[,KEY=VALUE...] per variant")
@@ -77,15 +88,7 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     base_loop.run(3)
     n = args.iters or max(3, min(200, int(0.5 / ((time.perf_counter() - t) / 3))))
-    ms = {s: [] for s in specs}
-    for _ in range(args.reps):
-        for spec, (loop, threads) in loops.items():
-            torch.set_num_threads(threads)
-            t = time.perf_counter()
-            loop.run(n)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            ms[spec].append((time.perf_counter() - t) / n * 1e3)
+    ms = interleaved_ms(loops, n, args.reps, device)
     base = statistics.median(ms[""])
     print(f"{args.preset} on {device}, blocks of {n} iterations, medians of {args.reps}\n")
     print("| variant | ms/it | vs preset | first 3 its (s) | pays back after (its) |")

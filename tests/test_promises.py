@@ -1,6 +1,6 @@
 """README promises that had no test: --time-budget, SIGTERM, metrics.jsonl's it/s and wall-time
 fields, d_lr reaching D's optimiser (also on resume), and a pickle that would run code
-offered as a training state."""
+offered as a training state, and a resume staying on the images it began with."""
 
 from __future__ import annotations
 
@@ -63,7 +63,13 @@ def test_sigterm_saves_the_state_and_resume_continues(tmp_path):
     r = run_cli("train", "--resume", run, "--set", f"iterations={state['step'] + 10}",
                 "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert checkpoint.load_state(run / "checkpoints")["step"] == state["step"] + 10
+    resumed = checkpoint.load_state(run / "checkpoints")
+    assert resumed["step"] == state["step"] + 10
+    # it went on drawing from the 2,000 images it began with, though --limit-data was not
+    # repeated (it used to switch silently to all 60,000); another count is refused
+    assert state["train_images"] == resumed["train_images"] == 2000
+    r = run_cli("train", "--resume", run, "--limit-data", "500", "--no-progress")
+    assert r.returncode == 2 and "trained on its first 2,000 images" in r.stderr, r.stderr
 
 
 def _trainer(*overrides):

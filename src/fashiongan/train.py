@@ -74,6 +74,22 @@ def _restoring_threads(fn):
 
 
 @_restoring_threads
+def resumed_images(state: dict, limit: int, available: int) -> int:
+    """How many training images a resumed run draws from: the count its state was trained on
+    (the batch indices are drawn from it), so `--limit-data` need not be repeated; another
+    count is an error rather than a silent switch of data. States before it was stored: limit."""
+    recorded = state.get("train_images")
+    if recorded is None:
+        return limit
+    if limit and min(limit, available) != recorded:
+        raise UserError(f"--limit-data {limit}: this run trained on its first {recorded:,} "
+                        "images; a resume continues on them (leave --limit-data out)")
+    if recorded > available:
+        raise UserError(f"this run trained on {recorded:,} images, but its data set now has "
+                        f"{available:,}")
+    return recorded
+
+
 def training_loop(
     cfg: TrainConfig,  # the resolved configuration (saved as config.json in the run folder)
     run_dir: str | Path,  # the run folder; created by new_run_dir or reused on resume
@@ -100,13 +116,15 @@ def training_loop(
     main = di.is_main
 
     images, labels, info = training_data(dataset, data_dir)
-    if max_train_images:
-        images, labels = images[:max_train_images], labels[:max_train_images]
+    state = checkpoint.load_state(resume) if resume is not None else None
+    n = resumed_images(state, max_train_images, len(images)) if state else max_train_images
+    if n:
+        images, labels = images[:n], labels[:n]
     tr = Trainer(cfg, images, labels, info, device, rank=di.rank, world_size=di.world_size,
                  ddp=di.enabled)
     rollbacks = 0
-    if resume is not None:
-        tr.load_state_dict(checkpoint.load_state(resume))
+    if state is not None:
+        tr.load_state_dict(state)
 
     # --- files ---------------------------------------------------------------------------------
     ckpt_dir, samples_dir = run_dir / "checkpoints", run_dir / "samples"

@@ -18,11 +18,13 @@ from .dcgan import (
     DCGANDiscriminator,
     DCGANGenerator,
 )
+from .resnet import ResNetDiscriminator, ResNetGenerator
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "article": (ArticleGenerator, ArticleDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
+    "resnet": (ResNetGenerator, ResNetDiscriminator),
 }
 
 

@@ -156,6 +156,7 @@ class Trainer:
             "rng": {"cpu": torch.get_rng_state()},
             "step": self.step, "images_seen": self.images_seen, "world_size": self.world_size,
             "lr_scale": self.lr_scale, "augment": self.gan.aug.state_dict(),
+            "train_images": self.sampler.n,  # a resume must draw from the same images
         }
         if self.ema is not None:
             state["G_ema"] = self.ema.model.state_dict()

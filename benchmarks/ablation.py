@@ -1,0 +1,119 @@
+"""Which changes make better clothes: the default preset plus one change at a time, greedily.
+
+    python benchmarks/ablation.py --budget-iterations 6000 --threads 1 --eval-n 10000 \
+        --runs-dir /tmp/ablation
+
+Steps are taken in order; each adds one change (config overrides) to the best set so far, and
+is kept when its FID (the shipped judge, `fashiongan evaluate RUN --n EVAL_N`, against the
+10,000 test images) is lower than the best so far. The budget is the same CPU time for every
+run, stated as the reference's iterations: a change that makes an iteration k times slower gets
+1/k of the iterations. The speed ratios are measured in this run before any training (blocks of
+iterations of every candidate taken in turn, medians; benchmarks/variants.py), so a load that
+comes and goes on a shared machine hits them all; the iterations actually run and the wall time
+are in the table. Every run is the project's own command (quality.py's `train`), printed with
+its row, so any row can be rerun alone. Finished runs and scores are reused unless --retrain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from quality import train  # noqa: E402
+from small_data import evaluate  # noqa: E402
+from throughput import warm_up  # noqa: E402
+from variants import build, interleaved_ms  # noqa: E402
+
+from fashiongan.fileio import atomic_write_json  # noqa: E402
+from fashiongan.training.trainer import training_data  # noqa: E402
+
+# (name, overrides added to the best set so far). What the literature says helps a small
+# conditional GAN: hinge loss and spectral norm (SNGAN, BigGAN), DiffAugment on full data
+# (Zhao et al. 2020 report it for CIFAR-10 at 100%), R1 (Mescheder et al. 2018), residual
+# blocks with BigGAN's shared-embedding conditional BN, wider nets, larger batches.
+STEPS = [
+    ("hinge loss", ["loss=hinge"]),
+    ("spectral norm in D", ["spectral_norm=true"]),
+    ("DiffAugment (color, translation, cutout)", ["augment=diffaugment"]),
+    ("R1, gamma 0.1", ["r1_gamma=0.1"]),
+    ("batch 64", ["batch_size=64"]),
+    ("wider: g 128, d 64", ["g_width=128", "d_width=64"]),
+    ("residual G and D (resnet, g 64, d 32)", ["model=resnet"]),
+]
+
+
+def speed_ratios(candidates: dict[str, list[str]], threads: int, reps: int) -> dict[str, float]:
+    """ms per iteration of each candidate divided by the reference's (key "")."""
+    images, labels, _ = training_data()
+    device = torch.device("cpu")
+    loops = {}
+    for key, overrides in candidates.items():
+        loop, t = build("default", ",".join(overrides), images, labels, device, threads)
+        warm_up(loop)
+        loops[key] = (loop, t)
+    ms = interleaved_ms(loops, 10, reps, device)
+    base = statistics.median(ms[""])
+    return {k: statistics.median(v) / base for k, v in ms.items()}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--budget-iterations", type=int, default=6000,
+                   help="the reference's (default preset's) iterations: the CPU budget of all")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--eval-n", type=int, default=10_000)
+    p.add_argument("--reps", type=int, default=5, help="timing blocks per candidate")
+    p.add_argument("--runs-dir", default="/tmp/ablation")
+    p.add_argument("--retrain", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    runs = Path(args.runs_dir)
+    rows, kept = [], []
+    # every candidate is the kept set plus one step, so the ratios are measured as we go
+    for i, (name, change) in enumerate([("default preset", []), *STEPS]):
+        overrides = [*kept, *change]
+        ratio = speed_ratios({"": [], "x": overrides}, args.threads, args.reps)["x"] if i else 1.0
+        iterations = max(100, round(args.budget_iterations / ratio))
+        run_dir = runs / f"step{i}"
+        _, info = train("default", run_dir, 0, args.threads,
+                        [*overrides, f"iterations={iterations}"], args.retrain, None)
+        eval_cmd, result = evaluate(run_dir, args.eval_n, args.threads, args.retrain)
+        s = result["samples"]
+        best = min((r["fid"] for r in rows if r["kept"]), default=float("inf"))
+        keep = s["fid"] < best
+        if keep and i:
+            kept = overrides
+        rows.append({"step": name, "overrides": overrides, "slowdown": ratio,
+                     "iterations": info["step"], "train_s": info["wall_s"], "fid": s["fid"],
+                     "kid": s["kid"], "precision": s["precision"], "recall": s["recall"],
+                     "cond_accuracy": s["classes"].get("accuracy"), "kept": keep or not i,
+                     "command": " ".join(info["command"]), "eval_command": eval_cmd})
+        print(f"{name}: {info['step']} iterations ({ratio:.2f}x slower) in {info['wall_s']:.0f}"
+              f" s, FID {s['fid']:.2f} -> {'kept' if keep or not i else 'dropped'}", flush=True)
+        atomic_write_json(runs / "ablation.json", {"budget_iterations": args.budget_iterations,
+                                                  "eval_n": args.eval_n, "rows": rows})
+    print(f"\nsame CPU budget as {args.budget_iterations} default-preset iterations, FID of "
+          f"{args.eval_n} samples vs the 10,000 test images (evaluator features):\n")
+    print("| change (on the kept set) | slowdown | iters | train s | FID | KID x1000 | prec. "
+          "| recall | cond. acc. | kept |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        acc = "-" if r["cond_accuracy"] is None else f"{100 * r['cond_accuracy']:.1f}%"
+        print(f"| {r['step']} | {r['slowdown']:.2f}x | {r['iterations']} | {r['train_s']:.0f} | "
+              f"{r['fid']:.2f} | {1000 * r['kid']:.1f} | {r['precision']:.3f} | "
+              f"{r['recall']:.3f} | {acc} | {'yes' if r['kept'] else 'no'} |")
+    print(f"\nkept: {' '.join(kept) or '(nothing)'}; rows in {runs / 'ablation.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
