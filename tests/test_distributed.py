@@ -133,6 +133,13 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     assert _rank_pids(out) == []
     state = checkpoint.load_state(out / "checkpoints")  # verified by its checksum
     assert state["step"] >= 100 and state["step"] % 100 == 0
+    # "good" means a run goes on from it: both ranks resume and finish 20 iterations later
+    r = run_cli("train", "--nproc", 2, "--resume", out, "--set",
+                f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    after = checkpoint.load_state(out / "checkpoints")
+    assert after["step"] == state["step"] + 20 and after["world_size"] == 2
+    assert after["train_images"] == 2000
 
 
 def test_fid_during_training_is_shared_across_ranks(tmp_path):

@@ -144,6 +144,17 @@ def test_reference_is_cached_and_keyed(ref, cache):
     assert torch.allclose(fixed.mu, ref.mu)
 
 
+def test_a_new_protocol_version_never_reads_old_entries(ref, cache, monkeypatch):
+    """Bumping PROTOCOL_VERSION (a computation changed) must miss every cached entry."""
+    net, digest = evaluator.load()
+    monkeypatch.setattr(reference, "PROTOCOL_VERSION", reference.PROTOCOL_VERSION + 1)
+    bumped = reference.load_reference(net, digest)
+    assert bumped.key != ref.key
+    assert (cache / f"reference-{bumped.key}.npz").is_file()  # computed and stored anew
+    assert (cache / f"reference-{ref.key}.npz").is_file()  # the old entry left alone
+    assert torch.allclose(bumped.mu, ref.mu)  # same computation here, so the same values
+
+
 def _blur(images: np.ndarray, sigma: float) -> np.ndarray:
     r = torch.arange(-3, 4, dtype=torch.float32)
     k = torch.exp(-r**2 / (2 * sigma**2))
