@@ -120,3 +120,22 @@ def test_sync_bn_on_cpu_ranks_is_a_clear_error_not_a_ddp_traceback():
     cfg = config.resolve("dcgan", ["g_width=16", "d_width=8", "sync_bn=true"])
     with pytest.raises(UserError, match="sync_bn needs CUDA devices"):
         Trainer(cfg, images[:64], labels[:64], info, torch.device("cpu"), ddp=True)
+
+
+@pytest.mark.slow
+def test_compile_trains_the_same_step_through_compiled_graphs():
+    """`compile=true` (README, Speed): the step runs through torch.compile's graphs (a C++
+    toolchain builds them: ~80 s here) and lands where the eager step does, to float rounding."""
+    from torch._dynamo.utils import counters
+
+    torch.set_num_threads(1)
+    eager, compiled = _trainer(), _trainer("compile=true")
+    counters.clear()
+    eager.run(3)
+    compiled.run(3)
+    assert isinstance(compiled.gan.G_train, torch._dynamo.eval_frame.OptimizedModule)
+    assert counters["stats"]["unique_graphs"] > 0  # dynamo did capture graphs
+    a, b = eager.G.state_dict(), compiled.G.state_dict()
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+    assert not torch.equal(a["fc.weight"], _trainer().G.state_dict()["fc.weight"])  # it moved
