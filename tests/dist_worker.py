@@ -3,43 +3,40 @@ OUT MODE`. Each rank writes what it saw and its weights to OUT/rank<r>.pt for th
 
 MODE steps: 5 real training iterations of the Trainer with DDP (the code `fashiongan train`
 runs, through its `run(n)`).
-MODE equiv: one D optimiser step on this rank's half of a fixed batch (a model without
-BatchNorm), to compare with one step on the whole batch in one process.
+MODE equiv: fashiongan's D update (GANStep.d_update) on this rank's half of a fixed batch, to
+compare with the same update on the whole batch in one process.
 """
 
 import sys
 
 import torch
 
-from fashiongan import config, data, distributed, losses
+from fashiongan import config, data, distributed
 from fashiongan.models import build_discriminator, build_generator
+from fashiongan.step import GANStep
 from fashiongan.training import Trainer, noise_seed
 from fashiongan.training.trainer import training_data
 
 
 def fixed_batch(cfg, n):
-    """A deterministic batch of n real and n fake images, the same in every process."""
+    """A deterministic batch of n real images and n latents, the same in every process."""
     images, _ = data.load("train")
     real = images[:n].unsqueeze(1).float().div(127.5).sub(1)
-    torch.manual_seed(123)
-    g = build_generator(cfg).eval()
-    with torch.no_grad():
-        fake = g(torch.randn(n, cfg.latent_dim))
-    return real, fake
+    z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(123))
+    return real, z
 
 
-def equiv_step(cfg, real, fake, ddp):
+def equiv_step(cfg, real, z, ddp):
+    """fashiongan's own D update (GANStep.d_update: its loss, its DDP wrapper, its optimiser
+    step) on these reals, with fakes from these latents; D's weights after it. The article's
+    D sees fakes from G in eval mode (Keras' G.predict), so a fake is a function of its own
+    latent alone and half a batch per rank is exactly the whole batch split."""
     torch.manual_seed(cfg.seed)
-    d = build_discriminator(cfg)
-    opt = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                           eps=cfg.adam_eps)
-    d_train = torch.nn.parallel.DistributedDataParallel(d) if ddp else d
-    logits = d_train(torch.cat([real, fake]))
-    loss = losses.d_loss("bce", logits[: len(real)], logits[len(real):])
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return {k: v.detach().clone() for k, v in d.state_dict().items()}
+    G, D = build_generator(cfg), build_discriminator(cfg)
+    step = GANStep(cfg, G, D, torch.device("cpu"), ddp=ddp)
+    step._z_y = lambda B: (z, None)  # the batch's latents instead of the step's noise
+    step.d_update(real, None)
+    return {k: v.detach().clone() for k, v in D.state_dict().items()}
 
 
 def main(out, mode):
@@ -47,9 +44,9 @@ def main(out, mode):
     di = distributed.init(cpu)
     cfg = config.resolve("article", ["batch_size=16", "batch_sampling=epoch"])
     if mode == "equiv":
-        real, fake = fixed_batch(cfg, 2 * cfg.batch_size)
+        real, z = fixed_batch(cfg, 2 * cfg.batch_size)
         half = slice(di.rank * cfg.batch_size, (di.rank + 1) * cfg.batch_size)
-        result = {"D": equiv_step(cfg, real[half], fake[half], ddp=True)}
+        result = {"D": equiv_step(cfg, real[half], z[half], ddp=True)}
     else:
         images, labels, info = training_data()
         tr = Trainer(cfg, images[:4000], labels[:4000], info, cpu, rank=di.rank,

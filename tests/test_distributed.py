@@ -49,8 +49,8 @@ def test_ranks_stay_identical_and_see_different_batches(tmp_path):
 def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path):
     r0, r1 = torchrun(tmp_path, "equiv")
     cfg = config.resolve("article", ["batch_size=16"])
-    real, fake = fixed_batch(cfg, 32)
-    single = equiv_step(cfg, real, fake, ddp=False)
+    real, z = fixed_batch(cfg, 32)
+    single = equiv_step(cfg, real, z, ddp=False)
     torch.manual_seed(cfg.seed)
     from fashiongan.models import build_discriminator
     init = build_discriminator(cfg).state_dict()
