@@ -16,9 +16,9 @@ from fashiongan.generate.photo import to_dataset_form
 from fashiongan.generate.project import project
 from fashiongan.metrics.features import extract
 from fashiongan.sampling import latents
+from tests.datasets import shop_photo as photo_of
 
 EASY = {1: "Trouser", 7: "Sneaker", 8: "Bag", 9: "Ankle boot"}
-TINT = (200, 40, 60)
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +31,6 @@ def test_images():
 def g():
     torch.set_num_threads(1)
     return load_generator(cli._default_checkpoint())
-
-
-def photo_of(image: np.ndarray, size: int = 84, canvas=(130, 110), at=(30, 4),
-             tint=TINT) -> Image.Image:
-    """A 28-px test image as a shop photo: enlarged (bicubic), the garment in `tint` on an
-    off-white sheet, off-centre on a larger, non-square canvas."""
-    big = np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC))
-    ink = big[..., None].astype(np.float32) / 255
-    garment = 250 - ink * (250 - np.array(tint, np.float32))
-    sheet = np.full((*canvas, 3), 250, np.float32)
-    sheet[at[0]:at[0] + size, at[1]:at[1] + size] = garment
-    return Image.fromarray(sheet.round().astype(np.uint8), "RGB")
 
 
 def first_of(y: np.ndarray, label: int) -> int:

@@ -83,7 +83,8 @@ def project(g: nn.Module, targets: np.ndarray, class_=None, steps: int = STEPS,
     dev = next(g.parameters()).device
     distance = Distance(*_channels_resolution(g)).to(dev)
     mode = soft_class_mode(g)
-    x = to_nchw(targets).float().div(127.5).sub(1).to(dev)
+    # np.array: a copy, as torch wants writable memory (PIL's arrays are read-only)
+    x = to_nchw(np.array(targets)).float().div(127.5).sub(1).to(dev)
     from tqdm import tqdm
 
     z_out, w_out, d_out = [], [], []
