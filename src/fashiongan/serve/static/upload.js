@@ -55,6 +55,7 @@
     try {
       const r = await post("/api/restyle", body, "application/json");
       panel.frames = r.frames;
+      el("upload-restyle").dataset.classTo = r.class_to; // which morph is shown (tests wait on it)
       el("upload-slider").max = r.frames.length - 1;
       showFrame();
     } catch (err) {
