@@ -113,3 +113,9 @@ class Restyled(BaseModel):
     steps: int
     scale: int
     frames: list[Frame] = Field(description="t = 0: the design itself; t = 1: restyled")
+
+
+class Problem(BaseModel):
+    """A refused request: FastAPI's list of field errors, or one message (a bad upload)."""
+
+    detail: str | list[dict[str, Any]]

@@ -29,8 +29,9 @@ from .studio import MAX_SEED, Studio, png_bytes
 MAX_UPLOAD_BYTES = 8 * 2**20  # a phone photo is 2-5 MB; more is not a garment shot
 MAX_VARIATIONS = 12
 MAX_PROJECT_STEPS = 400
-ERRORS = {413: {"description": "the upload is larger than the limit"},
-          422: {"description": "not a usable photo, or a bad parameter"}}
+ERRORS = {413: {"model": schemas.Problem, "description": "the upload is over the limit"},
+          422: {"model": schemas.Problem, "description": "not a usable photo, or a bad "
+                "parameter"}}
 
 
 async def read_limited(request: Request, limit: int = MAX_UPLOAD_BYTES) -> bytes:
