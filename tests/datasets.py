@@ -2,6 +2,7 @@
 
 fmnist_folder: Fashion-MNIST slices as PNG or JPEG class folders (names as export writes them).
 tinted_folder: the same, one colour tint per class, enlarged to 64 px RGB (pixels returned).
+shop_photo: one Fashion-MNIST image as a shop photo (colour garment on a light sheet, larger).
 messy_folder: every format and mode the importer claims, and every way a file can be skipped.
 """
 
@@ -46,6 +47,18 @@ def tinted_folder(root: Path, n: int, size: int = 64) -> tuple[np.ndarray, np.nd
         Image.fromarray(rgb, "RGB").save(d / f"{i:05d}.png")
         out[i] = rgb.transpose(2, 0, 1)
     return out, y
+
+
+def shop_photo(image: np.ndarray, size: int = 84, canvas=(130, 110), at=(30, 4),
+               tint=(200, 40, 60), sheet: int = 250) -> Image.Image:
+    """A 28-px grey image (garment light on black) as a shop photo: enlarged (bicubic) to
+    size px, the garment in `tint` on an off-white sheet, at `at` on a larger canvas."""
+    big = np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC))
+    ink = big[..., None].astype(np.float32) / 255
+    garment = sheet - ink * (sheet - np.array(tint, np.float32))
+    out = np.full((*canvas, 3), sheet, np.float32)
+    out[at[0]:at[0] + size, at[1]:at[1] + size] = garment
+    return Image.fromarray(out.round().astype(np.uint8), "RGB")
 
 
 def _solid(mode, size, colour):

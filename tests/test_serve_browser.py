@@ -3,6 +3,7 @@ headless Chromium (Debian's /usr/bin/chromium through Playwright; no browser dow
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import os
@@ -253,3 +254,50 @@ def test_serve_host_binds_that_address_only(snap, tmp_path):
         port = int(url.rsplit(":", 1)[1])
         with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
+
+
+def test_upload_a_photo_on_the_page(browser, tmp_path):
+    """The "Upload a photo" panel with a real file upload on the shipped generator: a shop
+    photo of a test-split trouser is shown converted, reconstructed, varied, and morphed into
+    a bag by the slider; a file that is no image is a clear message on the page."""
+    pytest.importorskip("fastapi")
+    from fashiongan import cli, data
+    from tests.datasets import shop_photo
+
+    x, y = data.load("test")
+    photo = tmp_path / "trouser.jpg"
+    shop_photo(x[int(np.flatnonzero(y.numpy() == 1)[0])].numpy()).save(photo, quality=90)
+    (tmp_path / "notes.png").write_text("size chart\n")
+    with serving(Path(cli._default_checkpoint()), tmp_path / "serve.log") as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true][data-upload-ready=true]")
+        page.fill("#upload-steps", "10")  # seconds on a busy CPU, not the default's quality
+        page.set_input_files("#upload-file", str(photo))
+        page.wait_for_selector("#upload-result:not([hidden])", timeout=60_000)
+        page.select_option("#upload-class-to", "8")  # Bag
+        page.wait_for_selector("#upload-restyle[data-class-to='8']")
+        assert loaded_sizes(page, "#upload-input, #upload-recon") == [[112, 112]] * 2
+        assert loaded_sizes(page, "#upload-variations img") == [[112, 112]] * 6
+        assert "Trouser" in page.text_content("#upload-recon-cap")
+        assert "trouser.jpg: distance" in page.text_content("#upload-status")
+        recon = page.get_attribute("#upload-recon", "src")
+        assert page.get_attribute("#upload-morph", "src") == recon  # t = 0: the design
+        page.fill("#upload-slider", "8")
+        assert page.text_content("#upload-t") == "t = 1.00"
+        bag = page.get_attribute("#upload-morph", "src")
+        assert bag != recon
+        shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(bag.split(",", 1)[1]))))
+        from fashiongan.metrics.features import extract
+
+        assert extract(np.array(shown[None, ::4, ::4]))[1].item() == 8  # the evaluator: a bag
+
+        page.set_input_files("#upload-file", str(tmp_path / "notes.png"))
+        page.wait_for_function("document.querySelector('#upload-status').classList"
+                               ".contains('error')")
+        assert "notes.png: upload: not an image" in page.text_content("#upload-status")
+        page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+        assert errors == []
+        page.close()

@@ -120,14 +120,23 @@ def _sample(args) -> int:
     from .fileio import atomic_write
     from .sampling import grid, sample
 
-    count = 1 if args.interpolate else max(args.n, 1)
+    count = 1 if args.interpolate else max(args.n, args.variations, 1)
     for seed in args.interpolate or [args.seed]:
-        validate.seed(seed, "--seed" if not args.interpolate else "--interpolate", count)
+        if isinstance(seed, int):  # not a projected design (FILE.npz:I)
+            validate.seed(seed, "--seed" if not args.interpolate else "--interpolate", count)
+    if args.from_ and args.interpolate:
+        raise UserError("--from draws around one design; to walk between projected designs "
+                        "give them to --interpolate as FILE.npz:INDEX")
+    if not args.from_ and (args.variations or args.strength is not None):
+        raise UserError("--variations/--strength draw around a projected design: give "
+                        "--from FILE.npz (written by `fashiongan project`)")
     source = args.checkpoint or _default_checkpoint()
     g = load_generator(source, args.device)
     if args.interpolate:
         images, arrays = _interpolation(g, args)
         args.rows, args.cols = args.rows or 1, args.cols or len(images)
+    elif args.from_:
+        images, arrays = _from_projection(g, args)
     else:
         if args.class_from is not None or args.class_to is not None:
             raise UserError("--class-from/--class-to morph along --interpolate SEED_A SEED_B")
@@ -160,19 +169,59 @@ def _sample(args) -> int:
 
 
 def _interpolation(g, args):
-    """`sample --interpolate A B`: a strip of --steps images; labels are each frame's main class."""
+    """`sample --interpolate A B`: a strip of --steps images; labels are each frame's main class.
+    An end is a seed or a projected design (FILE.npz:INDEX)."""
     from .generate.interpolate import interpolate
+    from .generate.variations import load_projected
 
     class_from = args.class_from if args.class_from is not None else args.class_
     class_to = args.class_to if args.class_to is not None else args.class_
-    images, weights = interpolate(g, *args.interpolate, steps=args.steps, class_from=class_from,
+    ends = [e if isinstance(e, int) else load_projected(e[0], g, e[1]) for e in args.interpolate]
+    images, weights = interpolate(g, *ends, steps=args.steps, class_from=class_from,
                                   class_to=class_to, method=args.method)
-    arrays = {"images": images, "seeds": np.array(args.interpolate),
-              "t": np.linspace(0, 1, len(images))}
+    arrays = {"images": images, "t": np.linspace(0, 1, len(images))}
+    if all(isinstance(e, int) for e in args.interpolate):
+        arrays["seeds"] = np.array(args.interpolate)
     if weights is not None:
         arrays["labels"] = weights.argmax(1).astype(np.int64)
         arrays["class_weights"] = weights
     return images, arrays
+
+
+def _from_projection(g, args):
+    """`sample --from OUT.npz`: the projected design (--index), its --variations, and with
+    --class-to all of it restyled into that category."""
+    from .generate.project import render
+    from .generate.variations import load_projected, restyled, varied
+
+    if args.class_from is not None:
+        raise UserError("--class-from: a projected design has its own class; --class-to "
+                        "restyles it")
+    design = load_projected(args.from_, g, args.index)
+    weights = design.weights if args.class_to is None else restyled(g, args.class_to)
+    strength = 0.5 if args.strength is None else args.strength
+    n = args.variations
+    z = varied(design.z, n, strength, args.seed) if n else design.z[None]
+    w = None if weights is None else weights.expand(len(z), -1)
+    arrays = {"images": render(g, z, w), "latents": z.numpy().astype(np.float32),
+              "index": np.array(args.index)}
+    if n:
+        arrays.update(seeds=np.arange(args.seed, args.seed + n), strength=np.array(strength))
+    if w is not None:
+        arrays.update(labels=w.argmax(1).numpy().astype(np.int64),
+                      class_weights=w.numpy().astype(np.float32))
+    return arrays["images"], arrays
+
+
+def _end(text: str):
+    """An --interpolate end: a seed, or a projected design FILE.npz or FILE.npz:INDEX."""
+    t = text.strip()
+    if t.lstrip("+-").isdigit():
+        return int(t)
+    file, sep, index = t.rpartition(":")
+    if sep and index.isdigit():
+        return file, int(index)
+    return t, 0
 
 
 def _savez(path: str, arrays: dict) -> None:
@@ -274,14 +323,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="enlarge the grid PNG by this factor")
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="cpu")
-    s.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
-                   help="write a strip walking from seed A to seed B (slerp) instead of --n "
-                   "samples")
+    s.add_argument("--interpolate", nargs=2, type=_end, metavar=("A", "B"),
+                   help="write a strip walking from A to B (slerp) instead of --n samples; "
+                   "an end is a seed or a projected design FILE.npz:INDEX")
     s.add_argument("--steps", type=_at_least(2), default=10, help="frames of --interpolate")
     s.add_argument("--class-from", metavar="CLASS", help="--interpolate: morph from this class")
-    s.add_argument("--class-to", metavar="CLASS", help="--interpolate: ... into this class")
+    s.add_argument("--class-to", metavar="CLASS", help="--interpolate: ... into this class; "
+                   "--from: restyle the design into this class")
     s.add_argument("--method", choices=("slerp", "lerp"), default="slerp",
                    help="--interpolate: latent path (default: %(default)s)")
+    s.add_argument("--from", dest="from_", metavar="FILE.npz",
+                   help="start from a projected design (written by `fashiongan project`)")
+    s.add_argument("--index", type=_at_least(0), default=0,
+                   help="--from: which design of the file (default: %(default)s)")
+    s.add_argument("--variations", type=_at_least(0), default=0, metavar="N",
+                   help="--from: N variations around the design (noise from seeds seed..)")
+    s.add_argument("--strength", type=_at_least(0, float), default=None,
+                   help="--from: how far the variations stray (default 0.5; 0: the design)")
     s.set_defaults(func=_sample)
 
 
@@ -295,7 +353,8 @@ def _extensions():
     import importlib
 
     found = []
-    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli", "fashiongan.data.cli"):
+    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli", "fashiongan.data.cli",
+                "fashiongan.generate.project_cli"):
         try:
             found.append(importlib.import_module(mod).register)
         except ModuleNotFoundError as e:

@@ -110,12 +110,12 @@ def scan(src: str | os.PathLike) -> Source:
             out.skipped.append((name, NOT_IMAGE))
         else:
             out.images.append(name)
-    out.images.sort(key=_order_key)
+    out.images.sort(key=order_key)
     out.skipped.sort()
     return out
 
 
-def _order_key(rel: str):
+def order_key(rel: str):
     def natural(s: str):
         return [(0, int(t), "") if t.isdigit() else (1, 0, t)
                 for t in re.split(r"(\d+)", s) if t]
@@ -262,26 +262,43 @@ def _lookup(table: dict, name: str, source: Source):
 def prepare(im: Image.Image, opts: Options) -> np.ndarray:
     """One opened image -> uint8 C x H x W at opts.resolution, on opts.background."""
     res = opts.resolution
-    if im.format == "JPEG":
-        # decode at 1/2..1/8 scale in libjpeg, as Image.thumbnail does (2x the target kept)
-        w, h = im.size
-        m = max(w, h)
-        im.draft(None, (max(1, 2 * res * w // m), max(1, 2 * res * h // m)))
-    im = ImageOps.exif_transpose(im)  # phone photos store "rotate me" instead of rotating
-    im = _to_rgb_or_l(im, opts.background)
+    im = upright(im, 2 * res, opts.background)  # 2x the target kept, as Image.thumbnail does
     im = im.convert("L" if opts.channels == 1 else "RGB")
-    w, h = im.size
-    if w != h:  # pad, never stretch: a garment's proportions are what it is
-        side = max(w, h)
-        fill = opts.background if im.mode == "RGB" else _grey(opts.background)
-        canvas = Image.new(im.mode, (side, side), fill)
-        canvas.paste(im, ((side - w) // 2, (side - h) // 2))
-        im = canvas
-    if im.size[0] != res:
-        im = im.resize((res, res), Image.Resampling.LANCZOS,
-                       reducing_gap=3.0 if im.size[0] >= 3 * res else None)
+    im = resize_square(pad_square(im, opts.background), res)
     a = np.asarray(im, dtype=np.uint8)
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def upright(im: Image.Image, keep: int, background) -> Image.Image:
+    """An opened image as L or RGB pixels the right way up, transparency on `background`;
+    a JPEG is decoded at 1/2..1/8 scale in libjpeg when its longer side stays >= `keep`."""
+    if im.format == "JPEG":
+        w, h = im.size
+        m = max(w, h)
+        im.draft(None, (max(1, keep * w // m), max(1, keep * h // m)))
+    im = ImageOps.exif_transpose(im)  # phone photos store "rotate me" instead of rotating
+    return _to_rgb_or_l(im, background)
+
+
+def pad_square(im: Image.Image, background) -> Image.Image:
+    """Pad, never stretch, to a square, the image centred: a garment's proportions are what
+    it is. `background` is an RGB triple (its grey for an L image)."""
+    w, h = im.size
+    if w == h:
+        return im
+    side = max(w, h)
+    fill = tuple(background) if im.mode == "RGB" else _grey(background)
+    canvas = Image.new(im.mode, (side, side), fill)
+    canvas.paste(im, ((side - w) // 2, (side - h) // 2))
+    return canvas
+
+
+def resize_square(im: Image.Image, res: int) -> Image.Image:
+    """A square image to res x res, LANCZOS (with reduce() first for big shrinks)."""
+    if im.size[0] == res:
+        return im
+    return im.resize((res, res), Image.Resampling.LANCZOS,
+                     reducing_gap=3.0 if im.size[0] >= 3 * res else None)
 
 
 def _grey(rgb) -> int:

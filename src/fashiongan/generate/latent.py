@@ -59,34 +59,52 @@ METHODS = {"slerp": slerp, "lerp": lerp}
 
 def path(seed_a: int, seed_b: int, t: torch.Tensor, latent_dim: int,
          method: str = "slerp") -> torch.Tensor:
-    """The latents [T, latent_dim] at positions t [T] from seed_a's latent to seed_b's.
-
-    The first and last rows are the seeds' own latents, not slerp's float64 rounding of them,
-    so a path's end frames are exactly the seeds' samples."""
+    """The latents [T, latent_dim] at positions t [T] from seed_a's latent to seed_b's."""
     za, zb = latents([seed_a, seed_b], latent_dim)
+    return path_between(za, zb, t, method)
+
+
+def path_between(za: torch.Tensor, zb: torch.Tensor, t: torch.Tensor,
+                 method: str = "slerp") -> torch.Tensor:
+    """The latents [T, D] at positions t [T] from latent za to zb ([D] each: a seed's, or a
+    projected photo's). The first and last rows are the ends themselves, not slerp's float64
+    rounding of them, so a path's end frames are exactly those designs."""
     z = METHODS[method](za, zb, t)
     z[0], z[-1] = za, zb
     return z
 
 
+def as_weights(classes: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Class indices [N] -> one-hot rows; class weights [N, K] (a soft class) as they are."""
+    if classes.is_floating_point():
+        return classes
+    return F.one_hot(classes, num_classes).float()
+
+
 def class_weights(class_a: torch.Tensor, class_b: torch.Tensor, t: torch.Tensor,
                   num_classes: int) -> torch.Tensor:
-    """Soft classes [N, num_classes]: row i is (1 - t_i) one-hot(class_a_i) + t_i
-    one-hot(class_b_i). class_a, class_b: int [N]; t: [N] float."""
+    """Soft classes [N, num_classes]: row i is (1 - t_i) a_i + t_i b_i, where a class is an
+    int index (one-hot) or already a row of class weights (a projected photo's blend)."""
     w = t.reshape(-1, 1)
-    return ((1 - w) * F.one_hot(class_a, num_classes).to(w.dtype)
-            + w * F.one_hot(class_b, num_classes).to(w.dtype))
+    return ((1 - w) * as_weights(class_a, num_classes).to(w.dtype)
+            + w * as_weights(class_b, num_classes).to(w.dtype))
 
 
 @torch.no_grad()
 def forward_blend(g: nn.Module, z: torch.Tensor, class_a: torch.Tensor | None,
                   class_b: torch.Tensor | None, t: torch.Tensor, mode: str) -> torch.Tensor:
     """G's output for latents z, each row's class blended from class_a to class_b by t ([N]);
-    `mode` is soft_class_mode(g)."""
+    a class is an int index or a row of class weights (as_weights); `mode` is
+    soft_class_mode(g). A G that cannot blend takes a weights row as its main class."""
     if mode == "none" or class_a is None:
         return g(z, None)
+    if mode != "soft":
+        class_a, class_b = (c.argmax(1) if c is not None and c.is_floating_point() else c
+                            for c in (class_a, class_b))
     # pure ends take the plain labelled path, so a blend at t=0 or 1 is exactly that design
-    if class_b is None or bool((t == 0).all()) or bool((class_a == class_b).all()):
+    same = (class_a.shape == class_b.shape and bool((class_a == class_b).all())
+            if class_b is not None else True)
+    if same or bool((t == 0).all()):
         return g(z, class_a)
     if bool((t == 1).all()):
         return g(z, class_b)

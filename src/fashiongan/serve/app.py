@@ -147,6 +147,10 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
                 "frames": [{"t": t, "png": _b64(png_bytes(f, scale))}
                            for t, f in zip(ts, frames, strict=True)]}
 
+    from .upload import add_routes as add_upload_routes
+
+    add_upload_routes(app, studio)  # the "Upload a photo" panel's two endpoints
+
     @app.exception_handler(UserError)
     def user_error(request, exc: UserError):
         return JSONResponse({"detail": str(exc)}, status_code=422)

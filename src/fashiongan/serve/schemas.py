@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,3 +72,50 @@ class Morph(BaseModel):
     steps: int
     scale: int
     frames: list[Frame]
+
+
+class Projected(BaseModel):
+    """POST /api/project: an uploaded photo, converted and projected into the generator."""
+
+    input: str = Field(description="base64 PNG: the photo in the data set's form (what was "
+                       "projected)")
+    reconstruction: str = Field(description="base64 PNG: the design closest to it")
+    variations: list[str] = Field(description="base64 PNGs: designs around it")
+    latent: list[float] = Field(description="its latent: send it to /api/restyle")
+    class_weights: list[float] | None = Field(description="its class blend (null: "
+                                              "unconditional generator)")
+    class_: int | None = Field(alias="class", description="its main class")
+    class_name: str | None
+    distance: float = Field(description="final distance to the input (lower: closer)")
+    distance_kind: Literal["evaluator", "pyramid"] = Field(
+        description="evaluator: the evaluator's layers + pixels; pyramid: pixels at 4 scales")
+    seed: int
+    strength: float
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Restyle(BaseModel):
+    """POST /api/restyle's body: a projected design and the category to morph it into."""
+
+    latent: list[Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]] = Field(
+        max_length=4096)
+    class_weights: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(
+        max_length=1024)
+    class_to: str = Field(max_length=40, description="class index or name")
+    steps: int = Field(9, ge=2, le=32, description="frames, ends included")
+    scale: int = Field(4, ge=1, le=16)
+
+
+class Restyled(BaseModel):
+    class_from: int = Field(description="the design's main class")
+    class_to: int
+    class_blend: Literal["none", "soft", "switch"]
+    steps: int
+    scale: int
+    frames: list[Frame] = Field(description="t = 0: the design itself; t = 1: restyled")
+
+
+class Problem(BaseModel):
+    """A refused request: FastAPI's list of field errors, or one message (a bad upload)."""
+
+    detail: str | list[dict[str, Any]]

@@ -102,6 +102,33 @@ class Studio:
         b = None if lb is None else torch.full((steps,), lb, device=self.device)
         return ts, self._run(z, a, b, t.to(self.device))
 
+    def project(self, target: np.ndarray, class_=None, steps: int = 150, seed: int = 0):
+        """The design closest to one converted photo (generate/project.py), under the lock."""
+        from ..generate.project import project
+
+        with self._lock:
+            return project(self.g, target[None], class_, steps=steps, seed=seed)
+
+    def around(self, z: torch.Tensor, weights: torch.Tensor | None, n: int, strength: float,
+               seed: int) -> np.ndarray:
+        """n variations of a projected design (generate/variations.py), drawn as designs are."""
+        from ..generate.variations import varied
+
+        zs = varied(z, n, strength, seed)
+        a = None if weights is None else weights.expand(n, -1).to(self.device)
+        return self._run(zs, a, None, torch.zeros(n, device=self.device))
+
+    def restyle(self, z: torch.Tensor, weights: torch.Tensor, label_to: int,
+                steps: int) -> tuple[list[float], np.ndarray]:
+        """The morph of a projected design (latent, class blend) into class `label_to`: the
+        latent stays, the class goes, along the same blend path as `morph`."""
+        self.check_class(label_to, "class_to")
+        ts = [i / (steps - 1) for i in range(steps)]
+        t = torch.tensor(ts, device=self.device)
+        a = weights.expand(steps, -1).to(self.device)
+        b = torch.full((steps,), label_to, device=self.device)
+        return ts, self._run(z.expand(steps, -1), a, b, t)
+
     def info(self) -> dict:
         info = getattr(self.g, "dataset", FASHION_MNIST)
         return {"model": self.model, "conditional": self.conditional,

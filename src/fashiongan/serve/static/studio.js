@@ -12,14 +12,18 @@ function query(params) {
   return q.toString();
 }
 
-async function api(path, params) {
-  const res = await fetch(`${path}?${query(params)}`);
+// an API answer's JSON body, or its error message as an Error (upload.js uses it too)
+async function readJson(res) {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     const d = body.detail;
     throw new Error(Array.isArray(d) ? d.map((e) => `${e.loc.at(-1)}: ${e.msg}`).join("; ") : d || res.statusText);
   }
   return body;
+}
+
+async function api(path, params) {
+  return readJson(await fetch(`${path}?${query(params)}`));
 }
 
 function setStatus(text, isError = false) {
