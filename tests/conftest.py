@@ -22,6 +22,23 @@ def _keep_torch_threads():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _keep_torch_threads_per_module():
+    """The same for a module: a module fixture that runs the CLI in-process (`--threads 1`)
+    sets the count before any test's own guard records it, so it is restored here, after the
+    module's last test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for a test (on a shared 2-core machine two OpenMP threads per process
+    thrash); the guards above give the count back afterwards."""
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     try:

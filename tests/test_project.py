@@ -21,6 +21,9 @@ from tests.datasets import shop_photo as photo_of
 EASY = {1: "Trouser", 7: "Sneaker", 8: "Bag", 9: "Ankle boot"}
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module")
 def test_images():
     x, y = data.load("test")
@@ -29,7 +32,6 @@ def test_images():
 
 @pytest.fixture(scope="module")
 def g():
-    torch.set_num_threads(1)
     return load_generator(cli._default_checkpoint())
 
 

@@ -9,7 +9,6 @@ import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -27,9 +26,11 @@ from tests.test_serve_api import png_array, tiny_snapshot  # noqa: E402
 FAST = {"steps": 10, "variations": 4}
 
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
 @pytest.fixture(scope="module")
 def client():
-    torch.set_num_threads(1)
     return TestClient(create_app(fashiongan.load_generator(cli._default_checkpoint())))
 
 
