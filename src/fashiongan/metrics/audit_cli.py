@@ -75,7 +75,8 @@ def _audit(args) -> int:
     print(f"auditing {len(images)} images against {len(index)} training images "
           f"({index.space})", flush=True)
     nearest, dist = index.nearest(images)
-    result = {"source": source, "command": " ".join(["fashiongan", *sys.argv[1:]]),
+    command = ["fashiongan", *getattr(args, "argv", sys.argv[1:])]
+    result = {"source": source, "command": " ".join(command),
               "data": ds.info.name or str(ds.path), "train_images": len(index),
               "judge": judge_record or None, "space": index.space,
               "distance": "RMS pixel difference (0..1) at the best shift of up to "
