@@ -57,7 +57,7 @@ def _export(args) -> int:
     from ..checkpoint import load_generator, snapshot_path
     from ..cli import _default_checkpoint, set_threads
     from ..fileio import file_digest
-    from ..metrics import judge
+    from ..metrics import audit, judge
     from . import plan, run
 
     set_threads(args)
@@ -78,7 +78,8 @@ def _export(args) -> int:
     plan.check(g, req, net_for_labels)
     reference, reason = None, ""
     if not args.no_audit:
-        reference, reason = audit_reference(g.dataset, args.data, net, sha, args.data_dir)
+        ds, reason = training_data(g.dataset, args.data, args.data_dir)
+        reference = audit.reference(ds, net, sha, args.data_dir) if ds is not None else None
     file = snapshot_path(source)
     generator = {"path": str(Path(file).resolve()), "sha256": file_digest(file),
                  "model": getattr(g.config, "model", type(g).__name__),
@@ -120,13 +121,12 @@ def parse_classes(text: str | None, g) -> list[int] | None:
     return out
 
 
-def audit_reference(info, data: str | None, net, sha, data_dir=None):
-    """((index, calibration), "") for the audit of images of data set `info`, or (None,
-    why not): the training data is --data, or Fashion-MNIST for its generators."""
+def training_data(info, data: str | None, data_dir=None):
+    """(data set, "") that images of data set `info` are audited against, or (None, why
+    not): --data, or Fashion-MNIST for its generators."""
     from ..data import FASHION_MNIST
     from ..data.resolve import dataset_for
     from ..data.store import fmnist_dataset
-    from ..metrics import audit
     from ..metrics.dataset_scores import check_match
 
     if data:
@@ -135,7 +135,7 @@ def audit_reference(info, data: str | None, net, sha, data_dir=None):
     elif (info.shape, info.class_names) == (FASHION_MNIST.shape, FASHION_MNIST.class_names):
         ds = fmnist_dataset(data_dir)
     else:
-        return None, ("no --data: the generator's training data is needed to audit against")
+        return None, "no --data: the generator's training data is needed to audit against"
     if not len(ds.test_index):
         return None, f"--data {data}: no test split to calibrate the copy threshold on"
-    return audit.reference(ds, net, sha, data_dir), ""
+    return ds, ""

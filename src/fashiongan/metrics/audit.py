@@ -88,8 +88,7 @@ class TrainingIndex:
         if not len(images):
             raise UserError("audit: no training images to compare with")
         if spaces is None:  # else the embeddings of these very images, from the cache
-            parts = [embed(to_nchw(images[i:i + chunk]), net)
-                     for i in range(0, len(images), chunk)]
+            parts = [embed(_chunk(images, i, chunk), net) for i in range(0, len(images), chunk)]
             spaces = [torch.cat(s) for s in zip(*parts, strict=True)]
         self.spaces = list(spaces)
         self.norms = [(e * e).sum(1) for e in self.spaces]
@@ -103,18 +102,20 @@ class TrainingIndex:
         k = min(K, len(self))
         found = []
         for e, ref, norms in zip(spaces, self.spaces, self.norms, strict=True):
-            d2 = (e * e).sum(1, keepdim=True) - 2 * e @ ref.T + norms[None]
+            # |e|^2 is the same along a row: the ranking needs |ref|^2 - 2 e.ref alone
+            d2 = torch.addmm(norms[None], e, ref.T, alpha=-2)
             found.append(d2.topk(k, dim=1, largest=False).indices)
         return torch.cat(found, 1)
 
     def nearest(self, images, chunk: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(index of the nearest training image int64 [N], its aligned distance float [N])."""
-        x = to_nchw(images)
-        per_image = 2 * K * int(np.prod(x.shape[1:]))
-        chunk = chunk or max(1, min(1000, PAIR_BUDGET // per_image))
+        per_image = 2 * K * int(np.prod(np.shape(images)[1:]))
+        # a chunk's distance matrix to all training images is chunk x N floats: 256 x 60,000
+        # is 61 MB (1000 queries a chunk peaked at 1.7 GB resident)
+        chunk = chunk or max(1, min(256, PAIR_BUDGET // per_image))
         idx, dist = [], []
-        for i in range(0, len(x), chunk):
-            q = x[i:i + chunk]
+        for i in range(0, len(images), chunk):
+            q = _chunk(images, i, chunk)
             cand = self._candidates(embed(q, self.net))
             pix = to_nchw(np.asarray(self.images[cand.flatten().numpy()]))
             d = aligned_distance(q, pix.reshape(*cand.shape, *pix.shape[1:]))
@@ -124,6 +125,13 @@ class TrainingIndex:
         if not idx:
             return np.zeros(0, np.int64), np.zeros(0)
         return torch.cat(idx).numpy(), torch.cat(dist).double().numpy()
+
+
+def _chunk(images, start: int, size: int) -> torch.Tensor:
+    """Images start..start+size as uint8 [n,C,H,W], copied: a memmap's pages are read only
+    now, and a read-only array must not become a tensor."""
+    part = images[start:start + size]
+    return to_nchw(part.clone() if isinstance(part, torch.Tensor) else np.array(part))
 
 
 @dataclass
