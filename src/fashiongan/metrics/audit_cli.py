@@ -18,7 +18,7 @@ def register(sub) -> None:
         description="For every sample, the nearest training image and its distance (judge "
         "features and the spectrum find candidates; the distance is the RMS pixel difference "
         "over the best shift of up to 2 px). A sample is flagged when it lies closer to a "
-        "training image than 95%% of the real test images do (per class): copy_fraction is "
+        "training image than 95% of the real test images do (per class): copy_fraction is "
         "the flagged share, about 0.05 for images as new as unseen real ones.")
     a.add_argument("target", help="run folder, snapshot folder, generator .safetensors, an "
                    ".npz with 'images' (and 'labels'), or a folder made by `fashiongan export`")
