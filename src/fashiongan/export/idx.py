@@ -100,4 +100,4 @@ def read(path: str | Path) -> np.ndarray:
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: {data.size} bytes of data, its header says {shape}")
-    return data.reshape(shape)
+    return data.reshape(shape).copy()  # writable: frombuffer's view of bytes is read-only
