@@ -266,6 +266,23 @@ def _at_least(low: float, kind=int):
     return convert
 
 
+def runtime_args(p: argparse.ArgumentParser) -> None:
+    """--threads, --device, --data-dir: where a subcommand's work runs and what it reads."""
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: "
+                   "torch's choice)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
+
+
+def set_threads(args) -> None:
+    if args.threads < 0:
+        raise UserError(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import config
 
@@ -354,7 +371,8 @@ def _extensions():
 
     found = []
     for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli", "fashiongan.data.cli",
-                "fashiongan.generate.project_cli"):
+                "fashiongan.generate.project_cli", "fashiongan.export.cli",
+                "fashiongan.metrics.audit_cli"):
         try:
             found.append(importlib.import_module(mod).register)
         except ModuleNotFoundError as e:

@@ -8,7 +8,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -40,16 +40,19 @@ def plain_open_mode(path: Path) -> int:
         return 0o666 & ~umask()
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_path) on a temp file beside `path`, fsync it, then os.replace it in; the
-    file ends with the mode a plain open() would give it."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """A temp file beside `path` to write to inside the block; on leaving it the file is
+    fsynced, given the mode a plain open() would give it and os.replace'd in. An exception
+    (or an interrupt) deletes it instead, so `path` never holds half a file. Streaming
+    writers hold the block open across many writes (export/idx.py)."""
     path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
-        write(tmp)
+        yield tmp
         with open(tmp, "rb+") as f:
             os.fchmod(f.fileno(), plain_open_mode(path))
             os.fsync(f.fileno())
@@ -61,7 +64,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         if isinstance(e, OSError):  # disk full, no permission...: name the file meant, not tmp
             raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(path)) from e
         raise
-    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call write(tmp_path) on a temp file beside `path`, fsync it, then os.replace it in; the
+    file ends with the mode a plain open() would give it."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

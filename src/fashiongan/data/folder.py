@@ -36,7 +36,8 @@ from .store import TEST, TRAIN, Writer
 IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".gif",
               ".tif", ".tiff"}
 CLASSES_FILE = "classes.json"  # written by export_fmnist: real class names for its folders
-METADATA = {CLASSES_FILE, "dataset.json"}  # at the root: read as labels, not skipped
+# at the root: read as labels, or (export.json, what `fashiongan export` made) not an image
+METADATA = {CLASSES_FILE, "dataset.json", "export.json"}
 HIDDEN, NOT_IMAGE, NO_CLASS, UNLISTED = ("hidden", "not an image file", "not in a class folder",
                                          "not in the labels file")
 ORDER = "file name (digit runs as numbers), then relative path"
@@ -509,6 +510,25 @@ def folder_name(name: str) -> str:
     return safe or "_"
 
 
+def class_folders(names) -> list[str]:
+    """One folder name per class name, safe on any file system and all different."""
+    folders = []
+    for name in names:
+        f = folder_name(name)
+        while f in folders:  # two names that sanitise alike stay apart
+            f += "_"
+        folders.append(f)
+    return folders
+
+
+def write_classes_file(root: Path, folders, names, source: str, order: str) -> None:
+    """root/classes.json: which folder is which class (folder order = label order), and the
+    real names, which `data import` reads back."""
+    (root / CLASSES_FILE).write_text(json.dumps(
+        {"folders": list(folders), "names": list(names), "source": source, "order": order},
+        indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
                   progress: bool = True, overwrite: bool = False) -> tuple[Path, int]:
     """Fashion-MNIST as OUT/<class folder>/<index>.png (index zero-padded, its place in the
@@ -524,12 +544,7 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
     x, y = x.numpy(), y.numpy()
     if limit:
         x, y = x[:limit], y[:limit]
-    folders = []
-    for name in CLASS_NAMES:
-        f = folder_name(name)
-        while f in folders:  # two names that sanitise alike stay apart
-            f += "_"
-        folders.append(f)
+    folders = class_folders(CLASS_NAMES)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not overwrite:
@@ -548,10 +563,8 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
         for i in tqdm(range(len(x)), unit="img", desc="export", disable=not progress,
                       file=sys.stderr):
             Image.fromarray(x[i], "L").save(tmp / folders[y[i]] / f"{i:0{width}d}.png")
-        (tmp / CLASSES_FILE).write_text(json.dumps(
-            {"folders": folders, "names": list(CLASS_NAMES), "source": f"fashion-mnist {split}",
-             "order": "file name = index in the split"}, indent=1, ensure_ascii=False) + "\n",
-            encoding="utf-8")
+        write_classes_file(tmp, folders, CLASS_NAMES, f"fashion-mnist {split}",
+                           "file name = index in the split")
         os.chmod(tmp, 0o755)
         if out.exists():
             shutil.rmtree(out) if overwrite else out.rmdir()

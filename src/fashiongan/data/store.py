@@ -97,18 +97,24 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if not path.is_dir():
         raise UserError(f"{path}: not a folder (a data set is a folder made by "
                         "`fashiongan data import`)")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no {MANIFEST}; not a data set made by `fashiongan data "
-                        "import` (or its import did not finish)") from None
-    except (OSError, ValueError) as e:
-        raise UserError(f"{mpath}: unreadable ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UserError(f"{mpath}: not a {FORMAT} manifest")
+    manifest = read_format_json(mpath, FORMAT, "a data set made by `fashiongan data import`")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise UserError(f"{mpath}: format version {manifest.get('format_version')}, this "
                         f"fashiongan reads version {FORMAT_VERSION}")
+    return manifest
+
+
+def read_format_json(mpath: Path, fmt: str, made_by: str) -> dict:
+    """A folder's JSON description whose "format" is fmt; a one-line UserError otherwise."""
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{mpath.parent}: no {mpath.name}; not {made_by} (or it did not "
+                        "finish)") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{mpath}: unreadable ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise UserError(f"{mpath}: not a {fmt} manifest")
     return manifest
 
 
@@ -176,13 +182,7 @@ class Writer:
         self.out = Path(out)
         self.overwrite = overwrite
         self.shape = shape
-        _check_out(self.out, overwrite)
-        try:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(dir=self.out.parent,
-                                             prefix=f".{self.out.name}.importing-"))
-        except OSError as e:
-            raise UserError(f"--out {self.out}: cannot write there ({e.strerror or e})") from None
+        self.tmp = staging_folder(self.out, overwrite, MANIFEST, "importing")
         self.capacity = max(capacity, 1)  # a 0-length memmap cannot be made
         self.pixels = np.lib.format.open_memmap(self.tmp / "pixels.npy", mode="w+",
                                                 dtype=np.uint8, shape=(self.capacity, *shape))
@@ -235,27 +235,46 @@ class Writer:
         return manifest
 
     def _rename_into_place(self) -> None:
-        old = None
-        if self.out.exists() and not _is_empty_dir(self.out):
-            _check_out(self.out, self.overwrite)  # refused if it appeared meanwhile
-            old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
-            os.rename(self.out, old)
-        elif self.out.exists():
-            self.out.rmdir()
-        os.rename(self.tmp, self.out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        _fsync_dir(self.out.parent)
+        replace_folder(self.tmp, self.out, self.overwrite)
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
+def replace_folder(tmp: Path, out: Path, overwrite: bool, marker: str = MANIFEST) -> None:
+    """Rename the finished folder tmp to out; an existing non-empty out is replaced only with
+    overwrite and when it holds `marker` (checked again: it may have appeared meanwhile)."""
+    old = None
+    if out.exists() and not _is_empty_dir(out):
+        check_out(out, overwrite, marker)
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+    elif out.exists():
+        out.rmdir()
+    os.rename(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(out.parent)
+
+
+def staging_folder(out: Path, overwrite: bool, marker: str, doing: str) -> Path:
+    """A hidden folder beside out to build it in, once out is known to be writable
+    (check_out); replace_folder() renames it into place."""
+    check_out(out, overwrite, marker)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{doing}-"))
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+
+
+def check_out(out: Path, overwrite: bool, marker: str = MANIFEST) -> None:
+    """out may be written: absent, an empty folder, or with overwrite a folder holding
+    `marker` (a data set's manifest, an export's), never some other folder a typo named."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and not _is_empty_dir(out) and not overwrite:
         raise UserError(f"--out {out}: exists and is not empty; give --overwrite to replace it")
-    if out.is_dir() and overwrite and not _is_empty_dir(out) and not (out / MANIFEST).is_file():
-        # --overwrite replaces a data set, never some other folder a typo pointed at
-        raise UserError(f"--out {out}: not a data set (no {MANIFEST}); refusing to replace it")
+    if out.is_dir() and overwrite and not _is_empty_dir(out) and not (out / marker).is_file():
+        raise UserError(f"--out {out}: not made by fashiongan (no {marker}); refusing to "
+                        "replace it")
 
 
 def _is_empty_dir(p: Path) -> bool:

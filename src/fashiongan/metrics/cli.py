@@ -25,14 +25,14 @@ CAS_NEEDS = ("--cas needs class-conditional samples (a conditional generator, or
 def _load_target(args):
     """(images uint8 [N,28,28], labels or None, description) from an .npz or a generator."""
     target = Path(args.target)
-    if target.suffix == ".npz":
-        images, labels = _read_npz(target)
+    if _is_images(target):
+        images, labels = _read_images(target)
         validate.images(images, str(target))
         _check_count(images, target)
         if labels is not None:  # checked whole, before --n cuts both
             labels = validate.labels(labels, len(images), len(CLASS_NAMES), str(target))
         n = len(images) if args.n is None else min(args.n, len(images))
-        return images[:n], None if labels is None else labels[:n], {"npz": str(target)}
+        return images[:n], None if labels is None else labels[:n], _source(target)
     from ..checkpoint import load_generator
     from ..sampling import sample
 
@@ -53,7 +53,7 @@ def _json_path(args) -> Path:
     if args.json:
         return Path(args.json)
     target = Path(args.target)
-    if target.is_dir():
+    if target.is_dir() and not _is_images(target):  # an export keeps to what it exported
         return target / "evaluation.json"
     return target.with_name(target.stem + ".evaluation.json")
 
@@ -122,6 +122,26 @@ def _inception(args, default_dtype: str):
     return inception.open_network(args.inception_weights, args.device, dtype)
 
 
+def _is_images(target: Path) -> bool:
+    """An .npz or a `fashiongan export` folder: images to score, not a generator."""
+    from ..export.manifest import is_export
+
+    return target.suffix == ".npz" or is_export(target)
+
+
+def _read_images(target: Path):
+    """(images, labels or None) of an .npz or of an export's train split (any format)."""
+    if target.suffix == ".npz":
+        return _read_npz(target)
+    from ..export.manifest import read_export
+
+    return read_export(target)[:2]
+
+
+def _source(target: Path) -> dict:
+    return {"npz": str(target)} if target.suffix == ".npz" else {"export": str(target)}
+
+
 def _read_npz(target: Path):
     """(images, labels or None) of an .npz with 'images' (and 'labels')."""
     if not target.is_file():
@@ -148,14 +168,14 @@ def _dataset_target(args):
     from . import dataset_scores
 
     target = Path(args.target)
-    if target.suffix != ".npz":
+    if not _is_images(target):
         g = load_generator(target, args.device)
         ds = dataset_for(args.data, g.dataset.resolution, g.dataset.channels, progress=False)
         dataset_scores.check_match(g.dataset, ds, str(target))
         n = dataset_scores.default_n(ds) if args.n is None else args.n
         validate.seed(args.seed, "--seed", n)
         return ds, g, None, None, n, {"generator": str(target), "seed": args.seed}
-    images, labels = _read_npz(target)
+    images, labels = _read_images(target)
     ds = dataset_for(args.data, images.shape[1] if images.ndim >= 3 else 64,
                      3 if images.ndim == 4 else 1, progress=False)
     validate.images(images, str(target), dataset_scores.sample_shape(ds.info))
@@ -165,7 +185,7 @@ def _dataset_target(args):
             raise UserError(f"{target}: has 'labels' but --data {ds.path} has no classes")
         labels = validate.labels(labels, len(images), ds.info.num_classes, str(target))
     n = len(images) if args.n is None else min(args.n, len(images))
-    return ds, None, images[:n], None if labels is None else labels[:n], n, {"npz": str(target)}
+    return ds, None, images[:n], None if labels is None else labels[:n], n, _source(target)
 
 
 def _evaluate_dataset(args, out: Path) -> int:
@@ -245,7 +265,7 @@ def _cas(args, images, labels) -> dict:
     from ..sampling import sample
     from . import cas, evaluator
 
-    if Path(args.target).suffix != ".npz":  # train on 60,000 fresh samples, as the data
+    if not _is_images(Path(args.target)):  # train on 60,000 fresh samples, as the data
         g = load_generator(args.target, args.device)
         images, labels = sample(g, args.cas_n or 60_000, seed=args.seed + 1_000_000,
                                 batch_size=args.batch_size, return_labels=True)
@@ -318,7 +338,8 @@ def register(sub) -> None:
         "histogram; each beside the real-data floor (training images vs test).")
     e.add_argument("target", help="run folder, snapshot folder, generator .safetensors, or an "
                    ".npz with 'images' (uint8 Nx28x28; with --data NxHxW grey or NxHxWx3 "
-                   "colour at the data set's resolution) and optionally 'labels'")
+                   "colour at the data set's resolution) and optionally 'labels', or a folder "
+                   "made by `fashiongan export` (its train split; --cas trains on it)")
     e.add_argument("--data", metavar="DATASET|FOLDER",
                    help="score a generator of an imported data set against its test split, in "
                    "Inception features, beside the floor of as many training-split images; "

@@ -18,21 +18,33 @@ def extract(images, net=None, batch_size: int = 250, device=None) -> tuple[torch
     default). Batches of 250 in channels-last memory were the fastest on two CPU cores
     (batches of 1000 took 1.5x as long: the activations stop fitting in cache).
     """
+    feats, preds = [], []
+    for f, logits in _passes(images, net, batch_size, device):
+        feats.append(f.to(torch.float64))
+        preds.append(logits.argmax(1))
+    return torch.cat(feats), torch.cat(preds)
+
+
+@torch.no_grad()
+def probabilities(images, net=None, batch_size: int = 250) -> torch.Tensor:
+    """The net's class probabilities (softmax) of uint8 images, as extract() reads them:
+    float32 [N, num_classes]; the export's labels and confidence for unconditional G."""
+    return torch.cat([logits.float().softmax(1) for _, logits in
+                      _passes(images, net, batch_size, None)])
+
+
+def _passes(images, net, batch_size: int, device):
+    """(features, logits) per batch of the net in eval mode."""
     if net is None:
         net, _ = evaluator.load(device=device or "cpu")
     dev = next(net.parameters()).device
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
     if x.dtype != torch.uint8:
         raise TypeError(f"evaluator input must be uint8 images, got {x.dtype}")
+    if not len(x):
+        raise ValueError("no images to featurise")
     net.eval()
-    feats, preds = [], []
     for i in range(0, len(x), batch_size):
         b = x[i:i + batch_size].to(dev)
         b = b if b.dim() == 4 else b.reshape(len(b), 1, *b.shape[-2:])  # a judge's NxCxHxW
-        b = b.contiguous(memory_format=torch.channels_last)
-        f, logits = net.features_and_logits(b)
-        feats.append(f.to(torch.float64))
-        preds.append(logits.argmax(1))
-    if not feats:
-        raise ValueError("no images to featurise")
-    return torch.cat(feats), torch.cat(preds)
+        yield net.features_and_logits(b.contiguous(memory_format=torch.channels_last))

@@ -149,3 +149,29 @@ def cas(ds, images, labels, recipe: evaluator.Recipe, log=print, max_steps: int 
     return {"cas_accuracy": evaluator.accuracy(net, xt, yt), "train_images": len(x),
             "test_images": len(xt), "recipe": dataclasses.asdict(recipe),
             "max_steps": max_steps or None}
+
+
+def for_images(info, path: str | Path | None = None):
+    """(network, SHA-256) that judges images of data set `info` (a DatasetInfo), or (None,
+    None) when none is given or known: for Fashion-MNIST the shipped evaluator (or PATH); for
+    another data set the judge at PATH, whose metadata must name its classes and shape."""
+    from ..data import FASHION_MNIST
+
+    fmnist = (info.shape, info.class_names) == (FASHION_MNIST.shape, FASHION_MNIST.class_names)
+    if path is None:
+        return evaluator.load() if fmnist else (None, None)
+    net, digest = evaluator.load(path)
+    if fmnist and "dataset" not in evaluator.read_metadata(path):
+        return net, digest  # another Fashion-MNIST evaluator (`evaluator train --out`)
+    try:
+        own = json.loads(evaluator.read_metadata(path).get("dataset", "null")) or {}
+    except ValueError:
+        own = {}
+    if (own.get("class_names"), net.channels, net.resolution) != (
+            list(info.class_names), info.channels, info.resolution):
+        raise UserError(f"{path}: a judge of {own.get('name') or 'another data set'} "
+                        f"({net.channels}x{net.resolution}x{net.resolution}, classes "
+                        f"{own.get('class_names')}), not of {info.name or 'these images'} "
+                        f"({info.channels}x{info.resolution}x{info.resolution}, classes "
+                        f"{list(info.class_names)})")
+    return net, digest

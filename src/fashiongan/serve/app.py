@@ -23,6 +23,7 @@ from torch import nn
 from ..errors import UserError
 from ..sampling import class_names, parse_class
 from . import schemas
+from .nearest import NearestTraining, for_generator
 from .studio import MAX_SEED, Studio, grid_png, png_bytes
 
 MAX_N = 64
@@ -58,9 +59,12 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAPI:
-    """The studio app serving this generator (conditional or not)."""
+def create_app(generator: nn.Module, title: str = "fashiongan studio",
+               nearest: NearestTraining | None = None) -> FastAPI:
+    """The studio app serving this generator (conditional or not); `nearest` looks designs
+    up in the training data (default: Fashion-MNIST's, for its generators)."""
     studio = Studio(generator)
+    nearest = nearest or for_generator(generator)
     # FastAPIOffline serves Swagger UI from its own package: FastAPI's default /docs loads it
     # from a CDN, a blank page on a machine without internet. No /redoc: ReDoc still fetches
     # its logo from the internet.
@@ -150,6 +154,17 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio") -> FastAP
     from .upload import add_routes as add_upload_routes
 
     add_upload_routes(app, studio)  # the "Upload a photo" panel's two endpoints
+
+    @app.post("/api/nearest", summary="A design's nearest training image, and how near",
+              response_model=schemas.Nearest, response_model_by_alias=True)
+    def nearest_image(req: schemas.NearestRequest):
+        label = _label(studio, "class", None if req.class_ is None else str(req.class_))
+        design = studio.designs(req.seed, 1, label)[0]
+        found = nearest.lookup(design.image, design.label)
+        image = found.pop("image")
+        return {"seed": req.seed, "class": design.label, **found,
+                "design_png": _b64(png_bytes(design.image, req.scale)),
+                "png": _b64(png_bytes(image, req.scale))}
 
     @app.exception_handler(UserError)
     def user_error(request, exc: UserError):

@@ -20,6 +20,10 @@ def register(subparsers) -> None:
     s.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (default: torch's own choice)")
     s.add_argument("--device", default="cpu")
+    s.add_argument("--data", metavar="DATASET", help="the generator's training data, for the "
+                   "nearest-training-image button (default: Fashion-MNIST for its generators)")
+    s.add_argument("--evaluator", metavar="PATH", help="the judge whose features find the "
+                   "nearest training image (default: the shipped evaluator for Fashion-MNIST)")
     s.set_defaults(func=_serve)
 
 
@@ -43,7 +47,10 @@ def _serve(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     source = args.checkpoint or _default_checkpoint()
-    app = create_app(load_generator(source, args.device))
+    from .nearest import for_generator
+
+    g = load_generator(source, args.device)
+    app = create_app(g, nearest=for_generator(g, args.data, args.evaluator))
     _check_listen(args.host, args.port)
     print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -119,3 +119,23 @@ class Problem(BaseModel):
     """A refused request: FastAPI's list of field errors, or one message (a bad upload)."""
 
     detail: str | list[dict[str, Any]]
+
+
+class NearestRequest(_WithClass):
+    seed: int = Field(ge=0, lt=2**31, description="the design's seed")
+    class_: str | int | None = Field(None, alias="class", description="its class (index or "
+                                     "name); omitted: the seed's own class, seed % num_classes")
+    scale: int = Field(4, ge=1, le=16, description="enlarge both pictures")
+
+
+class Nearest(_WithClass):
+    seed: int
+    class_: int | None = Field(alias="class")
+    train_index: int = Field(description="index of the nearest image in the training split")
+    train_label: int | None
+    distance: float = Field(description="RMS pixel difference (0..1) at the best shift of up "
+                            "to 2 px")
+    threshold: float = Field(description="5 % of real test images lie closer than this")
+    closer_than_unseen: bool = Field(description="distance < threshold: as close as a copy")
+    design_png: str = Field(description="base64 PNG of the design")
+    png: str = Field(description="base64 PNG of the nearest training image")
