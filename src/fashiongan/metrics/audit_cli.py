@@ -20,8 +20,9 @@ def register(sub) -> None:
         "over the best shift of up to 2 px). A sample is flagged when it lies closer to a "
         "training image than 95% of the real test images do (per class): copy_fraction is "
         "the flagged share, about 0.05 for images as new as unseen real ones.")
-    a.add_argument("target", help="run folder, snapshot folder, generator .safetensors, an "
-                   ".npz with 'images' (and 'labels'), or a folder made by `fashiongan export`")
+    a.add_argument("target", nargs="?", help="run folder, snapshot folder, generator "
+                   ".safetensors, an .npz with 'images' (and 'labels'), or a folder made by "
+                   "`fashiongan export` (default: the shipped generator, results in ./audit.json)")
     a.add_argument("--data", metavar="DATASET|FOLDER", help="the training data to compare "
                    "with (default: Fashion-MNIST; its test split calibrates the threshold)")
     a.add_argument("--json", help="results (default: audit.json in a run folder, else "
@@ -54,7 +55,12 @@ def _audit(args) -> int:
         raise UserError(f"--n must be >= 1, got {args.n}")
     if args.closest < 1:
         raise UserError(f"--closest must be >= 1, got {args.closest}")
-    out = Path(args.json) if args.json else _default_json(Path(args.target))
+    shipped = args.target is None
+    if shipped:  # its results go to the working folder, never into the installed package
+        from ..cli import _default_checkpoint
+
+        args.target = _default_checkpoint()
+    out = Path(args.json or ("audit.json" if shipped else _default_json(Path(args.target))))
     png = Path(args.png) if args.png else out.with_suffix(".png")
     for f in (out, png):
         _check_writable(f)
