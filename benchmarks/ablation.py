@@ -19,6 +19,7 @@ its row, so any row can be rerun alone. Finished runs and scores are reused unle
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -78,35 +79,60 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=5, help="timing blocks per candidate")
     p.add_argument("--runs-dir", default="/tmp/ablation")
     p.add_argument("--retrain", action="store_true")
+    p.add_argument("--alone", nargs="*", default=[], choices=[n for n, _ in STEPS],
+                   metavar="STEP", help="also measure these steps each alone on the default "
+                   "preset (outside the greedy chain)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     runs = Path(args.runs_dir)
+    # a rerun reuses the slowdown measured for the same candidate, hence its finished run
+    old = runs / "ablation.json"
+    prior = {} if args.retrain or not old.is_file() else {
+        (r["step"], tuple(r["overrides"])): r["slowdown"]
+        for r in json.loads(old.read_text())["rows"]}
     rows, kept = [], []
-    # every candidate is the kept set plus one step, so the ratios are measured as we go
-    for i, (name, change) in enumerate([("default preset", []), *STEPS]):
-        overrides = [*kept, *change]
-        ratio = speed_ratios({"": [], "x": overrides}, args.threads, args.reps)["x"] if i else 1.0
+
+    def measure(name: str, overrides: list[str], run_dir: Path) -> dict:
+        ratio = prior.get((name, tuple(overrides)))
+        if ratio is None:
+            ratio = (speed_ratios({"": [], "x": overrides}, args.threads, args.reps)["x"]
+                     if overrides else 1.0)
         cost = 1.0 if abs(ratio - 1) <= NOISE else ratio
         iterations = max(100, round(args.budget_iterations / cost))
-        run_dir = runs / f"step{i}"
         _, info = train("default", run_dir, 0, args.threads,
                         [*overrides, f"iterations={iterations}"], args.retrain, None)
         eval_cmd, result = evaluate(run_dir, args.eval_n, args.threads, args.retrain)
         s = result["samples"]
-        best = min((r["fid"] for r in rows if r["kept"]), default=float("inf"))
-        keep = s["fid"] < best
-        if keep and i:
-            kept = overrides
-        rows.append({"step": name, "overrides": overrides, "slowdown": ratio,
-                     "iterations": info["step"], "train_s": info["wall_s"], "fid": s["fid"],
-                     "kid": s["kid"], "precision": s["precision"], "recall": s["recall"],
-                     "cond_accuracy": s["classes"].get("accuracy"), "kept": keep or not i,
-                     "command": " ".join(info["command"]), "eval_command": eval_cmd})
-        print(f"{name}: {info['step']} iterations ({ratio:.2f}x slower) in {info['wall_s']:.0f}"
-              f" s, FID {s['fid']:.2f} -> {'kept' if keep or not i else 'dropped'}", flush=True)
-        atomic_write_json(runs / "ablation.json", {"budget_iterations": args.budget_iterations,
-                                                  "eval_n": args.eval_n, "rows": rows})
+        return {"step": name, "overrides": overrides, "slowdown": ratio,
+                "iterations": info["step"], "train_s": info["wall_s"], "fid": s["fid"],
+                "kid": s["kid"], "precision": s["precision"], "recall": s["recall"],
+                "cond_accuracy": s["classes"].get("accuracy"),
+                "command": " ".join(info["command"]), "eval_command": eval_cmd}
+
+    def save():
+        atomic_write_json(old, {"budget_iterations": args.budget_iterations,
+                                "eval_n": args.eval_n, "rows": rows})
+
+    # every candidate is the kept set plus one step, so the ratios are measured as we go
+    for i, (name, change) in enumerate([("default preset", []), *STEPS]):
+        r = measure(name, [*kept, *change], runs / f"step{i}")
+        best = min((x["fid"] for x in rows if x["kept"]), default=float("inf"))
+        r["kept"] = r["fid"] < best or not i
+        if r["kept"] and i:
+            kept = r["overrides"]
+        rows.append(r)
+        print(f"{name}: {r['iterations']} iterations ({r['slowdown']:.2f}x slower) in "
+              f"{r['train_s']:.0f} s, FID {r['fid']:.2f} -> "
+              f"{'kept' if r['kept'] else 'dropped'}", flush=True)
+        save()
+    steps = dict(STEPS)
+    for name in args.alone:  # outside the greedy chain: one change on the default alone
+        r = measure(f"{name} (alone)", steps[name], runs / f"alone-{list(steps).index(name)}")
+        r["kept"] = None
+        rows.append(r)
+        print(f"{name} alone: FID {r['fid']:.2f}", flush=True)
+        save()
     print(f"\nsame CPU budget as {args.budget_iterations} default-preset iterations, FID of "
           f"{args.eval_n} samples vs the 10,000 test images (evaluator features):\n")
     print("| change (on the kept set) | slowdown | iters | train s | FID | KID x1000 | prec. "
@@ -114,10 +140,12 @@ def main(argv=None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         acc = "-" if r["cond_accuracy"] is None else f"{100 * r['cond_accuracy']:.1f}%"
+        mark = {True: "yes", False: "no", None: "-"}[r["kept"]]
         print(f"| {r['step']} | {r['slowdown']:.2f}x | {r['iterations']} | {r['train_s']:.0f} | "
               f"{r['fid']:.2f} | {1000 * r['kid']:.1f} | {r['precision']:.3f} | "
-              f"{r['recall']:.3f} | {acc} | {'yes' if r['kept'] else 'no'} |")
-    print(f"\nkept: {' '.join(kept) or '(nothing)'}; rows in {runs / 'ablation.json'}")
+              f"{r['recall']:.3f} | {acc} | {mark} |")
+    chain = next(x["overrides"] for x in reversed(rows) if x["kept"])
+    print(f"\nkept: {' '.join(chain) or '(nothing)'}; rows in {runs / 'ablation.json'}")
     return 0
 
 

@@ -27,6 +27,9 @@ README_TABLE = {
     "default": (["cdcgan", "batch 32", "4e-4"],
                 {"model": "cdcgan", "batch_size": 32, "d_lr": 4e-4, "lr": 2e-4,
                  "num_classes": 10}),
+    "best": (["resnet", "g_width 64", "d_width 32", "hinge"],
+             {"model": "resnet", "g_width": 64, "d_width": 32, "loss": "hinge",
+              "batch_size": 32, "d_lr": 4e-4, "num_classes": 10, "spectral_norm": False}),
 }
 
 
