@@ -41,13 +41,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(snap: Path, log: Path, host: str = "127.0.0.1"):
+def serving(snap: Path, log: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()):
     """`fashiongan serve` of snap on a free loopback port; yields its URL once /healthz is up."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
                                  str(snap), "--port", str(port), "--threads", "1",
-                                 "--host", host], stdout=out, stderr=subprocess.STDOUT)
+                                 "--host", host, *extra], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -299,5 +299,50 @@ def test_upload_a_photo_on_the_page(browser, tmp_path):
                                ".contains('error')")
         assert "notes.png: upload: not an image" in page.text_content("#upload-status")
         page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+        assert errors == []
+        page.close()
+
+
+def test_nearest_training_image_on_the_page(browser, tmp_path):
+    """The studio's "nearest" button: the training image the page shows is the data set's own
+    image at the index it names, and the verdict gives the distance."""
+    pytest.importorskip("fastapi")
+    from fashiongan import config
+    from fashiongan.checkpoint import save_snapshot
+    from fashiongan.data.folder import import_images
+    from fashiongan.data.store import open_dataset
+    from fashiongan.models import build_generator
+    from tests.datasets import fmnist_folder
+
+    fmnist_folder(tmp_path / "src", 300)
+    import_images(tmp_path / "src", tmp_path / "ds", resolution=28, channels=1,
+                  test_fraction=0.2, progress=False, jobs=1, log=lambda line: None)
+    ds = open_dataset(tmp_path / "ds")
+    cfg = config.resolve("cdcgan", [f"num_classes={ds.info.num_classes}", "g_width=32",
+                                    "d_width=8"])
+    save_snapshot(build_generator(cfg, ds.info), cfg, tmp_path / "snap", {"step": 0},
+                  dataset=ds.info)
+    with serving(tmp_path / "snap", tmp_path / "serve.log",
+                 extra=("--data", str(tmp_path / "ds"))) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        generate_on_page(page, 0, 2, 3)
+        page.click("#grid figure.design button.nearest")
+        page.wait_for_function("document.getElementById('nearest-train').naturalWidth > 0",
+                               timeout=120_000)
+        caption = page.text_content("#nearest-train-cap")
+        index = int(caption.rsplit("#", 1)[1])
+        shown = page.eval_on_selector("#nearest-train", """img => {
+            const c = document.createElement('canvas'); c.width = img.naturalWidth;
+            c.height = img.naturalHeight; const x = c.getContext('2d'); x.drawImage(img, 0, 0);
+            return [c.width, Array.from(x.getImageData(0, 0, c.width, c.height).data)]; }""")
+        width, rgba = shown
+        assert width == 28 * 4  # scale 4
+        grey = np.array(rgba, np.uint8).reshape(width, width, 4)[::4, ::4, 0]
+        assert np.array_equal(grey, ds.train()[0][index, 0])
+        assert "distance" in page.text_content("#nearest-verdict")
         assert errors == []
         page.close()
