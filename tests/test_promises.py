@@ -139,3 +139,14 @@ def test_compile_trains_the_same_step_through_compiled_graphs():
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
     assert not torch.equal(a["fc.weight"], _trainer().G.state_dict()["fc.weight"])  # it moved
+
+
+def test_training_in_process_gives_the_callers_thread_count_back(tmp_path):
+    """train.training_loop runs on cfg.threads and restores the caller's count: MKL's float32
+    rounding follows it, so a library call must not change the process's numerics."""
+    from fashiongan import cli
+
+    torch.set_num_threads(2)
+    assert cli.main(["train", "--out", str(tmp_path / "run"), "--set", "iterations=2",
+                     "--set", "g_width=16", "--set", "d_width=8", *QUICK]) == 0
+    assert torch.get_num_threads() == 2  # QUICK sets threads=1 for the run itself

@@ -73,7 +73,6 @@ def _restoring_threads(fn):
     return wrapper
 
 
-@_restoring_threads
 def resumed_images(state: dict, limit: int, available: int) -> int:
     """How many training images a resumed run draws from: the count its state was trained on
     (the batch indices are drawn from it), so `--limit-data` need not be repeated; another
@@ -90,6 +89,7 @@ def resumed_images(state: dict, limit: int, available: int) -> int:
     return recorded
 
 
+@_restoring_threads
 def training_loop(
     cfg: TrainConfig,  # the resolved configuration (saved as config.json in the run folder)
     run_dir: str | Path,  # the run folder; created by new_run_dir or reused on resume
