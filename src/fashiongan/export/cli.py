@@ -78,7 +78,7 @@ def _export(args) -> int:
     plan.check(g, req, net_for_labels)
     reference, reason = None, ""
     if not args.no_audit:
-        ds, reason = training_data(g.dataset, args.data, args.data_dir)
+        ds, reason = audit.training_data(g.dataset, args.data, args.data_dir)
         reference = audit.reference(ds, net, sha, args.data_dir) if ds is not None else None
     file = snapshot_path(source)
     generator = {"path": str(Path(file).resolve()), "sha256": file_digest(file),
@@ -120,22 +120,3 @@ def parse_classes(text: str | None, g) -> list[int] | None:
             out.append(c)
     return out
 
-
-def training_data(info, data: str | None, data_dir=None):
-    """(data set, "") that images of data set `info` are audited against, or (None, why
-    not): --data, or Fashion-MNIST for its generators."""
-    from ..data import FASHION_MNIST
-    from ..data.resolve import dataset_for
-    from ..data.store import fmnist_dataset
-    from ..metrics.dataset_scores import check_match
-
-    if data:
-        ds = dataset_for(data, info.resolution, info.channels, progress=False)
-        check_match(info, ds, "the generator")
-    elif (info.shape, info.class_names) == (FASHION_MNIST.shape, FASHION_MNIST.class_names):
-        ds = fmnist_dataset(data_dir)
-    else:
-        return None, "no --data: the generator's training data is needed to audit against"
-    if not len(ds.test_index):
-        return None, f"--data {data}: no test split to calibrate the copy threshold on"
-    return ds, ""

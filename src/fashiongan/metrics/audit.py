@@ -262,3 +262,28 @@ def reference(ds, net=None, net_sha256: str | None = None, data_dir=None,
     t = cached_npz("audit", key, compute, names)
     index = TrainingIndex(xtr, net, spaces=[t[f"space{i}"] for i in range(len(names) - 1)])
     return index, thresholds(t["test_distances"].numpy(), yte, ds.info.num_classes)
+
+
+def training_data(info, data: str | None, data_dir=None, what: str = "the generator"):
+    """(data set, "") that images of data set `info` are audited against, or (None, why not):
+    --data (checked against `info`), else Fashion-MNIST for its generators and for images of
+    unknown origin (info None: an .npz); its test split calibrates the threshold."""
+    from ..data import FASHION_MNIST
+    from ..data.resolve import dataset_for
+    from ..data.store import fmnist_dataset
+    from .dataset_scores import check_match
+
+    if data:
+        res, ch = (info.resolution, info.channels) if info else (64, 3)
+        ds = dataset_for(data, res, ch, progress=False)
+        if info is not None:
+            check_match(info, ds, what)
+    elif info is None or (info.shape, info.class_names) == (FASHION_MNIST.shape,
+                                                            FASHION_MNIST.class_names):
+        ds = fmnist_dataset(data_dir)
+    else:
+        return None, "no --data: the generator's training data is needed to audit against"
+    if not len(ds.test_index):
+        return None, (f"--data {data}: no test split to calibrate the copy threshold on "
+                      "(import with --test-fraction > 0)")
+    return ds, ""

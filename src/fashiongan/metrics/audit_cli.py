@@ -47,7 +47,7 @@ def _audit(args) -> int:
     from ..cli import set_threads
     from ..fileio import atomic_write, atomic_write_json
     from . import audit
-    from .cli import _check_writable
+    from .cli import _check_writable, results_path
     from .dataset_scores import sample_shape
 
     set_threads(args)
@@ -60,7 +60,8 @@ def _audit(args) -> int:
         from ..cli import _default_checkpoint
 
         args.target = _default_checkpoint()
-    out = Path(args.json or ("audit.json" if shipped else _default_json(Path(args.target))))
+    out = Path(args.json or ("audit.json" if shipped else results_path(Path(args.target),
+                                                                        "audit")))
     png = Path(args.png) if args.png else out.with_suffix(".png")
     for f in (out, png):
         _check_writable(f)
@@ -112,25 +113,14 @@ def format_report(r: dict, names) -> str:
     return "\n".join(lines)
 
 
-def _default_json(target: Path) -> Path:
-    from ..export.manifest import is_export
-
-    if target.is_dir() and not is_export(target):
-        return target / "audit.json"
-    return target.with_name(target.stem + ".audit.json")
-
-
 def _target(args):
     """(images in the sample layout, labels or None, source, DatasetInfo or None)."""
     from .. import validate
-    from ..export.manifest import is_export, read_export
+    from .cli import is_image_target, read_image_target
 
     target = Path(args.target)
-    if target.suffix == ".npz" or is_export(target):
-        from .cli import _read_npz
-
-        images, labels = _read_npz(target) if target.suffix == ".npz" else \
-            read_export(target)[:2]
+    if is_image_target(target):
+        images, labels = read_image_target(target)
         n = len(images) if args.n is None else min(args.n, len(images))
         return images[:n], None if labels is None else labels[:n], {"file": str(target)}, None
     from ..checkpoint import load_generator
@@ -145,22 +135,12 @@ def _target(args):
 
 
 def _dataset(args, info):
-    """The training data: --data, else Fashion-MNIST; checked against the images' shape."""
-    from ..data import FASHION_MNIST
-    from ..data.resolve import dataset_for
-    from ..data.store import fmnist_dataset
-    from .dataset_scores import check_match
+    """The training data (audit.training_data), or a one-line error saying why there is none."""
+    from . import audit
 
-    if args.data:
-        res, ch = (info.resolution, info.channels) if info else (64, 3)
-        ds = dataset_for(args.data, res, ch, progress=False)
-    else:
-        ds = fmnist_dataset(args.data_dir)
-    if info is not None and (args.data or info.shape != FASHION_MNIST.shape):
-        check_match(info, ds, args.target)
-    if not len(ds.test_index):
-        raise UserError(f"--data {args.data}: no test split to calibrate the copy threshold "
-                        "on (import with --test-fraction > 0)")
+    ds, why = audit.training_data(info, args.data, args.data_dir, str(args.target))
+    if ds is None:
+        raise UserError(why)
     return ds
 
 

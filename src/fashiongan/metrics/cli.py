@@ -25,8 +25,8 @@ CAS_NEEDS = ("--cas needs class-conditional samples (a conditional generator, or
 def _load_target(args):
     """(images uint8 [N,28,28], labels or None, description) from an .npz or a generator."""
     target = Path(args.target)
-    if _is_images(target):
-        images, labels = _read_images(target)
+    if is_image_target(target):
+        images, labels = read_image_target(target)
         validate.images(images, str(target))
         _check_count(images, target)
         if labels is not None:  # checked whole, before --n cuts both
@@ -50,12 +50,15 @@ def _load_target(args):
 
 
 def _json_path(args) -> Path:
-    if args.json:
-        return Path(args.json)
-    target = Path(args.target)
-    if target.is_dir() and not _is_images(target):  # an export keeps to what it exported
-        return target / "evaluation.json"
-    return target.with_name(target.stem + ".evaluation.json")
+    return Path(args.json) if args.json else results_path(Path(args.target), "evaluation")
+
+
+def results_path(target: Path, kind: str) -> Path:
+    """Where a command's KIND.json about target goes: inside a run folder, else beside the
+    file or export folder as <name>.KIND.json (an export keeps to what it exported)."""
+    if target.is_dir() and not is_image_target(target):
+        return target / f"{kind}.json"
+    return target.with_name(f"{target.stem}.{kind}.json")
 
 
 def _check_writable(out: Path) -> None:
@@ -122,14 +125,14 @@ def _inception(args, default_dtype: str):
     return inception.open_network(args.inception_weights, args.device, dtype)
 
 
-def _is_images(target: Path) -> bool:
+def is_image_target(target: Path) -> bool:
     """An .npz or a `fashiongan export` folder: images to score, not a generator."""
     from ..export.manifest import is_export
 
     return target.suffix == ".npz" or is_export(target)
 
 
-def _read_images(target: Path):
+def read_image_target(target: Path):
     """(images, labels or None) of an .npz or of an export's train split (any format)."""
     if target.suffix == ".npz":
         return _read_npz(target)
@@ -168,14 +171,14 @@ def _dataset_target(args):
     from . import dataset_scores
 
     target = Path(args.target)
-    if not _is_images(target):
+    if not is_image_target(target):
         g = load_generator(target, args.device)
         ds = dataset_for(args.data, g.dataset.resolution, g.dataset.channels, progress=False)
         dataset_scores.check_match(g.dataset, ds, str(target))
         n = dataset_scores.default_n(ds) if args.n is None else args.n
         validate.seed(args.seed, "--seed", n)
         return ds, g, None, None, n, {"generator": str(target), "seed": args.seed}
-    images, labels = _read_images(target)
+    images, labels = read_image_target(target)
     ds = dataset_for(args.data, images.shape[1] if images.ndim >= 3 else 64,
                      3 if images.ndim == 4 else 1, progress=False)
     validate.images(images, str(target), dataset_scores.sample_shape(ds.info))
@@ -265,7 +268,7 @@ def _cas(args, images, labels) -> dict:
     from ..sampling import sample
     from . import cas, evaluator
 
-    if not _is_images(Path(args.target)):  # train on 60,000 fresh samples, as the data
+    if not is_image_target(Path(args.target)):  # train on 60,000 fresh samples, as the data
         g = load_generator(args.target, args.device)
         images, labels = sample(g, args.cas_n or 60_000, seed=args.seed + 1_000_000,
                                 batch_size=args.batch_size, return_labels=True)

@@ -45,10 +45,9 @@ def for_generator(g, data: str | None = None, evaluator: str | None = None) -> N
     """The lookup for g's training data: --data, else Fashion-MNIST for its generators."""
     def load():
         from ..errors import UserError
-        from ..export.cli import training_data
         from ..metrics import audit, judge
 
-        ds, why = training_data(g.dataset, data)
+        ds, why = audit.training_data(g.dataset, data)
         if ds is None:
             raise UserError(f"nearest training image: {why} (serve --data DATASET)")
         net, sha = judge.for_images(g.dataset, evaluator)
