@@ -58,9 +58,10 @@ def read_export(folder: str | Path, split: str = "train"):
             images, labels = _read_png(folder, m)
         elif fmt == "dataset":
             ds = open_dataset(folder)
+            from ..metrics.dataset_scores import sample_layout
+
             x, labels = ds.train() if split == "train" else ds.test()
-            images = np.asarray(x)
-            images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+            images = sample_layout(x)
         else:
             raise UserError(f"{folder / MANIFEST}: unknown export format {fmt!r}")
     except (OSError, ValueError, KeyError) as e:
