@@ -38,6 +38,7 @@ class Distance(nn.Module):
             from ..metrics import evaluator
 
             self.net, _ = evaluator.load()  # shared, frozen, eval mode: never trained here
+        self._target, self._target_layers = None, None  # the last target and its layers
 
     def forward(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         pixel = ((images - targets) / 2).pow(2).reshape(len(images), -1).mean(1)
@@ -46,7 +47,11 @@ class Distance(nn.Module):
         return pixel + self.pyramid(images, targets)
 
     def features(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        a, b = self._layers(images), self._layers(targets)
+        a = self._layers(images)
+        if targets is not self._target:  # a projection asks about one target at every step
+            with torch.no_grad():
+                self._target, self._target_layers = targets, self._layers(targets)
+        b = self._target_layers
         per_layer = [(_unit(x) - _unit(y)).pow(2).sum(1).reshape(len(images), -1).mean(1)
                      for x, y in zip(a, b, strict=True)]
         return torch.stack(per_layer).mean(0)
