@@ -29,15 +29,20 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.reshape(x.shape[0], *x.shape[-2:]).cpu().numpy()
 
 
+def dataset_info(g: nn.Module):
+    """The DatasetInfo g was built for (snapshots before data sets: Fashion-MNIST's)."""
+    return getattr(g, "dataset", FASHION_MNIST)
+
+
 def image_shape(g: nn.Module) -> tuple[int, ...]:
     """The uint8 shape of one of g's images: (H, W) grey, (H, W, 3) colour."""
-    info = getattr(g, "dataset", FASHION_MNIST)
+    info = dataset_info(g)
     hw = (info.resolution, info.resolution)
     return hw if info.channels == 1 else (*hw, 3)
 
 
 def class_names(g: nn.Module) -> tuple[str, ...]:
-    return getattr(g, "dataset", FASHION_MNIST).class_names
+    return dataset_info(g).class_names
 
 
 def parse_class(value: str | int, names: Sequence[str] = CLASS_NAMES) -> int:

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..metrics.inception import to_nchw
-from ..sampling import class_names, image_shape, parse_class, to_uint8
+from ..sampling import class_names, dataset_info, image_shape, parse_class, to_uint8
 from .latent import soft_class_mode
 from .perceptual import Distance
 
@@ -81,7 +81,8 @@ def project(g: nn.Module, targets: np.ndarray, class_=None, steps: int = STEPS,
     fixed = None if class_ in (None, "auto") or not k else parse_class(class_, class_names(g))
     g.eval().requires_grad_(False)
     dev = next(g.parameters()).device
-    distance = Distance(*_channels_resolution(g)).to(dev)
+    info = dataset_info(g)
+    distance = Distance(info.channels, info.resolution).to(dev)
     mode = soft_class_mode(g)
     # np.array: a copy, as torch wants writable memory (PIL's arrays are read-only)
     x = to_nchw(np.array(targets)).float().div(127.5).sub(1).to(dev)
@@ -102,11 +103,6 @@ def project(g: nn.Module, targets: np.ndarray, class_=None, steps: int = STEPS,
                       None if w_all is None else w_all.argmax(1).numpy().astype(np.int64),
                       None if w_all is None else w_all.numpy().astype(np.float32),
                       np.array(d_out, np.float32), distance.kind)
-
-
-def _channels_resolution(g: nn.Module) -> tuple[int, int]:
-    shape = image_shape(g)
-    return (1 if len(shape) == 2 else 3), shape[0]
 
 
 def _one(g, distance, target, k, fixed, mode, steps, starts, refine, gen):

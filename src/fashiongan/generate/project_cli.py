@@ -46,12 +46,10 @@ def register(subparsers) -> None:
 
 
 def _project(args) -> int:
-    import torch
-
     from ..checkpoint import load_generator
-    from ..cli import _default_checkpoint, _savez, _writable
+    from ..cli import _default_checkpoint, _savez, _writable, set_threads
     from ..fileio import atomic_write
-    from ..sampling import class_labels, grid, image_shape
+    from ..sampling import class_labels, dataset_info, grid
     from .photo import dark_background, read_photo, to_dataset_form
     from .project import project
 
@@ -59,10 +57,9 @@ def _project(args) -> int:
     _writable(out)
     if args.grid:
         _writable(Path(args.grid))
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     g = load_generator(args.checkpoint or _default_checkpoint(), args.device)
-    shape = image_shape(g)
+    info = dataset_info(g)
     if args.class_ != "auto":  # a typo is told before minutes of work, not after
         class_labels(g, 1, args.class_)
     files = photo_files(args.images)
@@ -71,7 +68,7 @@ def _project(args) -> int:
     for path, skip_bad in files:  # every photo is read and converted before any projection
         try:
             im = read_photo(path)
-            inputs.append(to_dataset_form(im, 3 if len(shape) == 3 else 1, shape[0], dark,
+            inputs.append(to_dataset_form(im, info.channels, info.resolution, dark,
                                           name=str(path)))
             sources.append(str(path))
         except UserError as e:

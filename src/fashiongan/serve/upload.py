@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import UserError
 from ..generate.photo import dark_background, read_photo, to_dataset_form
 from ..generate.project import STEPS
-from ..sampling import image_shape
+from ..sampling import dataset_info, image_shape
 from . import schemas
 from .app import CLASS_DOC, Scale, _b64, _label  # app.py imports this module late
 from .studio import MAX_SEED, Studio, png_bytes
@@ -55,7 +55,7 @@ async def read_limited(request: Request, limit: int = MAX_UPLOAD_BYTES) -> bytes
 
 def add_routes(app: FastAPI, studio: Studio) -> None:
 
-    shape = image_shape(studio.g)
+    shape, info = image_shape(studio.g), dataset_info(studio.g)
     dark = dark_background(studio.g)
 
     @app.post("/api/project", summary="The design closest to an uploaded photo",
@@ -78,8 +78,7 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
         data = await read_limited(request)
         try:
             im = read_photo(data, "upload")
-            target = to_dataset_form(im, 3 if len(shape) == 3 else 1, shape[0], dark,
-                                     name="upload")
+            target = to_dataset_form(im, info.channels, info.resolution, dark, name="upload")
         except UserError as e:
             raise HTTPException(422, str(e)) from None
         result = await run_in_threadpool(studio.project, target, label, steps, seed)
