@@ -20,10 +20,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..data import FASHION_MNIST
 from ..errors import UserError
 from ..generate.latent import forward_blend, latents, path, soft_class_mode
-from ..sampling import class_names, grid, image_shape, to_uint8
+from ..sampling import class_names, dataset_info, grid, image_shape, to_uint8
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
 
@@ -130,7 +129,7 @@ class Studio:
         return ts, self._run(z.expand(steps, -1), a, b, t)
 
     def info(self) -> dict:
-        info = getattr(self.g, "dataset", FASHION_MNIST)
+        info = dataset_info(self.g)
         return {"model": self.model, "conditional": self.conditional,
                 "num_classes": self.num_classes, "latent_dim": self.latent_dim,
                 "class_blend": self.blend_mode, "resolution": info.resolution,
