@@ -247,8 +247,11 @@ def reference(ds, net=None, net_sha256: str | None = None, data_dir=None,
 
     xtr, _ = ds.train()
     xte, yte = ds.test()
-    data_id = identity(ds)["pixels_sha256"] + identity(ds)["split_sha256"] if ds.path \
-        else data_fingerprint(data_dir)
+    if ds.path:
+        ident = identity(ds)  # the manifest's hashes of the pixels and the split
+        data_id = ident["pixels_sha256"] + ident["split_sha256"]
+    else:
+        data_id = data_fingerprint(data_dir)
     key = cache_key(kind="audit", version=AUDIT_VERSION, data=data_id, judge=net_sha256,
                     k=K, shift=MAX_SHIFT, freq=FREQ)
 
