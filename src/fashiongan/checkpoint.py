@@ -52,12 +52,34 @@ def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | No
     return folder
 
 
+# Generators that ship in the package, by the name `sample`, `serve`, `export`, `audit` and
+# `project` accept in place of a path: "default" is the default preset's 15-minute model (the
+# one used when no checkpoint is given), "best" the best preset's longer run (README, Better
+# clothes). A path that exists wins over a name.
+SHIPPED = {"default": "generator.safetensors", "best": "generator-best.safetensors"}
+
+
+def shipped_generator(name: str = "default") -> Path:
+    """The shipped generator called `name` (a UserError when this build has none of it)."""
+    from importlib import resources
+
+    if name not in SHIPPED:
+        raise UserError(f"no shipped generator is named {name!r} (names: {', '.join(SHIPPED)})")
+    file = Path(str(resources.files("fashiongan") / "weights" / SHIPPED[name]))
+    if not file.is_file():
+        raise UserError(f"the {name!r} generator does not ship in this build ({file} missing)")
+    return file
+
+
 def snapshot_path(path: str | Path) -> Path:
-    """A run folder, a snapshot folder or a .safetensors file -> the .safetensors file."""
+    """A run folder, a snapshot folder, a .safetensors file or a shipped generator's name
+    (SHIPPED) -> the .safetensors file."""
     p = Path(path)
     for cand in (p, p / SNAPSHOT_FILE, p / "snapshot" / SNAPSHOT_FILE):
         if cand.is_file():
             return cand
+    if not p.exists() and str(path) in SHIPPED:
+        return shipped_generator(str(path))
     raise UserError(f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} in it "
                     "and in its snapshot/ folder)")
 

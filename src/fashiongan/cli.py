@@ -237,12 +237,9 @@ def _writable(path: Path) -> None:
 
 
 def _default_checkpoint() -> str:
-    from importlib import resources
+    from .checkpoint import shipped_generator
 
-    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
-    if not shipped.is_file():
-        raise UserError("no checkpoint given and no pretrained generator ships in this build")
-    return str(shipped)
+    return str(shipped_generator("default"))
 
 
 class _Parser(argparse.ArgumentParser):
