@@ -35,17 +35,12 @@ def _serve(args) -> int:
     except ModuleNotFoundError as e:
         raise UserError(f"serve needs the serve extra ({e.name} is missing): "
                         "pip install 'fashiongan[serve]'") from None
-    import torch
-
     from ..checkpoint import load_generator
-    from ..cli import _default_checkpoint
+    from ..cli import _default_checkpoint, set_threads
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be in 0-65535, got {args.port}")
-    if args.threads < 0:
-        raise UserError(f"--threads must be >= 0, got {args.threads}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     source = args.checkpoint or _default_checkpoint()
     from .nearest import for_generator
 

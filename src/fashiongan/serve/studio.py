@@ -101,12 +101,13 @@ class Studio:
         b = None if lb is None else torch.full((steps,), lb, device=self.device)
         return ts, self._run(z, a, b, t.to(self.device))
 
-    def project(self, target: np.ndarray, class_=None, steps: int = 150, seed: int = 0):
-        """The design closest to one converted photo (generate/project.py), under the lock."""
-        from ..generate.project import project
+    def project(self, target: np.ndarray, class_=None, steps: int | None = None, seed: int = 0):
+        """The design closest to one converted photo (generate/project.py), under the lock;
+        steps: None is the projector's own default, the one `fashiongan project` uses."""
+        from ..generate.project import STEPS, project
 
         with self._lock:
-            return project(self.g, target[None], class_, steps=steps, seed=seed)
+            return project(self.g, target[None], class_, steps=steps or STEPS, seed=seed)
 
     def around(self, z: torch.Tensor, weights: torch.Tensor | None, n: int, strength: float,
                seed: int) -> np.ndarray:
