@@ -168,27 +168,29 @@ def test_short_cli_run_writes_its_files_and_samples_carry_the_class(tmp_path, da
     assert r.returncode == 0 and list(np.load(npz)["labels"]) == [4, 4, 4]
 
 
-def test_shipped_generator_draws_the_asked_classes():
-    """The pretrained generator in the package: its record matches its weights, and the
-    project's evaluator reads its conditional samples as the classes asked for."""
-    from importlib import resources
-
+@pytest.mark.parametrize(("name", "least"), [("default", 0.8), ("best", 0.88)])
+def test_shipped_generator_draws_the_asked_classes(name, least):
+    """Each pretrained generator in the package: its record matches its weights, and the
+    project's evaluator reads its conditional samples as the classes asked for (bars a few
+    points under the 10,000-sample accuracy its record holds)."""
+    from fashiongan.checkpoint import shipped_generator
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.features import extract
 
-    folder = resources.files("fashiongan") / "weights"
-    g = load_generator(str(folder / "generator.safetensors"))
-    record = json.loads((folder / "generator.json").read_text())
+    file = shipped_generator(name)
+    g = load_generator(str(file))
+    record = json.loads(file.with_suffix(".json").read_text())
     # through from_dict: config keys added since the record was written take their defaults
     assert config.from_dict(record["config"]) == g.config
-    assert record["step"] == g.snapshot_info["step"]
+    assert record["step"] == g.snapshot_info["step"] and record["preset"] == name
     assert record["command"].startswith("fashiongan train") and record["fid"] > 0
-    assert (folder / "generator.safetensors").stat().st_size <= 8 * 2**20
+    assert file.stat().st_size <= 8 * 2**20
     net, _ = evaluator.load()
     images, labels = sample(g, 1000, seed=123, return_labels=True)
     _, pred = extract(images, net)
     acc = (pred.numpy() == labels).mean()
-    assert acc >= 0.8, acc  # measured on 10,000 samples: see generator.json
+    assert acc >= least, acc  # measured on 10,000 samples: see the record
+    assert record["conditional_accuracy"] >= least
     per_class = [(pred.numpy()[labels == k] == k).mean() for k in range(10)]
     for k in (1, 5, 7, 8, 9):  # trousers, sandals, sneakers, bags, boots: unmistakable
         assert per_class[k] > 0.85, (k, per_class)

@@ -349,6 +349,31 @@ def test_shipped_generator_is_the_default(tmp_path):
         assert np.array_equal(pixels(item), fashiongan.sample(g, 1, seed=s, labels=3)[0])
 
 
+def test_shipped_generators_are_picked_by_name(tmp_path):
+    """`sample default|best` (and `serve --checkpoint best`) names a generator in the package
+    (README, Better clothes); a folder of that name in the working directory wins, and an
+    unknown name is a path."""
+    from fashiongan.checkpoint import SHIPPED, load_generator, shipped_generator, snapshot_path
+
+    assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
+    best = load_generator("best")  # ships beside the default (a larger, slower resnet)
+    assert best.config.model == "resnet" and best.config.loss == "hinge"
+    assert best.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
+    named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
+    for out, extra in ((named, ("default",)), (plain, ())):
+        r = run_cli("sample", *extra, "--n", 6, "--seed", 3, "--out", out)
+        assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.load(named)["images"], np.load(plain)["images"])
+    tiny_snapshot(tmp_path / "default")  # a run folder called "default" is not the shipped one
+    r = run_cli("sample", "default", "--n", 6, "--seed", 3, "--out", "own.npz",
+                cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "own.npz")["images"].shape == np.load(plain)["images"].shape
+    assert not np.array_equal(np.load(tmp_path / "own.npz")["images"], np.load(plain)["images"])
+    r = run_cli("sample", "bestest", "--out", tmp_path / "x.npz")
+    assert r.returncode == 2 and "no generator snapshot found" in r.stderr
+
+
 def test_a_colour_model_serves_its_own_categories_in_colour(tmp_path):
     """A generator trained on an imported data set: its class names (Unicode), resolution and
     colour reach /api/classes, and designs come back as RGB PNGs of its size."""
