@@ -84,13 +84,35 @@ def test_evaluator_training_is_deterministic(train_split):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
-# The reduced recipe below, trained with torch 2.13.0 on one thread: each weight tensor's L2 norm.
-# Not a SHA-256 of the file: on this Intel Xeon two fresh processes give weights that differ in
-# the last bits (kernel choice follows memory alignment; MKL_CBWR did not pin it), while the
-# norms agree to 1e-7. A 1% change of the learning rate moves them by 1e-4 and more.
-REDUCED_NORMS = [3.249361, 5.626301, 0.042126, 0.063207, 2.858632, 4.753011, 7.956575, 0.031784,
-                 3.053748, 2.563811, 4.844428, 8.02198, 0.038414, 4.007234, 2.862347, 7.333516,
-                 0.122452, 2.70123, 0.154366]
+# The reduced recipe below, trained with torch 2.13.0: its test accuracy and each weight tensor's
+# L2 norm, per CPU vendor, since the float kernels differ between them:
+# the same code gave 0.7665 on an Intel Xeon and 0.7725 on an AMD EPYC, every time on each. Not a
+# SHA-256 of the file: on the Xeon two fresh processes gave weights that differ in the last bits
+# (kernel choice follows memory alignment; MKL_CBWR did not pin it), while the norms agree to
+# 1e-7. A 1% change of the learning rate moves them by 1e-4 and more.
+REDUCED_PINS = {
+    "GenuineIntel": (0.7665, [
+        3.249361, 5.626301, 0.042126, 0.063207, 2.858632, 4.753011, 7.956575, 0.031784, 3.053748,
+        2.563811, 4.844428, 8.02198, 0.038414, 4.007234, 2.862347, 7.333516, 0.122452, 2.70123,
+        0.154366]),
+    "AuthenticAMD": (0.7725, [
+        3.250109, 5.626289, 0.043413, 0.063293, 2.855522, 4.751574, 7.956578, 0.031642, 3.035825,
+        2.557626, 4.843225, 8.023883, 0.038451, 3.973944, 2.869456, 7.332994, 0.122954, 2.704831,
+        0.155131]),
+}
+
+
+def cpu_vendor() -> str:
+    """vendor_id from /proc/cpuinfo: the float kernels torch picks follow the CPU."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return "unknown"
+    return next((line.split(":")[1].strip() for line in text.splitlines()
+                 if line.startswith("vendor_id")), "unknown")
+
+
 REDUCED = """
 from fashiongan import data
 from fashiongan.metrics import evaluator
@@ -109,8 +131,14 @@ def test_a_reduced_recipe_trains_to_its_pinned_weights():
                        timeout=300)
     assert r.returncode == 0, r.stderr
     acc, norms = r.stdout.splitlines()
-    assert float(acc) == pytest.approx(0.7665, abs=0.002)  # it learnt, and the same amount
-    assert [float(v) for v in norms.split()] == pytest.approx(REDUCED_NORMS, rel=1e-5)
+    norms = [float(v) for v in norms.split()]
+    pin = REDUCED_PINS.get(cpu_vendor())
+    if pin is None:  # a CPU without a pin: the pins agree to ~1%, so hold it to that
+        assert any(float(acc) == pytest.approx(a, abs=0.01) for a, _ in REDUCED_PINS.values())
+        assert any(norms == pytest.approx(n, rel=0.03) for _, n in REDUCED_PINS.values())
+        return
+    assert float(acc) == pytest.approx(pin[0], abs=0.002)  # it learnt, and the same amount
+    assert norms == pytest.approx(pin[1], rel=1e-5)
 
 
 @pytest.mark.slow
