@@ -39,11 +39,13 @@ def free_port() -> int:
 
 
 def shipped_or_fresh(tmp: Path) -> tuple[str, str]:
-    from importlib import resources
+    from fashiongan.checkpoint import shipped_generator
+    from fashiongan.errors import UserError
 
-    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
-    if shipped.is_file():
-        return str(shipped), "shipped generator"
+    try:
+        return str(shipped_generator()), "shipped generator"
+    except UserError:
+        pass
     # no weights yet: an untrained cdcgan preset costs the same per image as a trained one
     cfg = config.resolve("cdcgan")
     save_snapshot(build_generator(cfg), cfg, tmp)

@@ -4,8 +4,6 @@ class weights, and those are the torch-level expectations written out here by ha
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import pytest
 import torch
@@ -13,6 +11,7 @@ from torch import nn
 
 import fashiongan
 from fashiongan import sampling
+from fashiongan.checkpoint import shipped_generator
 from fashiongan.generate import latent
 from fashiongan.generate.interpolate import interpolate
 from fashiongan.models.layers import CondBatchNorm2d
@@ -23,8 +22,7 @@ DRESS, COAT = 3, 4
 
 @pytest.fixture(scope="module")
 def shipped():
-    return fashiongan.load_generator(
-        str(resources.files("fashiongan") / "weights" / "generator.safetensors"))
+    return fashiongan.load_generator(shipped_generator())
 
 
 class Recorder(nn.Module):

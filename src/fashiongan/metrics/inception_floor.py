@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from importlib import resources
 
 import torch
 
@@ -32,13 +31,12 @@ def main(argv=None) -> None:
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--data-dir")
     args = ap.parse_args(argv)
-    from ..checkpoint import load_generator
+    from ..checkpoint import load_generator, shipped_generator
     from ..sampling import sample
 
     net = inception.load_shipped(dtype=getattr(torch, args.dtype))
     train, _ = data.load("train", args.data_dir)
-    gen_path = args.generator or str(resources.files("fashiongan") / "weights"
-                                     / "generator.safetensors")
+    gen_path = args.generator or str(shipped_generator())
     sets = {"train": lambda: train[floor_indices(args.n)],
             "generator": lambda: torch.as_tensor(sample(load_generator(gen_path), args.n,
                                                         seed=0))}
