@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from quality import train  # noqa: E402
 
 from fashiongan.fileio import atomic_write_json  # noqa: E402
-from fashiongan.plots import aug_p_plot, read_jsonl  # noqa: E402
+from fashiongan.plots import aug_p_plot, fid_curves_plot, read_jsonl  # noqa: E402
 
 
 def evaluate(run_dir: Path, n: int, threads: int, fresh: bool) -> tuple[str, dict]:
@@ -50,11 +50,15 @@ def evaluate(run_dir: Path, n: int, threads: int, fresh: bool) -> tuple[str, dic
 
 def row(size: int, mode: str, info: dict, result: dict, run_dir: Path) -> dict:
     s, f = result["samples"], result["real_floor"]
-    ps = [r["aug_p"] for r in read_jsonl(run_dir / "metrics.jsonl") if "aug_p" in r]
+    records = read_jsonl(run_dir / "metrics.jsonl")
+    ps = [r["aug_p"] for r in records if "aug_p" in r]
+    during = [r for r in records if "fid" in r]  # --eval-every: FID of the EMA G over the run
+    best = min(during, key=lambda r: r["fid"]) if during else None
     return {"size": size, "mode": mode, "iterations": info["step"], "train_s": info["wall_s"],
             "fid": s["fid"], "kid": s["kid"], "precision": s["precision"],
             "recall": s["recall"], "cond_accuracy": s["classes"].get("accuracy"),
             "floor_fid": f["fid"], "final_p": ps[-1] if ps else None,
+            "best_fid": best and best["fid"], "best_step": best and best["step"],
             "command": " ".join(info["command"]), "run_dir": str(run_dir)}
 
 
@@ -69,6 +73,8 @@ COLUMNS = [("train images", "size", "{:,}".format), ("augment", "mode", str),
            ("prec.", "precision", "{:.3f}".format), ("recall", "recall", "{:.3f}".format),
            ("cond. acc.", "cond_accuracy", lambda v: "-" if v is None else f"{100 * v:.1f}%"),
            ("ADA p at end", "final_p", _opt("{:.3f}")),
+           ("best FID during run", "best_fid", _opt("{:.2f}")),
+           ("at iter", "best_step", _opt("{:,}")),
            ("real floor FID", "floor_fid", "{:.2f}".format)]
 
 
@@ -92,6 +98,10 @@ def main(argv=None) -> int:
     p.add_argument("--eval-n", type=int, default=10_000, help="samples the judge scores")
     p.add_argument("--retrain", action="store_true", help="train and score even when done")
     p.add_argument("--plot", help="draw ADA's p over iterations per size to this PNG")
+    p.add_argument("--eval-every", type=int, default=0, help="also score FID every this many "
+                   "iterations during training (eval-n samples; the best-FID columns)")
+    p.add_argument("--fid-plot", help="draw FID during training per run to this PNG "
+                   "(needs --eval-every)")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
 
@@ -102,6 +112,8 @@ def main(argv=None) -> int:
             # augment is set explicitly, so the default preset's own small-set choice (its
             # threshold, set from this table) does not change the "none" rows
             extra = [f"augment={mode}", f"iterations={args.iterations}"]
+            if args.eval_every:
+                extra += [f"eval_every={args.eval_every}", f"eval_samples={args.eval_n}"]
             _, info = train("default", run_dir, 0, args.threads, extra, args.retrain,
                             args.data_dir, flags=("--limit-data", str(size)))
             cmd, result = evaluate(run_dir, args.eval_n, args.threads, args.retrain)
@@ -118,6 +130,12 @@ def main(argv=None) -> int:
         if aug_p_plot(series, args.plot, f"ADA p, default preset, {args.iterations} "
                       "iterations"):
             print(f"plot written to {args.plot}")
+    if args.fid_plot:
+        series = {f"{r['size']:,} images, {r['mode']}":
+                  read_jsonl(Path(r["run_dir"]) / "metrics.jsonl") for r in rows}
+        if fid_curves_plot(series, args.fid_plot, f"FID during training ({args.eval_n} "
+                           "samples), default preset"):
+            print(f"plot written to {args.fid_plot}")
     out = Path(args.runs_dir) / "small-data.json"
     atomic_write_json(out, {"iterations": args.iterations, "eval_n": args.eval_n,
                             "rows": rows})

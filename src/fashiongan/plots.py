@@ -86,18 +86,31 @@ def fid_plot(records: list[dict], out: str | Path, title: str = "") -> Path | No
 
 def aug_p_plot(series: dict[str, list[dict]], out: str | Path, title: str = "") -> Path | None:
     """ADA's p against iteration, one line per run (label -> its metrics.jsonl records)."""
-    lines = {k: [r for r in v if "aug_p" in r] for k, v in series.items()}
+    return _curves(series, "aug_p", "ADA p", out, title or "ADA augmentation probability p")
+
+
+def fid_curves_plot(series: dict[str, list[dict]], out: str | Path,
+                    title: str = "") -> Path | None:
+    """FID during training (`--eval-every`) against iteration, one line per run."""
+    return _curves(series, "fid", "FID", out, title or "FID during training", marker="o")
+
+
+def _curves(series: dict[str, list[dict]], key: str, ylabel: str, out: str | Path, title: str,
+            marker: str | None = None) -> Path | None:
+    """One line per run of metrics.jsonl's `key` against iteration; None when no run has it."""
+    lines = {k: [r for r in v if key in r] for k, v in series.items()}
     lines = {k: v for k, v in lines.items() if v}
     if not lines:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3))
     for label, rows in lines.items():
-        ax.plot([r["step"] for r in rows], [r["aug_p"] for r in rows], lw=1.2, label=label)
+        ax.plot([r["step"] for r in rows], [r[key] for r in rows], lw=1.2, label=label,
+                marker=marker, ms=3)
     ax.set_xlabel("iteration")
-    ax.set_ylabel("ADA p")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.set_title(title or "ADA augmentation probability p")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
