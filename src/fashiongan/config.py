@@ -36,6 +36,7 @@ class TrainConfig:
     loss: str = "bce"  # bce | non_saturating | hinge | wgan_gp (see fashiongan.losses)
     gp_weight: float = 10.0  # gradient-penalty weight, used by wgan_gp only
     r1_gamma: float = 0.0  # R1 penalty weight on real data; 0 turns it off
+    r1_interval: int = 1  # lazy R1 (StyleGAN2): every this many iterations, weight x interval
     d_steps: int = 1  # D updates per G update (WGAN critics often use 5)
     d_split_steps: bool = False  # article/Keras: one D optimiser step on real, then one on fake
     d_fakes_eval_mode: bool = False  # article/Keras: D's fakes come from G.predict (BN in eval)
@@ -53,12 +54,15 @@ class TrainConfig:
     batch_size: int = 32  # images per batch on each rank (global batch = batch_size x ranks)
     lr: float = 2e-4  # Adam learning rate of G
     d_lr: float = 0.0  # Adam learning rate of D; 0 means the same as lr
+    lr_warmup_kimg: float = 0.0  # both learning rates ramp up linearly over this many kimg
     beta1: float = 0.5  # Adam beta1
     beta2: float = 0.999  # Adam beta2
     adam_eps: float = 1e-7  # Adam epsilon (Keras' default is 1e-7, PyTorch's 1e-8)
     ema_halflife_kimg: float = 0.0  # half-life of G's EMA in thousands of images; 0: no EMA
     ema_rampup: float = 0.05  # EMA half-life is at most this fraction of images seen so far
-    batch_sampling: str = "replacement"  # replacement (article: randint) | epoch (permutations)
+    # replacement (article: randint) | epoch (permutations) | balanced (epoch order spread by
+    # class so every batch holds the classes in proportion, and fake labels cycle the classes)
+    batch_sampling: str = "replacement"
     seed: int = 0  # fixes init, data order and noise
     on_nan: str = "stop"  # stop | rollback (reload the last good state, halve the lr, go on)
     max_rollbacks: int = 3  # with on_nan rollback: stop after this many rollbacks
@@ -87,7 +91,7 @@ class TrainConfig:
         validate.seed(self.seed, "config: seed")
         positive = ("latent_dim", "g_width", "d_width", "iterations", "batch_size", "d_steps",
                     "log_interval", "sample_interval", "checkpoint_interval", "keep_checkpoints",
-                    "grid_rows", "grid_cols", "grid_scale", "eval_samples")
+                    "grid_rows", "grid_cols", "grid_scale", "eval_samples", "r1_interval")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
@@ -97,8 +101,8 @@ class TrainConfig:
         for name in ("lr", "adam_eps"):
             if not getattr(self, name) > 0:
                 raise UserError(f"config: {name} must be > 0, got {getattr(self, name)}")
-        nonneg = ("num_classes", "gp_weight", "r1_gamma", "d_lr", "ema_halflife_kimg",
-                  "ema_rampup", "eval_every", "threads", "max_rollbacks")  # seed: validate.seed
+        nonneg = ("num_classes", "gp_weight", "r1_gamma", "d_lr", "ema_halflife_kimg", "ema_rampup",
+                  "eval_every", "threads", "max_rollbacks", "lr_warmup_kimg")  # seed: validate
         for name in nonneg:
             if getattr(self, name) < 0:
                 raise UserError(f"config: {name} must be >= 0, got {getattr(self, name)}")
@@ -107,7 +111,7 @@ class TrainConfig:
                 raise UserError(f"config: {name} must be in [0, 1), got {getattr(self, name)}")
         choices = {
             "loss": ("bce", "non_saturating", "hinge", "wgan_gp"),
-            "batch_sampling": ("replacement", "epoch"),
+            "batch_sampling": ("replacement", "epoch", "balanced"),
             "amp": ("none", "bf16"),
             "on_nan": ("stop", "rollback"),
             "augment": ("none", "diffaugment", "ada"),
@@ -120,6 +124,9 @@ class TrainConfig:
                 and self.ada_interval > 0):
             raise UserError("config: ada_target must be in (0, 1), ada_p in [0, 1], ada_kimg "
                             "and ada_interval > 0")
+        if self.batch_sampling == "balanced" and not self.num_classes:
+            raise UserError("config: batch_sampling balanced balances classes; it needs a "
+                            "class-conditional model (num_classes > 0)")
         if self.model == "article" and self.num_classes:
             raise UserError("config: model article is unconditional; num_classes must be 0 "
                             "(cdcgan is the class-conditional model)")

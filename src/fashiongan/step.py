@@ -59,6 +59,7 @@ class GANStep:
         self.aug = Augmenter.from_config(cfg, reduce=distributed.all_reduce_sum if ddp else None)
         self.aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
         self.noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        self.iteration = 0  # set by the loop: lazy R1 (r1_interval) runs on multiples of it
         # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
         # parameters are frozen there, so no DDP hook waits for gradients that never come.
         G_train = nn.parallel.DistributedDataParallel(G) if ddp else G
@@ -89,9 +90,12 @@ class GANStep:
 
     def _z_y(self, B: int):
         z = torch.randn(B, self.cfg.latent_dim, device=self.device, generator=self.noise)
-        y = (torch.randint(0, self.k, (B,), device=self.device, generator=self.noise)
-             if self.k else None)
-        return z, y
+        if not self.k:
+            return z, None
+        if self.cfg.batch_sampling == "balanced":  # the classes in turn from a random start
+            start = torch.randint(0, self.k, (1,), device=self.device, generator=self.noise)
+            return z, (torch.arange(B, device=self.device) + start) % self.k
+        return z, torch.randint(0, self.k, (B,), device=self.device, generator=self.noise)
 
     def _fakes_for_d(self, z, y):
         with torch.no_grad(), self.autocast:
@@ -129,7 +133,10 @@ class GANStep:
         if self.channels_last and x is not both:  # augmented: comes back NCHW
             x = x.contiguous(memory_format=torch.channels_last)
         y = torch.cat([y_real, y_fake]) if self.k else None
-        if cfg.r1_gamma:
+        # lazy R1 (Karras et al. 2020, StyleGAN2): the penalty every r1_interval iterations,
+        # weighted by the interval, so its mean pull is that of R1 every iteration
+        r1 = cfg.r1_gamma * cfg.r1_interval if self.iteration % cfg.r1_interval == 0 else 0.0
+        if r1:
             x.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         with self.autocast:
@@ -140,8 +147,8 @@ class GANStep:
         if cfg.loss == "wgan_gp":
             total = total + cfg.gp_weight * losses.gradient_penalty(
                 self.D, real, fake, y_real, generator=self.noise)
-        if cfg.r1_gamma:
-            total = total + cfg.r1_gamma * losses.r1_penalty(real_logits, x, n_real=B)
+        if r1:
+            total = total + r1 * losses.r1_penalty(real_logits, x, n_real=B)
         total.backward()
         optim.step(opt)
         return loss.detach(), real_logits.detach(), fake_logits.detach()

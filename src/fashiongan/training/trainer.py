@@ -79,7 +79,8 @@ class Trainer:
         self.rank, self.world_size = rank, world_size
         self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
         self.sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling,
-                                    device, rank, world_size)
+                                    device, rank, world_size,
+                                    labels if cfg.batch_sampling == "balanced" else None)
         torch.manual_seed(cfg.seed)
         self.G = build_generator(cfg, info).to(device)
         self.D = build_discriminator(cfg, info).to(device)
@@ -110,7 +111,11 @@ class Trainer:
         A non-finite loss raises NonFiniteLoss before any counter moves (one host sync per
         iteration, so a NaN is caught in the iteration it appears)."""
         cfg, gan, k = self.cfg, self.gan, self.cfg.num_classes
+        warm = 1000 * cfg.lr_warmup_kimg
         for done in range(1, n + 1):
+            if self.images_seen < warm:  # the iteration's lrs; the last of them is the full lr
+                self._apply_lrs()
+            gan.iteration = self.step
             idx = self.sampler(self.step)
             real = self.images[idx].float().div_(127.5).sub_(1.0)
             gan.noise.manual_seed(noise_seed(cfg.seed, self.rank, self.step))
@@ -143,8 +148,17 @@ class Trainer:
     def set_lr_scale(self, scale: float) -> None:
         """The optimisers' hyper-parameters from cfg (so `--set lr=...` on resume is applied,
         not only recorded), the learning rates times the NaN rollbacks' scale."""
-        cfg = self.cfg
         self.lr_scale = scale
+        self._apply_lrs()
+
+    def warmup(self) -> float:
+        """The learning-rate factor of the next iteration: lr_warmup_kimg's linear ramp, 1
+        after it (a function of images seen, so a resumed run gets the same rates)."""
+        kimg = self.cfg.lr_warmup_kimg
+        return min(1.0, (self.images_seen + self.global_batch) / (1000 * kimg)) if kimg else 1.0
+
+    def _apply_lrs(self) -> None:
+        cfg, scale = self.cfg, self.lr_scale * self.warmup()
         for opt, lr in ((self.gan.opt_g, cfg.lr), (self.gan.opt_d, cfg.d_learning_rate)):
             for group in opt.param_groups:
                 group.update(lr=lr * scale, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
