@@ -14,6 +14,9 @@ so a load that comes and goes on a shared machine hits both; a ratio within NOIS
 only a real cost changes the iterations. The iterations actually run and the wall time are in
 the table. Every run is the project's own command (quality.py's `train`), printed with
 its row, so any row can be rerun alone. Finished runs and scores are reused unless --retrain.
+
+`--start loss=hinge --steps NAME ...` continues an earlier chain: its kept set is the base,
+retrained in this run so that the new steps are compared on the same machine and load.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ STEPS = [
     ("batch 64", ["batch_size=64"]),
     ("wider: g 128, d 64", ["g_width=128", "d_width=64"]),
     ("residual G and D (resnet, g 64, d 32)", ["model=resnet"]),
+    # the issue's remaining candidates (tests/test_training_knobs.py): a warm-up of 1,000
+    # iterations, class-balanced real batches and fake labels, StyleGAN2's lazy R1 (interval 16)
+    ("learning-rate warm-up, 32 kimg", ["lr_warmup_kimg=32"]),
+    ("class-balanced batches", ["batch_sampling=balanced"]),
+    ("lazy R1, gamma 0.1 every 16 iterations", ["r1_gamma=0.1", "r1_interval=16"]),
 ]
 
 
@@ -82,8 +90,13 @@ def main(argv=None) -> int:
     p.add_argument("--alone", nargs="*", default=[], choices=[n for n, _ in STEPS],
                    metavar="STEP", help="also measure these steps each alone on the default "
                    "preset (outside the greedy chain)")
+    p.add_argument("--start", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="begin the chain from this kept set (an earlier run's), e.g. loss=hinge")
+    p.add_argument("--steps", nargs="*", choices=[n for n, _ in STEPS], metavar="STEP",
+                   help="only these steps of the chain (default: all)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    chain = [(n, c) for n, c in STEPS if args.steps is None or n in args.steps]
 
     runs = Path(args.runs_dir)
     # a rerun reuses the slowdown measured for the same candidate, hence its finished run
@@ -91,7 +104,7 @@ def main(argv=None) -> int:
     prior = {} if args.retrain or not old.is_file() else {
         (r["step"], tuple(r["overrides"])): r["slowdown"]
         for r in json.loads(old.read_text())["rows"]}
-    rows, kept = [], []
+    rows, kept = [], list(args.start)
 
     def measure(name: str, overrides: list[str], run_dir: Path) -> dict:
         ratio = prior.get((name, tuple(overrides)))
@@ -115,8 +128,12 @@ def main(argv=None) -> int:
                                 "eval_n": args.eval_n, "rows": rows})
 
     # every candidate is the kept set plus one step, so the ratios are measured as we go
-    for i, (name, change) in enumerate([("default preset", []), *STEPS]):
-        r = measure(name, [*kept, *change], runs / f"step{i}")
+    # run folders: step0 (+ the start set) for the base, stepK for STEPS[K-1] on top of it
+    base = " + ".join(["default preset", *args.start])
+    dirs = ["step0" + "".join(f"-{kv}" for kv in args.start),
+            *(f"step{STEPS.index(s) + 1}" for s in chain)]
+    for i, (name, change) in enumerate([(base, []), *chain]):
+        r = measure(name, [*kept, *change], runs / dirs[i])
         best = min((x["fid"] for x in rows if x["kept"]), default=float("inf"))
         r["kept"] = r["fid"] < best or not i
         if r["kept"] and i:
