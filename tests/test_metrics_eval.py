@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import safetensors.torch
 import torch
 import torch.nn.functional as F
 
@@ -276,6 +277,26 @@ def test_train_with_eval_every_then_evaluate_agree(tmp_path, cache, ref):
     assert out["samples"]["fid"] == pytest.approx(fids[200], rel=1e-3)
     r = run_cli("evaluate", run, "--n", "20", "--cas", "--no-floor", env=env)
     assert r.returncode == 2 and "--cas needs class-conditional" in r.stderr
+
+
+def test_eval_every_does_not_change_the_training(tmp_path, cache, ref):
+    """Scoring during training draws its own seeds and only reads the EMA G: the run's weights
+    are those of the same run without --eval-every, bit for bit (so curves over a run compare
+    with runs made without them)."""
+    env = {"FASHIONGAN_CACHE": str(cache)}
+    weights = []
+    for flags in (("--eval-every", "40"), ()):
+        run = tmp_path / f"run{len(weights)}"
+        r = run_cli("train", "--preset", "default", "--out", run, "--no-progress", *flags,
+                    "--set", "iterations=80", "--set", "eval_samples=200", "--set",
+                    "threads=1", "--limit-data", "2000", env=env)
+        assert r.returncode == 0, r.stderr
+        weights.append(safetensors.torch.load_file(run / "snapshot" / "generator.safetensors"))
+    assert sorted(weights[0]) == sorted(weights[1])
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    fids = [json.loads(x) for x in (tmp_path / "run0" / "metrics.jsonl").read_text().splitlines()
+            if '"fid"' in x]
+    assert [f["step"] for f in fids] == [40, 80]
 
 
 def test_evaluator_info_names_the_pin():
