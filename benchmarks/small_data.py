@@ -102,6 +102,8 @@ def main(argv=None) -> int:
                    "iterations during training (eval-n samples; the best-FID columns)")
     p.add_argument("--fid-plot", help="draw FID during training per run to this PNG "
                    "(needs --eval-every)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="more config overrides for every run, e.g. ada_target=0.4")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
 
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
             run_dir = Path(args.runs_dir) / f"n{size}-{mode}"
             # augment is set explicitly, so the default preset's own small-set choice (its
             # threshold, set from this table) does not change the "none" rows
-            extra = [f"augment={mode}", f"iterations={args.iterations}"]
+            extra = [f"augment={mode}", f"iterations={args.iterations}", *args.set]
             if args.eval_every:
                 extra += [f"eval_every={args.eval_every}", f"eval_samples={args.eval_n}"]
             _, info = train("default", run_dir, 0, args.threads, extra, args.retrain,
