@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fashiongan import config
+from fashiongan.data.info import DatasetInfo
 from fashiongan.data.sampler import BatchSampler
 from fashiongan.errors import UserError
 from fashiongan.training import Trainer
@@ -72,6 +73,14 @@ def test_balanced_fake_labels_cycle_the_classes(fmnist):
 def test_balanced_needs_classes():
     with pytest.raises(UserError, match="class-conditional"):
         config.resolve("dcgan", ["batch_sampling=balanced"])
+    # the default preset balances; on an unlabelled catalogue it falls back to plain epochs
+    # (and becomes unconditional), unless the user asks for balance there
+    unlabelled = DatasetInfo(32, 3, (), "photos")
+    assert config.resolve("default").batch_sampling == "balanced"
+    cfg = config.resolve("default", info=unlabelled)
+    assert (cfg.batch_sampling, cfg.num_classes, cfg.model) == ("epoch", 0, "dcgan")
+    with pytest.raises(UserError, match="class-conditional"):
+        config.resolve("default", ["batch_sampling=balanced"], info=unlabelled)
 
 
 def test_lazy_r1_is_r1_times_the_interval_on_its_iterations(fmnist):
@@ -86,7 +95,7 @@ def test_lazy_r1_is_r1_times_the_interval_on_its_iterations(fmnist):
 
     lazy_on = d_after_one_step(0, r1_gamma=0.5, r1_interval=4)
     lazy_off = d_after_one_step(1, r1_gamma=0.5, r1_interval=4)
-    _assert_same(lazy_on, d_after_one_step(0, r1_gamma=2.0))
+    _assert_same(lazy_on, d_after_one_step(0, r1_gamma=2.0, r1_interval=1))
     _assert_same(lazy_off, d_after_one_step(0, r1_gamma=0.0))
     assert not all(torch.equal(lazy_on[k], lazy_off[k]) for k in lazy_on)  # R1 moves D
 
@@ -106,6 +115,6 @@ def test_warmup_ramps_the_learning_rates_and_resumes_bit_exact(fmnist):
     resumed.load_state_dict(first.state_dict())
     resumed.run(8)
     _assert_same(_weights(tr), _weights(resumed))
-    plain = _trainer(fmnist)
+    plain = _trainer(fmnist, lr_warmup_kimg=0)
     plain.run(12)
     assert not torch.equal(_weights(plain)["G.fc.weight"], _weights(tr)["G.fc.weight"])

@@ -235,8 +235,8 @@ DEFAULT_SIZES = {32: {"g_width": 128, "d_width": 32, "batch_size": 32},
 
 def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) -> dict[str, Any]:
     """A preset fitted to a data set: conditional on its classes when it has labels (a cdcgan
-    preset becomes dcgan, and balanced batches plain epochs, on unlabelled data), and, for the default preset, widths and batch
-    for its resolution."""
+    preset becomes dcgan, and balanced batches plain epochs, on unlabelled data), and, for the
+    default preset, widths and batch for its resolution."""
     values = dict(values)
     if values.get("num_classes"):
         values["num_classes"] = info.num_classes
