@@ -81,6 +81,7 @@ def test_balanced_needs_classes():
     assert (cfg.batch_sampling, cfg.num_classes, cfg.model) == ("epoch", 0, "dcgan")
     with pytest.raises(UserError, match="class-conditional"):
         config.resolve("default", ["batch_sampling=balanced"], info=unlabelled)
+    assert config.resolve("default", ["num_classes=0"]).batch_sampling == "epoch"
 
 
 def test_lazy_r1_is_r1_times_the_interval_on_its_iterations(fmnist):

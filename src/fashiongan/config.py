@@ -235,16 +235,13 @@ DEFAULT_SIZES = {32: {"g_width": 128, "d_width": 32, "batch_size": 32},
 
 def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) -> dict[str, Any]:
     """A preset fitted to a data set: conditional on its classes when it has labels (a cdcgan
-    preset becomes dcgan, and balanced batches plain epochs, on unlabelled data), and, for the
-    default preset, widths and batch for its resolution."""
+    preset becomes dcgan on unlabelled data), and, for the default preset, widths and batch
+    for its resolution."""
     values = dict(values)
     if values.get("num_classes"):
         values["num_classes"] = info.num_classes
         if not info.num_classes and values.get("model") == "cdcgan" and "model" not in overridden:
             values["model"] = "dcgan"
-        if (not info.num_classes and values.get("batch_sampling") == "balanced"
-                and "batch_sampling" not in overridden):
-            values["batch_sampling"] = "epoch"  # no classes to balance
     if preset == DEFAULT_PRESET:
         values.update(DEFAULT_SIZES.get(info.resolution, {}))
     return values  # the caller applies the overrides last
@@ -284,6 +281,9 @@ def resolve(preset: str | None = None, overrides: list[str] | None = None,
     if auto:
         values["augment"] = auto
     values.update(changes)
+    if (not values.get("num_classes") and values.get("batch_sampling") == "balanced"
+            and "batch_sampling" not in changes):
+        values["batch_sampling"] = "epoch"  # unlabelled data or num_classes=0: nothing to balance
     return from_dict(values, source=f"preset {preset or DEFAULT_PRESET}")
 
 

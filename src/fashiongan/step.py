@@ -66,6 +66,9 @@ class GANStep:
         D_train = nn.parallel.DistributedDataParallel(D) if ddp else D
         wrap = torch.compile if cfg.compile else (lambda m: m)
         self.G_train, self.D_train, self.D_frozen = wrap(G_train), wrap(D_train), wrap(D)
+        # R1 differentiates D's gradient, and aot_autograd has no double backward: a compiled
+        # run takes its R1 iterations (every r1_interval-th) through the eager D
+        self.D_train_r1 = D_train
         # bf16 autocast: matmuls and convolutions in bf16 (tensor cores on CUDA; AVX512-BF16
         # on CPUs that have it), the rest and the weights in float32.
         self.amp = cfg.amp == "bf16"
@@ -140,7 +143,7 @@ class GANStep:
             x.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         with self.autocast:
-            logits = self._fp32(self.D_train(x, y))
+            logits = self._fp32((self.D_train_r1 if r1 else self.D_train)(x, y))
         real_logits, fake_logits = logits[:B], logits[B:]
         loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
         total = loss
