@@ -9,10 +9,9 @@ from fashiongan import config
 from fashiongan.data.info import DatasetInfo
 from fashiongan.data.sampler import BatchSampler
 from fashiongan.errors import UserError
-from fashiongan.training import Trainer
 from fashiongan.training.trainer import training_data
 
-from .test_trainer import _assert_same, _weights
+from .test_trainer import _assert_same, _trainer, _weights
 
 
 @pytest.fixture(autouse=True)
@@ -24,11 +23,6 @@ def one_thread():
 def fmnist():
     images, labels, info = training_data()
     return images[:600], labels[:600], info
-
-
-def _trainer(fmnist, **changes):
-    cfg = config.resolve("default", [f"{k}={v}" for k, v in changes.items()])
-    return Trainer(cfg, *fmnist, torch.device("cpu"))
 
 
 def _worst_batch_imbalance(sampler, labels, steps) -> float:

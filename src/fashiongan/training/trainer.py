@@ -79,8 +79,7 @@ class Trainer:
         self.rank, self.world_size = rank, world_size
         self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
         self.sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling,
-                                    device, rank, world_size,
-                                    labels if cfg.batch_sampling == "balanced" else None)
+                                    device, rank, world_size, self.labels)
         torch.manual_seed(cfg.seed)
         self.G = build_generator(cfg, info).to(device)
         self.D = build_discriminator(cfg, info).to(device)
