@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import socket
 import threading
 import time
@@ -359,6 +360,11 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     best = load_generator("best")  # ships beside the default (a larger, slower resnet)
     assert best.config.model == "resnet" and best.config.loss == "hinge"
     assert best.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
+    long = load_generator("long")  # the default preset trained for 100 minutes
+    assert long.config.model == "cdcgan" and long.config.r1_interval == 16
+    assert long.snapshot_info["step"] == 97_650
+    record = json.loads(shipped_generator("long").with_suffix(".json").read_text())
+    assert record["step"] == 97_650 and record["fid"] < 3.0  # the README's figures' source
     named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
     for out, extra in ((named, ("default",)), (plain, ())):
         r = run_cli("sample", *extra, "--n", 6, "--seed", 3, "--out", out)

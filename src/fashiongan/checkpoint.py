@@ -54,9 +54,11 @@ def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | No
 
 # Generators that ship in the package, by the name `sample`, `serve`, `export`, `audit` and
 # `project` accept in place of a path: "default" is the default preset's 15-minute model (the
-# one used when no checkpoint is given), "best" the best preset's longer run (README, Better
-# clothes). A path that exists wins over a name.
-SHIPPED = {"default": "generator.safetensors", "best": "generator-best.safetensors"}
+# one used when no checkpoint is given), "best" the best preset's longer run, "long" the default
+# preset's 100-minute run, the best-scoring of the three (README, Better clothes). A path that
+# exists wins over a name.
+SHIPPED = {"default": "generator.safetensors", "best": "generator-best.safetensors",
+           "long": "generator-long.safetensors"}
 
 
 def shipped_generator(name: str = "default") -> Path:
