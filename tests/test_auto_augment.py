@@ -54,11 +54,13 @@ def test_other_presets_unchanged(tmp_path, capsys, data_dir):
 @pytest.mark.parametrize(("preset", "overrides", "images", "expected"), [
     (None, [], config.SMALL_DATA_IMAGES - 1, AUTO),
     ("default", [], config.SMALL_DATA_IMAGES // 2, AUTO),
+    ("best", [], config.SMALL_DATA_IMAGES // 2, AUTO),  # the default's network, trained longer
     (None, [], config.SMALL_DATA_IMAGES, None),  # the threshold itself is large enough
     (None, [], 60_000, None),
     (None, [], None, None),  # size unknown
     (None, ["augment=diffaugment"], 10, None),
     ("article", [], 10, None),
+    ("cdcgan", [], 10, None),
 ])
 def test_rule(preset, overrides, images, expected):
     assert config.small_data_augment(preset, overrides, images) == expected

@@ -352,19 +352,26 @@ def test_shipped_generator_is_the_default(tmp_path):
 
 def test_shipped_generators_are_picked_by_name(tmp_path):
     """`sample default|best` (and `serve --checkpoint best`) names a generator in the package
-    (README, Better clothes); a folder of that name in the working directory wins, and an
-    unknown name is a path."""
+    (README, The shipped generators); a folder of that name in the working directory wins, and
+    an unknown name is a path."""
+    import dataclasses
+
     from fashiongan.checkpoint import SHIPPED, load_generator, shipped_generator, snapshot_path
 
     assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
-    best = load_generator("best")  # ships beside the default (a larger, slower resnet)
-    assert best.config.model == "resnet" and best.config.loss == "hinge"
-    assert best.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
-    long = load_generator("long")  # the default preset trained for 100 minutes
-    assert long.config.model == "cdcgan" and long.config.r1_interval == 16
-    assert long.snapshot_info["step"] == 97_650
-    record = json.loads(shipped_generator("long").with_suffix(".json").read_text())
+    best = load_generator("best")  # the default preset's network trained for 100 minutes
+    assert shipped_generator("best") == shipped_generator("long")  # its name when it shipped
+    assert best.config.model == "cdcgan" and best.config.r1_interval == 16
+    assert best.snapshot_info["step"] == 97_650
+    record = json.loads(shipped_generator("best").with_suffix(".json").read_text())
     assert record["step"] == 97_650 and record["fid"] < 3.0  # the README's figures' source
+    # what `--preset best` trains now: the run's config but for the keys that steer the run
+    # (threads, evaluation during it) and not what it learns
+    run_keys = {"threads": 1, "eval_every": 10_000}
+    assert dataclasses.replace(config.resolve("best"), **run_keys) == best.config
+    resnet = load_generator("resnet")  # the best preset's residual nets before (slower)
+    assert resnet.config.model == "resnet" and resnet.config.loss == "hinge"
+    assert resnet.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
     named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
     for out, extra in ((named, ("default",)), (plain, ())):
         r = run_cli("sample", *extra, "--n", 6, "--seed", 3, "--out", out)

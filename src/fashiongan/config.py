@@ -20,6 +20,9 @@ from . import validate
 from .errors import UserError
 
 DEFAULT_PRESET = "default"
+# Presets built on the default's network (best is the default trained for longer): they share
+# its widths per resolution and its switch to augmentation on small training sets.
+DEFAULT_FAMILY = (DEFAULT_PRESET, "best")
 
 
 @dataclass(frozen=True)
@@ -235,14 +238,14 @@ DEFAULT_SIZES = {32: {"g_width": 128, "d_width": 32, "batch_size": 32},
 
 def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) -> dict[str, Any]:
     """A preset fitted to a data set: conditional on its classes when it has labels (a cdcgan
-    preset becomes dcgan on unlabelled data), and, for the default preset, widths and batch
-    for its resolution."""
+    preset becomes dcgan on unlabelled data), and, for the default preset and those built on
+    it (DEFAULT_FAMILY), widths and batch for its resolution."""
     values = dict(values)
     if values.get("num_classes"):
         values["num_classes"] = info.num_classes
         if not info.num_classes and values.get("model") == "cdcgan" and "model" not in overridden:
             values["model"] = "dcgan"
-    if preset == DEFAULT_PRESET:
+    if preset in DEFAULT_FAMILY:
         values.update(DEFAULT_SIZES.get(info.resolution, {}))
     return values  # the caller applies the overrides last
 
@@ -259,9 +262,10 @@ SMALL_DATA_AUGMENT = "ada"
 
 def small_data_augment(preset: str | None, overrides: list[str] | None,
                        train_images: int | None) -> str | None:
-    """The augment mode the default preset takes on its own for a training set this small, or
-    None: another preset, the size unknown or large enough, or `augment` set by the user."""
-    if (preset or DEFAULT_PRESET) != DEFAULT_PRESET or train_images is None:
+    """The augment mode the default preset (and best, DEFAULT_FAMILY) takes on its own for a
+    training set this small, or None: another preset, the size unknown or large enough, or
+    `augment` set by the user."""
+    if (preset or DEFAULT_PRESET) not in DEFAULT_FAMILY or train_images is None:
         return None
     if train_images >= SMALL_DATA_IMAGES or "augment" in parse_overrides(overrides or []):
         return None
