@@ -38,6 +38,20 @@ from fashiongan.models import build_generator
 N_SAMPLES = 10_000
 
 
+def same_run(a: list[str], b: list[str]) -> bool:
+    """Whether two train commands ask for the same run: equal but for `--set threads=N`, which
+    says how many cores compute the run, not which run (its float rounding may differ)."""
+
+    def strip(cmd: list[str]) -> list[str]:
+        keep = [True] * len(cmd)
+        for i in range(len(cmd) - 1):
+            if cmd[i] == "--set" and cmd[i + 1].startswith("threads="):
+                keep[i] = keep[i + 1] = False
+        return [x for x, k in zip(cmd, keep, strict=True) if k]
+
+    return strip(a) == strip(b)
+
+
 def train(preset: str, run_dir: Path, budget: float, threads: int, extra: list[str],
           retrain: bool, data_dir: str | None,
           flags: tuple[str, ...] = ()) -> tuple[list[str], dict]:
@@ -54,8 +68,13 @@ def train(preset: str, run_dir: Path, budget: float, threads: int, extra: list[s
     done = run_dir / "quality-run.json"
     if not retrain and done.is_file():
         prior = json.loads(done.read_text())
-        if prior.get("command") == cmd:
-            return cmd, prior
+        if same_run(prior.get("command", []), cmd):
+            return prior["command"], prior
+        # the train command's --overwrite would delete hours of training for a typo: refuse
+        raise SystemExit(f"{run_dir} holds a finished run of another command:\n  "
+                         f"{' '.join(prior.get('command', []))}\nthis call would train:\n  "
+                         f"{' '.join(cmd)}\n--retrain replaces it; another runs folder keeps "
+                         "both")
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "fashiongan", *cmd[1:]], text=True,
                        capture_output=True)

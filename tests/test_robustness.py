@@ -4,6 +4,7 @@ have two trainings write into one folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -16,6 +17,7 @@ import torch
 from fashiongan import checkpoint, runs
 from fashiongan.ema import EMA
 from fashiongan.fileio import atomic_write_bytes
+from fashiongan.plots import read_jsonl
 from fashiongan.train import NonFiniteError, training_loop
 from tests.conftest import run_cli
 from tests.test_bad_input import _listing
@@ -59,6 +61,25 @@ def test_in_place_resume_from_an_older_state_needs_overwrite_and_then_drops_the_
     assert r.returncode == 0, r.stderr
     names = [p.name for p in checkpoint.list_states(run / "checkpoints")]
     assert names == ["state-00000100.pt", "state-00000150.pt"]  # no stale 200 to resume into
+
+
+def test_overwrite_replaces_the_previous_run_instead_of_mixing_with_it(run):
+    """A fresh 50-iteration run over a finished 200-iteration one with --overwrite: the old states
+    (which outrank the new ones and would have the new ones pruned), metrics and snapshot go; the
+    user's own file in the folder stays."""
+    (run / "notes.txt").write_text("mine")
+    (run / "snapshot-best").mkdir()  # as --eval-every leaves it
+    r = run_cli("train", "--preset", "article", "--out", run, "--overwrite", "--set",
+                "iterations=50", "--set", "checkpoint_interval=25", "--set", "threads=1",
+                "--set", "log_interval=25", *QUICK)
+    assert r.returncode == 0, r.stderr
+    assert "removed the previous run's checkpoints/" in r.stdout
+    names = [p.name for p in checkpoint.list_states(run / "checkpoints")]
+    assert names == ["state-00000025.pt", "state-00000050.pt"]
+    assert max(rec["step"] for rec in read_jsonl(run / "metrics.jsonl")) == 50
+    assert json.loads((run / "snapshot" / "config.json").read_text())["step"] == 50
+    assert not (run / "snapshot-best").exists()
+    assert (run / "notes.txt").read_text() == "mine"
 
 
 def test_set_on_resume_is_applied_not_only_recorded(run, tmp_path):

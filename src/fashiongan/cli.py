@@ -59,6 +59,11 @@ def _train(args) -> int:
         try:
             if plan is not None and main:
                 plan.prepare()
+            if plan is None and main and args.overwrite and prior == "files":
+                gone = runs.clear_previous_run(run_dir)
+                if gone:
+                    print(f"--overwrite: removed the previous run's {', '.join(gone)} from "
+                          f"{run_dir}")
             evaluator = None
             if cfg.eval_every and dataset is not None:
                 # its judge is the Fashion-MNIST evaluator: on other images its FID means nothing

@@ -143,6 +143,29 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
                         "replace it or --resume to continue it")
 
 
+# What a training writes into its folder. A fresh run with --overwrite removes these first: left
+# behind, an older run's later states outrank the new run's (pruning then deletes the new ones,
+# so a crash would leave nothing to resume, and --resume would continue the old run), and its
+# snapshot-best/ and plots would pass for the new run's. Other files in the folder are the user's.
+RUN_FILES = ("checkpoints", "samples", "snapshot", "snapshot-best", "config.json", DATA_JSON,
+             "metrics.jsonl", "losses.png", "fid.png")
+
+
+def clear_previous_run(run_dir: Path) -> list[str]:
+    """Remove an earlier run's files (RUN_FILES) from run_dir; returns the names removed. Call it
+    holding the folder (`hold`), so a training still writing there is never emptied under it."""
+    removed = []
+    for name in RUN_FILES:
+        p = run_dir / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+            removed.append(name + "/")
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+            removed.append(name)
+    return removed
+
+
 def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs") -> Path:
     """`--out DIR` as given (refused if it holds files, unless overwrite), else runs/<name>-NNN."""
     if out:
