@@ -115,3 +115,40 @@ def test_best_is_the_default_trained_longer():
     best, default = config.resolve("best"), config.resolve()
     assert best.iterations == 400_000 > default.iterations
     assert dataclasses.replace(best, iterations=default.iterations) == default
+    # built on the default by `base:`, not a copy that a change to the default would miss
+    assert [(src, own) for src, own in config.preset_lineage("best")][:1] == [
+        ("preset best", {"iterations": 400_000})]
+    assert config.preset_lineage("best")[1][0] == "preset default"
+
+
+def test_a_preset_file_may_start_from_another(tmp_path):
+    """`base:` (a shipped preset, or a YAML path relative to the file): the file's keys over its
+    base chain's; built on the default, it is sized and switches augmentation as the default."""
+    from fashiongan.data import DatasetInfo
+
+    (tmp_path / "house.yaml").write_text("base: default\nbatch_size: 16\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mine.yaml").write_text("base: ../house.yaml\nseed: 3\n")
+    mine = config.resolve(str(tmp_path / "sub" / "mine.yaml"))
+    assert mine == config.resolve(None, ["batch_size=16", "seed=3"])
+    assert config.builds_on_default(str(tmp_path / "sub" / "mine.yaml"))
+    assert config.resolve(str(tmp_path / "house.yaml"), [], DatasetInfo(64, 3)).d_width == 16
+    assert config.small_data_augment(str(tmp_path / "house.yaml"), [], 1000) == "ada"
+    (tmp_path / "own.yaml").write_text("base: cdcgan\niterations: 5\n")  # not the default's
+    assert not config.builds_on_default(str(tmp_path / "own.yaml"))
+    assert config.small_data_augment(str(tmp_path / "own.yaml"), [], 1000) is None
+    assert config.resolve(str(tmp_path / "own.yaml"), [], DatasetInfo(64, 3)).d_width == 32
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"}, "goes round in a circle"),
+    ({"a.yaml": "base: a.yaml\n"}, "goes round in a circle"),
+    ({"a.yaml": "base: nope\n"}, "unknown preset 'nope'"),
+    ({"a.yaml": "base: gone.yaml\n"}, "gone.yaml does not exist"),
+    ({"a.yaml": "base: [default]\n"}, "`base` must name a preset"),
+])
+def test_a_bad_base_is_a_clear_error(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(UserError, match=message):
+        config.resolve(str(tmp_path / "a.yaml"))

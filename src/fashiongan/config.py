@@ -20,9 +20,11 @@ from . import validate
 from .errors import UserError
 
 DEFAULT_PRESET = "default"
-# Presets built on the default's network (best is the default trained for longer): they share
-# its widths per resolution and its switch to augmentation on small training sets.
-DEFAULT_FAMILY = (DEFAULT_PRESET, "best")
+# A preset file may start from another: `base: NAME` (a shipped preset, or a YAML path relative
+# to the file) and then only the keys it changes. A preset built on the default this way (best
+# is the default trained longer) shares its widths per resolution and its switch to augmentation
+# on small training sets, so a change to the default reaches it without a second copy.
+BASE_KEY = "base"
 
 
 @dataclass(frozen=True)
@@ -193,19 +195,57 @@ def _read_yaml(path_or_text, source: str) -> dict[str, Any]:
     return data
 
 
-def load_preset(name_or_path: str) -> dict[str, Any]:
-    """A preset's key/values: a name from `preset_names()` or a path to a YAML file."""
+def _preset_file(name_or_path: str, near: Path | None = None) -> tuple[str, str, Path | None]:
+    """(source name, YAML text, the file resolved, or None for a shipped preset)."""
     path = Path(name_or_path)
+    if near is not None and not path.is_absolute() and name_or_path.endswith((".yaml", ".yml")):
+        path = near / path
     if name_or_path.endswith((".yaml", ".yml")) or path.is_file():
         if not path.is_file():
             raise UserError(f"preset file {path} does not exist")
-        return _read_yaml(path.read_text(), str(path))
+        return str(path), path.read_text(), path.resolve()
     if name_or_path not in preset_names():
         raise UserError(
             f"unknown preset {name_or_path!r}; presets: {', '.join(preset_names())}"
         )
     text = (resources.files("fashiongan") / "configs" / f"{name_or_path}.yaml").read_text()
-    return _read_yaml(text, f"preset {name_or_path}")
+    return f"preset {name_or_path}", text, None
+
+
+def preset_lineage(name_or_path: str) -> list[tuple[str, dict[str, Any]]]:
+    """The preset and its bases, nearest first: (source name, its own keys without `base`)."""
+    chain: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+    name, near = name_or_path, None
+    while True:
+        source, text, file = _preset_file(name, near)
+        key = str(file) if file else source
+        if key in seen:
+            raise UserError(f"{chain[0][0]}: `base` goes round in a circle through {source}")
+        seen.add(key)
+        values = _read_yaml(text, source)
+        base = values.pop(BASE_KEY, None)
+        chain.append((source, values))
+        if base is None:
+            return chain
+        if not isinstance(base, str) or not base:
+            raise UserError(f"{source}: `base` must name a preset or a YAML file, not {base!r}")
+        name, near = base, file and file.parent
+
+
+def load_preset(name_or_path: str) -> dict[str, Any]:
+    """A preset's key/values: a name from `preset_names()` or a path to a YAML file, over the
+    keys of its `base` chain."""
+    values: dict[str, Any] = {}
+    for _, own in reversed(preset_lineage(name_or_path)):
+        values.update(own)
+    return values
+
+
+def builds_on_default(preset: str | None) -> bool:
+    """Whether the preset is the default or has it in its `base` chain."""
+    return any(source == f"preset {DEFAULT_PRESET}"
+               for source, _ in preset_lineage(preset or DEFAULT_PRESET))
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -239,13 +279,13 @@ DEFAULT_SIZES = {32: {"g_width": 128, "d_width": 32, "batch_size": 32},
 def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) -> dict[str, Any]:
     """A preset fitted to a data set: conditional on its classes when it has labels (a cdcgan
     preset becomes dcgan on unlabelled data), and, for the default preset and those built on
-    it (DEFAULT_FAMILY), widths and batch for its resolution."""
+    it (`builds_on_default`), widths and batch for its resolution."""
     values = dict(values)
     if values.get("num_classes"):
         values["num_classes"] = info.num_classes
         if not info.num_classes and values.get("model") == "cdcgan" and "model" not in overridden:
             values["model"] = "dcgan"
-    if preset in DEFAULT_FAMILY:
+    if builds_on_default(preset):
         values.update(DEFAULT_SIZES.get(info.resolution, {}))
     return values  # the caller applies the overrides last
 
@@ -262,10 +302,10 @@ SMALL_DATA_AUGMENT = "ada"
 
 def small_data_augment(preset: str | None, overrides: list[str] | None,
                        train_images: int | None) -> str | None:
-    """The augment mode the default preset (and best, DEFAULT_FAMILY) takes on its own for a
+    """The augment mode the default preset (and those built on it) takes on its own for a
     training set this small, or None: another preset, the size unknown or large enough, or
     `augment` set by the user."""
-    if (preset or DEFAULT_PRESET) not in DEFAULT_FAMILY or train_images is None:
+    if train_images is None or not builds_on_default(preset):
         return None
     if train_images >= SMALL_DATA_IMAGES or "augment" in parse_overrides(overrides or []):
         return None
