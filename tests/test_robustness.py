@@ -82,6 +82,19 @@ def test_overwrite_replaces_the_previous_run_instead_of_mixing_with_it(run):
     assert (run / "notes.txt").read_text() == "mine"
 
 
+def test_a_branch_with_overwrite_into_another_run_replaces_it(run, tmp_path):
+    """--resume X --out OTHER --overwrite, OTHER holding a finished run: OTHER's later state
+    (200) must not outrank the branch's last (150)."""
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    r = run_cli("train", "--resume", run / "checkpoints" / "state-00000100.pt", "--out", other,
+                "--overwrite", "--set", "iterations=150", *QUICK)
+    assert r.returncode == 0, r.stderr
+    names = [p.name for p in checkpoint.list_states(other / "checkpoints")]
+    assert names == ["state-00000100.pt", "state-00000150.pt"]
+    assert max(rec["step"] for rec in read_jsonl(other / "metrics.jsonl")) == 150
+
+
 def test_set_on_resume_is_applied_not_only_recorded(run, tmp_path):
     """lr on resume changes the optimiser and hence the weights; the same resume without it
     reproduces the original run exactly (the negative control)."""

@@ -57,13 +57,14 @@ def _train(args) -> int:
     main = distributed.info().is_main
     with runs.hold(run_dir) if main else contextlib.nullcontext():
         try:
-            if plan is not None and main:
-                plan.prepare()
-            if plan is None and main and args.overwrite and prior == "files":
+            # a new run or a branch into a folder that holds another run: replace, never mix
+            if (plan is None or plan.branch) and main and args.overwrite and prior == "files":
                 gone = runs.clear_previous_run(run_dir)
                 if gone:
                     print(f"--overwrite: removed the previous run's {', '.join(gone)} from "
                           f"{run_dir}")
+            if plan is not None and main:
+                plan.prepare()
             evaluator = None
             if cfg.eval_every and dataset is not None:
                 # its judge is the Fashion-MNIST evaluator: on other images its FID means nothing
