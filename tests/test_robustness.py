@@ -82,6 +82,16 @@ def test_overwrite_replaces_the_previous_run_instead_of_mixing_with_it(run):
     assert (run / "notes.txt").read_text() == "mine"
 
 
+def test_overwrite_leaves_a_folder_that_holds_no_run_alone(tmp_path):
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "config.json").write_text("{}")  # e.g. a project's own, not a run's
+    assert runs.clear_previous_run(tmp_path) == []
+    assert (tmp_path / "config.json").read_text() == "{}" and (tmp_path / "samples").is_dir()
+    (tmp_path / "checkpoints").mkdir()
+    assert runs.clear_previous_run(tmp_path) == ["checkpoints/", "samples/", "config.json"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_branch_with_overwrite_into_another_run_replaces_it(run, tmp_path):
     """--resume X --out OTHER --overwrite, OTHER holding a finished run: OTHER's later state
     (200) must not outrank the branch's last (150)."""

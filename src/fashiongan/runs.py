@@ -153,7 +153,11 @@ RUN_FILES = ("checkpoints", "samples", "snapshot", "snapshot-best", "config.json
 
 def clear_previous_run(run_dir: Path) -> list[str]:
     """Remove an earlier run's files (RUN_FILES) from run_dir; returns the names removed. Call it
-    holding the folder (`hold`), so a training still writing there is never emptied under it."""
+    holding the folder (`hold`), so a training still writing there is never emptied under it.
+    A folder without a run's checkpoints/ or snapshot/ is not a run: its files are left alone,
+    even ones named like a run's (a project's own config.json)."""
+    if not any((run_dir / d).is_dir() for d in ("checkpoints", "snapshot")):
+        return []
     removed = []
     for name in RUN_FILES:
         p = run_dir / name
