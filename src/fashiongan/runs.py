@@ -161,13 +161,19 @@ def clear_previous_run(run_dir: Path) -> list[str]:
     removed = []
     for name in RUN_FILES:
         p = run_dir / name
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-            removed.append(name + "/")
-        elif p.exists() or p.is_symlink():
-            p.unlink()
-            removed.append(name)
+        if p.exists() or p.is_symlink():
+            removed.append(name + "/" if _remove(p) else name)
     return removed
+
+
+def _remove(p: Path, ignore_errors: bool = False) -> bool:
+    """Delete a file, a link (not what it points to) or a folder tree (ignore_errors: as far as
+    rmtree can); True if it was a folder."""
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=ignore_errors)
+        return True
+    p.unlink(missing_ok=True)
+    return False
 
 
 def new_run_dir(out: str | None, name: str, overwrite: bool, root: str = "runs") -> Path:
@@ -224,7 +230,4 @@ def remove_unfinished(run_dir: Path, prior: str, copied: Path | None = None) -> 
         shutil.rmtree(run_dir, ignore_errors=True)
         return
     for child in run_dir.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            child.unlink(missing_ok=True)
+        _remove(child, ignore_errors=True)
