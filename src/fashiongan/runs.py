@@ -147,7 +147,8 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
 # behind, an older run's later states outrank the new run's (pruning then deletes the new ones,
 # so a crash would leave nothing to resume, and --resume would continue the old run), and its
 # snapshot-best/ and plots would pass for the new run's. Other files in the folder are the user's.
-RUN_FILES = ("checkpoints", "samples", "snapshot", "snapshot-best", "config.json", DATA_JSON,
+BEST_DIR = "snapshot-best"  # the best-FID snapshot of --eval-every (metrics.training)
+RUN_FILES = ("checkpoints", "samples", "snapshot", BEST_DIR, "config.json", DATA_JSON,
              "metrics.jsonl", "losses.png", "fid.png")
 
 

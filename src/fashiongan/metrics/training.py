@@ -17,13 +17,12 @@ import torch
 
 from .. import checkpoint, distributed, plots
 from ..generate.latent import latents
+from ..runs import BEST_DIR
 from ..sampling import generate
 from . import evaluator
 from .features import extract
 from .fid import Moments, frechet_distance
 from .reference import load_reference
-
-BEST_DIR = "snapshot-best"
 
 
 class TrainingEvaluator:
