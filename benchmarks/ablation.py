@@ -38,8 +38,8 @@ from small_data import evaluate  # noqa: E402
 from throughput import warm_up  # noqa: E402
 from variants import build, interleaved_ms  # noqa: E402
 
-from fashiongan.fileio import atomic_write_json  # noqa: E402
-from fashiongan.training.trainer import training_data  # noqa: E402
+from fashiongan.fileio import atomic_write_json
+from fashiongan.training.trainer import training_data
 
 # (name, overrides added to the best set so far). What the literature says helps a small
 # conditional GAN: hinge loss and spectral norm (SNGAN, BigGAN), DiffAugment on full data

@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan import data  # noqa: E402
-from fashiongan.metrics import audit, evaluator  # noqa: E402
+from fashiongan import data
+from fashiongan.metrics import audit, evaluator
 
 
 def variants(x: np.ndarray, rng) -> dict[str, np.ndarray]:

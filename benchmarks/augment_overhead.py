@@ -30,9 +30,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan import data  # noqa: E402
-from fashiongan.augment import AdaController, Augmenter  # noqa: E402
-from fashiongan.models.dcgan import DCGANDiscriminator  # noqa: E402
+from fashiongan import data
+from fashiongan.augment import AdaController, Augmenter
+from fashiongan.models.dcgan import DCGANDiscriminator
 
 SHAPES = [(32, 1, 28), (32, 3, 64)]
 

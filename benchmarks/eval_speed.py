@@ -40,7 +40,7 @@ def main() -> None:
         os.environ["FASHIONGAN_CACHE"] = tempfile.mkdtemp(prefix="fashiongan-cache-")
 
     from fashiongan import config, data
-    from fashiongan.checkpoint import load_generator
+    from fashiongan.generate.sampling import sample
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.classes import class_report
     from fashiongan.metrics.features import extract
@@ -50,7 +50,7 @@ def main() -> None:
     from fashiongan.metrics.reference import K_DC, K_PR, load_reference
     from fashiongan.metrics.scores import real_floor
     from fashiongan.models import build_generator
-    from fashiongan.sampling import sample
+    from fashiongan.snapshot import load_generator
 
     rows: list[tuple[str, float]] = []
 

@@ -21,8 +21,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan import data  # noqa: E402
-from fashiongan.data import folder, store  # noqa: E402
+from fashiongan import data
+from fashiongan.data import folder, store
 
 TINTS = np.array([(255, 64, 64), (64, 255, 64), (64, 64, 255), (255, 255, 64), (255, 64, 255),
                   (64, 255, 255), (255, 160, 64), (160, 64, 255), (128, 128, 128),

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan.models import onednn_linear  # noqa: E402
+from fashiongan.accel import onednn_linear
 
 SHAPES = [(100, 256), (256, 512), (512, 1024), (1024, 784), (784, 512), (512, 256), (256, 1)]
 

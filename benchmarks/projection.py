@@ -58,8 +58,8 @@ def photos(images: np.ndarray, seed: int) -> list[bytes]:
 def best_random(g, originals, labels, n_random):
     """Per image: the least pixel MSE and feature distance among n_random samples of its
     true class (seeds 0..n_random-1, the same samples for every image of a class)."""
+    from fashiongan.generate.sampling import sample
     from fashiongan.metrics.features import extract
-    from fashiongan.sampling import sample
 
     f_orig, _ = extract(originals)
     mse, feat = np.empty(len(originals)), np.empty(len(originals))
@@ -110,8 +110,8 @@ def figure(g, path, photo_bytes, inputs, latents, weights, rows=4):
 
     from fashiongan.fileio import atomic_write
     from fashiongan.generate.project import render
+    from fashiongan.generate.sampling import grid
     from fashiongan.generate.variations import restyled, varied
-    from fashiongan.sampling import grid
 
     restyle_to = {0: "dress", 1: "dress", 2: "coat", 3: "coat", 4: "dress", 5: "sneaker",
                   6: "coat", 7: "sandal", 8: "ankle boot", 9: "sneaker"}
@@ -146,9 +146,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from fashiongan import data
-    from fashiongan.checkpoint import load_generator
     from fashiongan.cli import _default_checkpoint
     from fashiongan.generate import project as P
+    from fashiongan.snapshot import load_generator
 
     g = load_generator(_default_checkpoint())
     x, y = data.load("test")

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from fashiongan import checkpoint, config, load_generator, sample
+from fashiongan import config, load_generator, sample
+from fashiongan import snapshot as checkpoint
 from fashiongan.data import CLASS_NAMES
 from fashiongan.fileio import atomic_write_json
 from fashiongan.metrics import evaluator

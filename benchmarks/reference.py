@@ -1,7 +1,7 @@
 """The plain PyTorch port a tutorial would write: the yardstick for fashiongan's loop.
 
-Same models, same optimiser settings, same update order as fashiongan.step.GANStep, written the
-way the PyTorch DCGAN example and most blog ports write it: a DataLoader over a TensorDataset
+Same models, same optimiser settings, same update order as fashiongan.training.step.GANStep,
+written the way the PyTorch DCGAN example and most blog ports write it: a DataLoader over a TensorDataset
 of float images, `torch.sigmoid` + `nn.BCELoss`, default Adam, `.zero_grad()`, D left trainable
 during G's step (its gradients are computed and thrown away, as in the DCGAN example), `.item()`
 on every loss, and `model.eval()`/`model.train()` around the article's `G.predict`.
@@ -17,8 +17,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from fashiongan.config import TrainConfig
-from fashiongan.ema import EMA
 from fashiongan.models import build_discriminator, build_generator
+from fashiongan.training.ema import EMA
 
 
 class ReferenceStep:

@@ -26,8 +26,8 @@ import torch
 
 import fashiongan
 from fashiongan import config
-from fashiongan.checkpoint import save_snapshot
 from fashiongan.models import build_generator
+from fashiongan.snapshot import save_snapshot
 
 CASES = [(1, "png"), (16, "png"), (16, "json")]
 
@@ -39,8 +39,8 @@ def free_port() -> int:
 
 
 def shipped_or_fresh(tmp: Path) -> tuple[str, str]:
-    from fashiongan.checkpoint import shipped_generator
     from fashiongan.errors import UserError
+    from fashiongan.snapshot import shipped_generator
 
     try:
         return str(shipped_generator()), "shipped generator"

@@ -25,8 +25,8 @@ import time
 import torch
 
 import fashiongan
-from fashiongan.checkpoint import SHIPPED, shipped_generator
 from fashiongan.errors import UserError
+from fashiongan.snapshot import SHIPPED, shipped_generator
 
 LOAD = """
 import sys, time

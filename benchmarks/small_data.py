@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from quality import train  # noqa: E402
 
-from fashiongan.fileio import atomic_write_json  # noqa: E402
-from fashiongan.plots import aug_p_plot, fid_curves_plot, read_jsonl  # noqa: E402
+from fashiongan.fileio import atomic_write_json
+from fashiongan.training.plots import aug_p_plot, fid_curves_plot, read_jsonl
 
 
 def evaluate(run_dir: Path, n: int, threads: int, fresh: bool) -> tuple[str, dict]:

@@ -44,12 +44,12 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from reference import ReferenceLoop  # noqa: E402
 
-from fashiongan import config, data  # noqa: E402
-from fashiongan.data.store import open_dataset  # noqa: E402
-from fashiongan.models import onednn_linear  # noqa: E402
-from fashiongan.train import pick_device  # noqa: E402
-from fashiongan.training import Trainer  # noqa: E402
-from fashiongan.training.trainer import training_data  # noqa: E402
+from fashiongan import config, data
+from fashiongan.accel import onednn_linear
+from fashiongan.data.store import open_dataset
+from fashiongan.training import Trainer
+from fashiongan.training.loop import pick_device
+from fashiongan.training.trainer import training_data
 
 
 def warm_up(trainer: Trainer, n: int = 3) -> float:

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/time_to_quality.py --preset default --threshold 40 \
         --eval-every 500 --threads 1
 
-It trains with the project's own loop (fashiongan.train.training_loop, files and all, into
---out or a temporary folder) and the project's in-training FID (fashiongan.metrics.training:
+It trains with the project's own loop (fashiongan.training.loop.training_loop, files and all, into
+--out or a temporary folder) and the project's in-training FID (fashiongan.training.evaluation:
 evaluator features, --eval-samples samples from fixed seeds against the test set) every
 --eval-every iterations, and stops at the first evaluation under the threshold. It prints one
 row per evaluation and the result: training seconds (time spent evaluating is taken out: a run
@@ -25,9 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan import config  # noqa: E402
-from fashiongan.metrics.training import make_evaluator  # noqa: E402
-from fashiongan.train import training_loop  # noqa: E402
+from fashiongan import config
+from fashiongan.training.evaluation import make_evaluator
+from fashiongan.training.loop import training_loop
 
 
 class Reached(Exception):

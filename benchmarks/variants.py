@@ -29,10 +29,10 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from throughput import timed, warm_up  # noqa: E402
 
-from fashiongan import config, data  # noqa: E402
-from fashiongan.train import pick_device  # noqa: E402
-from fashiongan.training import Trainer  # noqa: E402
-from fashiongan.training.trainer import training_data  # noqa: E402
+from fashiongan import config, data
+from fashiongan.training import Trainer
+from fashiongan.training.loop import pick_device
+from fashiongan.training.trainer import training_data
 
 EXTRA = ("channels_last", "adam", "threads")
 

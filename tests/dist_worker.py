@@ -11,10 +11,10 @@ import sys
 
 import torch
 
-from fashiongan import config, data, distributed
+from fashiongan import config, data
 from fashiongan.models import build_discriminator, build_generator
-from fashiongan.step import GANStep
-from fashiongan.training import Trainer, noise_seed
+from fashiongan.training import Trainer, distributed, noise_seed
+from fashiongan.training.step import GANStep
 from fashiongan.training.trainer import training_data
 
 

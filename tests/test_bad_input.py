@@ -24,12 +24,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from fashiongan import checkpoint, config
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
 from fashiongan.data import FILES
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.metrics import judge
-from fashiongan.train import training_loop
+from fashiongan.training.loop import training_loop
 from tests.conftest import run_cli
 from tests.datasets import tinted_folder
 

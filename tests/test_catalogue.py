@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fashiongan import checkpoint
+from fashiongan import snapshot as checkpoint
 from tests.conftest import run_cli
 from tests.datasets import tinted_folder
 
@@ -77,9 +77,9 @@ def test_evaluate_refuses_a_generator_of_another_data_set(tmp_path):
     """The judges score against Fashion-MNIST's test split: a colour shop generator is refused
     with one line instead of a shape error deep in the evaluator."""
     from fashiongan import config
-    from fashiongan.checkpoint import save_snapshot
     from fashiongan.data import DatasetInfo
     from fashiongan.models import build_generator
+    from fashiongan.snapshot import save_snapshot
 
     info = DatasetInfo(32, 3, ("a", "b"), name="my-shop")
     cfg = config.resolve("cdcgan", ["num_classes=2", "g_width=32", "d_width=8"])

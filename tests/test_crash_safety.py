@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 
-from fashiongan import checkpoint
-from fashiongan.step import GANStep
-from fashiongan.train import NonFiniteError, training_loop
+from fashiongan import snapshot as checkpoint
+from fashiongan.training.loop import NonFiniteError, training_loop
+from fashiongan.training.step import GANStep
 from tests.conftest import run_cli
 
 ARGS = ["--preset", "article", "--no-progress", "--limit-data", "2000", "--set",

@@ -11,8 +11,8 @@ import pytest
 
 from fashiongan import data
 from fashiongan.cli import _Parser
+from fashiongan.cli.data import register
 from fashiongan.data import folder, store
-from fashiongan.data.cli import register
 from fashiongan.errors import UserError
 from tests.datasets import (
     MESSY_EXPECT,

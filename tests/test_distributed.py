@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from fashiongan import checkpoint, config
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
 from tests.conftest import run_cli
 from tests.dist_worker import equiv_step, fixed_batch
 

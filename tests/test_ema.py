@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from fashiongan.ema import EMA
+from fashiongan.training.ema import EMA
 
 
 def _const(value: float) -> nn.Module:

@@ -13,16 +13,16 @@ import torch
 from torch import nn
 
 from fashiongan import config, data
-from fashiongan.checkpoint import load_generator, save_snapshot
 from fashiongan.cli import _default_checkpoint, main
 from fashiongan.data import DatasetInfo
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.export import formats, idx, plan
 from fashiongan.export.manifest import read_export
+from fashiongan.generate.sampling import sample
 from fashiongan.metrics.features import probabilities
 from fashiongan.models import build_generator
-from fashiongan.sampling import sample
+from fashiongan.snapshot import load_generator, save_snapshot
 
 
 def read_idx_independently(path):

@@ -10,12 +10,11 @@ import torch
 from torch import nn
 
 import fashiongan
-from fashiongan import sampling
-from fashiongan.checkpoint import shipped_generator
-from fashiongan.generate import latent
+from fashiongan.generate import latent, sampling
 from fashiongan.generate.interpolate import interpolate
 from fashiongan.models.layers import CondBatchNorm2d
 from fashiongan.serve.studio import Studio
+from fashiongan.snapshot import shipped_generator
 
 DRESS, COAT = 3, 4
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import checkpoint, config, sample
+from fashiongan import config, sample
+from fashiongan import snapshot as checkpoint
 from fashiongan.generate.interpolate import interpolate
 from fashiongan.generate.latent import lerp, slerp
 from fashiongan.models import build_generator

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from fashiongan import losses
+from fashiongan.training import objective as losses
 
 
 def test_bce_is_the_article_loss_and_non_saturating_is_the_same_function():

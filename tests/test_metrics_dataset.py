@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from fashiongan import checkpoint, cli, config
+from fashiongan import cli, config
+from fashiongan import snapshot as checkpoint
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.errors import UserError
 from fashiongan.metrics import dataset_scores, inception, judge
-from fashiongan.train import training_loop
+from fashiongan.training.loop import training_loop
 from tests.datasets import tinted_folder
 from tests.test_inception_protocol import StandIn
 

@@ -8,11 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fashiongan import checkpoint, config, data, load_generator, sample
+from fashiongan import config, data, load_generator, sample
+from fashiongan import snapshot as checkpoint
 from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.models.layers import CondBatchNorm2d
-from fashiongan.step import GANStep
+from fashiongan.training.step import GANStep
 from tests.conditioning import check_class_conditioning
 from tests.conftest import run_cli
 
@@ -174,9 +175,9 @@ def test_shipped_generator_draws_the_asked_classes(name, preset, least):
     """Each pretrained generator in the package: its record matches its weights, and the
     project's evaluator reads its conditional samples as the classes asked for (bars a few
     points under the 10,000-sample accuracy its record holds)."""
-    from fashiongan.checkpoint import shipped_generator
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.features import extract
+    from fashiongan.snapshot import shipped_generator
 
     file = shipped_generator(name)
     g = load_generator(str(file))

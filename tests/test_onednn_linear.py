@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from fashiongan.models import onednn_linear
+from fashiongan.accel import onednn_linear
 from fashiongan.models.article import ArticleDiscriminator, ArticleGenerator
 
 pytestmark = pytest.mark.skipif(not onednn_linear.available(), reason="torch without oneDNN")

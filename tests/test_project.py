@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from fashiongan import cli, data
-from fashiongan.checkpoint import load_generator
 from fashiongan.generate.perceptual import Distance
 from fashiongan.generate.photo import to_dataset_form
 from fashiongan.generate.project import project
+from fashiongan.generate.sampling import latents
 from fashiongan.metrics.features import extract
-from fashiongan.sampling import latents
+from fashiongan.snapshot import load_generator
 from tests.datasets import shop_photo as photo_of
 
 EASY = {1: "Trouser", 7: "Sneaker", 8: "Bag", 9: "Ankle boot"}

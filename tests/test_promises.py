@@ -15,7 +15,8 @@ import time
 import pytest
 import torch
 
-from fashiongan import checkpoint, config
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
 from fashiongan.training import Trainer
 from fashiongan.training.trainer import training_data
 from tests.conftest import run_cli

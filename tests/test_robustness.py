@@ -14,11 +14,12 @@ import sys
 import pytest
 import torch
 
-from fashiongan import checkpoint, runs
-from fashiongan.ema import EMA
+from fashiongan import snapshot as checkpoint
 from fashiongan.fileio import atomic_write_bytes
-from fashiongan.plots import read_jsonl
-from fashiongan.train import NonFiniteError, training_loop
+from fashiongan.training import rundir as runs
+from fashiongan.training.ema import EMA
+from fashiongan.training.loop import NonFiniteError, training_loop
+from fashiongan.training.plots import read_jsonl
 from tests.conftest import run_cli
 from tests.test_bad_input import _listing
 

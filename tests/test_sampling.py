@@ -7,12 +7,13 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import fashiongan
-from fashiongan import checkpoint, config
-from fashiongan.checkpoint import save_snapshot
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
+from fashiongan.generate.sampling import parse_class, sample
 from fashiongan.models import build_generator
-from fashiongan.sampling import parse_class, sample
+from fashiongan.snapshot import save_snapshot
 from tests.conftest import run_cli
 
 

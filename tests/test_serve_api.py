@@ -19,10 +19,10 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan import config  # noqa: E402
-from fashiongan.checkpoint import save_snapshot  # noqa: E402
-from fashiongan.models import build_generator  # noqa: E402
-from fashiongan.serve.app import create_app  # noqa: E402
+from fashiongan import config
+from fashiongan.models import build_generator
+from fashiongan.serve.app import create_app
+from fashiongan.snapshot import save_snapshot
 from tests.conftest import run_cli  # noqa: E402
 
 SIZES = {"cdcgan": dict(g_width=16, d_width=16, num_classes=10),
@@ -356,7 +356,7 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     an unknown name is a path."""
     import dataclasses
 
-    from fashiongan.checkpoint import SHIPPED, load_generator, shipped_generator, snapshot_path
+    from fashiongan.snapshot import SHIPPED, load_generator, shipped_generator, snapshot_path
 
     assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
     best = load_generator("best")  # the default preset's network trained for 100 minutes
@@ -391,8 +391,8 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
 def test_a_colour_model_serves_its_own_categories_in_colour(tmp_path):
     """A generator trained on an imported data set: its class names (Unicode), resolution and
     colour reach /api/classes, and designs come back as RGB PNGs of its size."""
-    from fashiongan.checkpoint import load_generator
     from fashiongan.data import DatasetInfo
+    from fashiongan.snapshot import load_generator
 
     info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
     cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])

@@ -211,9 +211,9 @@ def test_studio_of_a_colour_shop_model(browser, tmp_path):
     canvas in the page, so what the browser decoded is what is checked)."""
     pytest.importorskip("fastapi")
     from fashiongan import config
-    from fashiongan.checkpoint import load_generator, save_snapshot
     from fashiongan.data import DatasetInfo
     from fashiongan.models import build_generator
+    from fashiongan.snapshot import load_generator, save_snapshot
 
     info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
     cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
@@ -308,10 +308,10 @@ def test_nearest_training_image_on_the_page(browser, tmp_path):
     image at the index it names, and the verdict gives the distance."""
     pytest.importorskip("fastapi")
     from fashiongan import config
-    from fashiongan.checkpoint import save_snapshot
     from fashiongan.data.folder import import_images
     from fashiongan.data.store import open_dataset
     from fashiongan.models import build_generator
+    from fashiongan.snapshot import save_snapshot
     from tests.datasets import fmnist_folder
 
     fmnist_folder(tmp_path / "src", 300)

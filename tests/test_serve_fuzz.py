@@ -20,7 +20,7 @@ from hypothesis import strategies as st  # noqa: E402
 from schemathesis import GenerationMode, checks  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan.serve.app import create_app  # noqa: E402
+from fashiongan.serve.app import create_app
 from tests.test_serve_api import tiny_snapshot  # noqa: E402
 
 EXAMPLES = 40  # per operation, app and mode: 2 apps x 2 modes x 4 operations

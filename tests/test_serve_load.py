@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 import fashiongan  # noqa: E402
 from benchmarks.serve_latency import free_port, start  # noqa: E402
 from benchmarks.serve_load import MIX, OVERSIZED, oversized, run_load, table  # noqa: E402
-from fashiongan.serve.app import MAX_N, create_app  # noqa: E402
+from fashiongan.serve.app import MAX_N, create_app
 from tests.test_serve_api import tiny_snapshot  # noqa: E402
 
 

@@ -14,10 +14,10 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan.data.store import fmnist_dataset  # noqa: E402
-from fashiongan.metrics import audit, evaluator  # noqa: E402
-from fashiongan.serve.app import create_app  # noqa: E402
-from fashiongan.serve.nearest import NearestTraining  # noqa: E402
+from fashiongan.data.store import fmnist_dataset
+from fashiongan.metrics import audit, evaluator
+from fashiongan.serve.app import create_app
+from fashiongan.serve.nearest import NearestTraining
 from tests.test_serve_api import tiny_snapshot  # noqa: E402
 
 

@@ -15,11 +15,11 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan import cli, data  # noqa: E402
-from fashiongan.generate.photo import to_dataset_form  # noqa: E402
-from fashiongan.metrics.features import extract  # noqa: E402
-from fashiongan.serve.app import create_app  # noqa: E402
-from fashiongan.serve.upload import MAX_UPLOAD_BYTES  # noqa: E402
+from fashiongan import cli, data
+from fashiongan.generate.photo import to_dataset_form
+from fashiongan.metrics.features import extract
+from fashiongan.serve.app import create_app
+from fashiongan.serve.upload import MAX_UPLOAD_BYTES
 from tests.datasets import shop_photo  # noqa: E402
 from tests.test_serve_api import png_array, tiny_snapshot  # noqa: E402
 

@@ -24,7 +24,7 @@ import torch
 from benchmarks.reference import ReferenceStep
 from fashiongan import config, data
 from fashiongan.models import build_discriminator, build_generator
-from fashiongan.step import GANStep
+from fashiongan.training.step import GANStep
 
 ITERS = 4
 

@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from fashiongan import checkpoint, load_generator
+from fashiongan import load_generator
+from fashiongan import snapshot as checkpoint
 from fashiongan.data.sampler import BatchSampler
-from fashiongan.train import training_loop
+from fashiongan.training.loop import training_loop
 from tests.conftest import run_cli
 
 
@@ -49,7 +50,7 @@ def test_cli_short_run_writes_and_reads_back_every_file(tmp_path, data_dir):
     assert not g.training and g.snapshot_info["step"] == 300
     # the final grid is the snapshot's samples for seeds 0..49
     from fashiongan import sample
-    from fashiongan.sampling import grid
+    from fashiongan.generate.sampling import grid
     assert np.array_equal(np.asarray(grid(sample(g, 50, seed=0), 5, 10, scale=3)), np.asarray(im))
 
 

@@ -7,8 +7,9 @@ import json
 
 import torch
 
-from fashiongan import checkpoint, config
-from fashiongan.train import training_loop
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
+from fashiongan.training.loop import training_loop
 from tests.test_train_colour import colour_fmnist
 
 

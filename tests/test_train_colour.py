@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import checkpoint, config, data
+from fashiongan import config, data
+from fashiongan import snapshot as checkpoint
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.sampling import sample
-from fashiongan.train import training_loop
+from fashiongan.generate.sampling import sample
+from fashiongan.training.loop import training_loop
 
 TINTS = np.array([[230, 60, 60], [60, 200, 60], [60, 90, 230], [230, 200, 40], [200, 60, 200],
                   [40, 200, 200], [240, 140, 40], [140, 90, 40], [120, 120, 120],

@@ -7,9 +7,9 @@ Public API::
     images = fashiongan.sample(g, 16, seed=0)            # uint8 [16, 28, 28]
 """
 
-from .checkpoint import load_generator
-from .data import CLASS_NAMES
-from .sampling import sample
+from fashiongan.data import CLASS_NAMES
+from fashiongan.generate.sampling import sample
+from fashiongan.snapshot import load_generator
 
 __all__ = ["CLASS_NAMES", "load_generator", "sample"]
 __version__ = "0.1.0"

@@ -1,3 +1,3 @@
-from .cli import main
+from fashiongan.cli import main
 
 raise SystemExit(main())

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from . import validate
-from .errors import UserError
+from fashiongan import validate
+from fashiongan.errors import UserError
 
 DEFAULT_PRESET = "default"
 # A preset file may start from another: `base: NAME` (a shipped preset, or a YAML path relative
@@ -38,7 +38,7 @@ class TrainConfig:
     spectral_norm: bool = False  # spectral normalisation on D's weight layers
     sync_bn: bool = False  # SyncBatchNorm in G when training on several ranks
     # --- objective ---------------------------------------------------------------------------
-    loss: str = "bce"  # bce | non_saturating | hinge | wgan_gp (see fashiongan.losses)
+    loss: str = "bce"  # bce | non_saturating | hinge | wgan_gp (see fashiongan.training.objective)
     gp_weight: float = 10.0  # gradient-penalty weight, used by wgan_gp only
     r1_gamma: float = 0.0  # R1 penalty weight on real data; 0 turns it off
     r1_interval: int = 1  # lazy R1 (StyleGAN2): every this many iterations, weight x interval

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from .errors import UserError
+from fashiongan.errors import UserError
 
 SEED_LIMIT = 2**63  # torch generators take 64-bit seeds; ours are mixed into int64 arithmetic
 

@@ -5,10 +5,10 @@ diffaugment (Zhao et al. 2020), ada (Karras et al. 2020's pipeline), geometry (i
 warps), controller (ADA's adaptive p). See docs/augment.md.
 """
 
-from .ada import AdaOptions, ada_augment
-from .augmenter import DEFAULTS, METHODS, Augmenter, step_seed
-from .controller import AdaController
-from .diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
+from fashiongan.augment.ada import AdaOptions, ada_augment
+from fashiongan.augment.augmenter import DEFAULTS, METHODS, Augmenter, step_seed
+from fashiongan.augment.controller import AdaController
+from fashiongan.augment.diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
 
 __all__ = [
     "DEFAULTS", "DEFAULT_POLICY", "METHODS", "POLICIES", "AdaController", "AdaOptions",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import geometry
+from fashiongan.augment import geometry
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from dataclasses import replace
 
 import torch
 
-from ..errors import UserError
-from .ada import AdaOptions, ada_augment
-from .controller import AdaController, Reduce
-from .diffaugment import DEFAULT_POLICY, diff_augment, parse_policy
+from fashiongan.augment.ada import AdaOptions, ada_augment
+from fashiongan.augment.controller import AdaController, Reduce
+from fashiongan.augment.diffaugment import DEFAULT_POLICY, diff_augment, parse_policy
+from fashiongan.errors import UserError
 
 METHODS = ("none", "diffaugment", "ada")
 # The proposed TrainConfig fields and defaults (the paper values; see docs/augment.md).

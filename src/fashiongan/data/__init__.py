@@ -1,7 +1,7 @@
 """Data sets: Fashion-MNIST from its IDX files (fmnist.py) and what describes any data set
 (info.py). Everything else in fashiongan reads data through here."""
 
-from .fmnist import (
+from fashiongan.data.fmnist import (
     APT_PACKAGE,
     CLASS_NAMES,
     FILES,
@@ -16,7 +16,7 @@ from .fmnist import (
     read_idx,
     verify,
 )
-from .info import RESOLUTIONS, DatasetInfo
+from fashiongan.data.info import RESOLUTIONS, DatasetInfo
 
 FASHION_MNIST = DatasetInfo(resolution=28, channels=1, class_names=CLASS_NAMES,
                             name="fashion-mnist")

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
-from ..fileio import atomic_write_bytes
+from fashiongan.errors import UserError
+from fashiongan.fileio import atomic_write_bytes
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

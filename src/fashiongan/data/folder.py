@@ -30,8 +30,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image, ImageColor, ImageOps
 
-from ..errors import UserError
-from .store import TEST, TRAIN, Writer
+from fashiongan.data.store import TEST, TRAIN, Writer
+from fashiongan.errors import UserError
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".gif",
               ".tif", ".tiff"}
@@ -419,7 +419,7 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
 
     log(line) gets one line per unreadable file (default: stderr, beside the progress bar).
     """
-    from .info import DatasetInfo
+    from fashiongan.data.info import DatasetInfo
 
     if not 0 <= test_fraction < 1:
         raise UserError(f"--test-fraction must be in [0, 1), got {test_fraction}")
@@ -536,7 +536,7 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
     --channels 1 gives back the same pixels and labels in the same order."""
     from tqdm import tqdm
 
-    from . import CLASS_NAMES, load
+    from fashiongan.data import CLASS_NAMES, load
 
     if split not in ("train", "test"):
         raise UserError(f"--split must be train or test, got {split!r}")

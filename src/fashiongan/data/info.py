@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..errors import UserError
+from fashiongan.errors import UserError
 
 RESOLUTIONS = (28, 32, 64, 128)  # what the conv models grow to by stride-2 stages
 

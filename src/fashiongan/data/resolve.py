@@ -8,8 +8,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..errors import UserError
-from .store import Dataset, open_dataset
+from fashiongan.data.store import Dataset, open_dataset
+from fashiongan.errors import UserError
 
 MANIFEST = "manifest.json"
 
@@ -38,7 +38,7 @@ def dataset_for(path: str, resolution: int = 64, channels: int = 3,
         return open_dataset(p)
     if not p.exists():
         raise UserError(f"--data {path}: no such folder or file")
-    from .folder import default_jobs, import_images
+    from fashiongan.data.folder import default_jobs, import_images
 
     out = cache_root() / "datasets" / f"{p.name}-{contents_key(p, resolution, channels)}"
     if not (out / MANIFEST).is_file():

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from ..fileio import file_digest, umask
-from .info import DatasetInfo
+from fashiongan.data.info import DatasetInfo
+from fashiongan.errors import UserError
+from fashiongan.fileio import file_digest, umask
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1
@@ -78,7 +78,7 @@ class Dataset:
 def fmnist_dataset(data_dir=None) -> Dataset:
     """Fashion-MNIST as a Dataset: 70,000 x 1 x 28 x 28, train = the official 60,000, test =
     the official 10,000 (in that order)."""
-    from . import FASHION_MNIST, load
+    from fashiongan.data import FASHION_MNIST, load
 
     xtr, ytr = load("train", data_dir)
     xte, yte = load("test", data_dir)

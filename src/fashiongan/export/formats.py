@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..data.folder import class_folders, write_classes_file
-from ..data.store import TEST, TRAIN, Writer, replace_folder, staging_folder
-from ..errors import UserError
-from ..fileio import atomic_write_json
-from . import idx
-from .plan import Chunk
+from fashiongan.data.folder import class_folders, write_classes_file
+from fashiongan.data.store import TEST, TRAIN, Writer, replace_folder, staging_folder
+from fashiongan.errors import UserError
+from fashiongan.export import idx
+from fashiongan.export.plan import Chunk
+from fashiongan.fileio import atomic_write_json
 
 MANIFEST = "export.json"
 FORMATS = ("idx", "png", "npz", "dataset")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_path
+from fashiongan.fileio import atomic_path
 
 UBYTE = 0x08
 

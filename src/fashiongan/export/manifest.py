@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..data.store import open_dataset, read_format_json
-from ..errors import UserError
-from ..fileio import file_digest
-from . import idx
-from .formats import IDX_PREFIX, MANIFEST, NPZ_FILE
+from fashiongan.data.store import open_dataset, read_format_json
+from fashiongan.errors import UserError
+from fashiongan.export import idx
+from fashiongan.export.formats import IDX_PREFIX, MANIFEST, NPZ_FILE
+from fashiongan.fileio import file_digest
 
 FORMAT = "fashiongan-export"
 FORMAT_VERSION = 1
@@ -58,7 +58,7 @@ def read_export(folder: str | Path, split: str = "train"):
             images, labels = _read_png(folder, m)
         elif fmt == "dataset":
             ds = open_dataset(folder)
-            from ..metrics.dataset_scores import sample_layout
+            from fashiongan.metrics.dataset_scores import sample_layout
 
             x, labels = ds.train() if split == "train" else ds.test()
             images = sample_layout(x)

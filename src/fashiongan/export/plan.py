@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import UserError
-from ..generate.latent import latents
-from ..metrics.features import probabilities
-from ..metrics.inception import to_nchw
-from ..sampling import class_names, generate
+from fashiongan.errors import UserError
+from fashiongan.generate.latent import latents
+from fashiongan.generate.sampling import class_names, generate
+from fashiongan.metrics.features import probabilities
+from fashiongan.metrics.inception import to_nchw
 
 MAX_TRIES_PER_IMAGE = 50
 FILTER_KEYS = ("min_confidence",)

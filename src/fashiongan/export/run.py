@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 
-from ..metrics import audit
-from . import plan
-from .formats import DatasetSink, open_sink
-from .manifest import FORMAT, FORMAT_VERSION, file_records
+from fashiongan.export import plan
+from fashiongan.export.formats import DatasetSink, open_sink
+from fashiongan.export.manifest import FORMAT, FORMAT_VERSION, file_records
+from fashiongan.metrics import audit
 
 
 def export(g, req: plan.Request, fmt: str, out, *, judge=None, judge_info: dict | None = None,

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..sampling import class_names, generate, parse_class
-from .latent import METHODS, class_weights, latents, path_between
+from fashiongan.errors import UserError
+from fashiongan.generate.latent import METHODS, class_weights, latents, path_between
+from fashiongan.generate.sampling import class_names, generate, parse_class
 
 
 def interpolate(g: nn.Module, seed_a, seed_b, steps: int = 10,

@@ -35,7 +35,7 @@ class Distance(nn.Module):
         self.kind = "evaluator" if (channels, resolution) == (1, 28) else "pyramid"
         self.net = None
         if self.kind == "evaluator":
-            from ..metrics import evaluator
+            from fashiongan.metrics import evaluator
 
             self.net, _ = evaluator.load()  # shared, frozen, eval mode: never trained here
         self._target, self._target_layers = None, None  # the last target and its layers

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..data.folder import upright
-from ..errors import UserError
+from fashiongan.data.folder import upright
+from fashiongan.errors import UserError
 
 MAX_PIXELS = 40_000_000  # a larger picture is refused before it is decoded (decompression bomb)
 MIN_SIDE = 8  # smaller is an icon, not a photo of a garment
@@ -75,7 +75,7 @@ def read_photo(source: str | os.PathLike | bytes, name: str | None = None) -> Im
 def dark_background(g) -> bool:
     """Whether G's data set has a dark background, read off the borders of 16 of its samples
     (a snapshot carries no pixels of its data set, but its samples show it)."""
-    from ..sampling import sample
+    from fashiongan.generate.sampling import sample
 
     images = sample(g, 16, seed=0).astype(np.float32)
     images = images if images.ndim == 4 else images[..., None]

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..sampling import class_names, parse_class
-from .latent import latents
+from fashiongan.errors import UserError
+from fashiongan.generate.latent import latents
+from fashiongan.generate.sampling import class_names, parse_class
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import UserError
-from .features import extract
-from .inception import to_nchw
+from fashiongan.errors import UserError
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.inception import to_nchw
 
 K = 8  # candidates per space (features, spectrum)
 MAX_SHIFT = 2  # pixels, each direction
@@ -211,7 +211,7 @@ def summary(index_of: np.ndarray, distances: np.ndarray, calibration: Calibratio
 def closest_pairs_grid(samples, train_images, pairs: list[dict], cols: int = 8, scale: int = 3):
     """A picture of the closest pairs: a row of samples above a row of their nearest training
     images, `cols` pairs a row."""
-    from ..sampling import grid
+    from fashiongan.generate.sampling import grid
 
     if not pairs:
         raise UserError("audit: no samples, so no closest pairs to draw")
@@ -242,8 +242,8 @@ def reference(ds, net=None, net_sha256: str | None = None, data_dir=None,
     """The training split of data set ds as a TrainingIndex, and the copy thresholds from its
     test split; both cached (keyed by the data's and the judge's SHA-256), since embedding
     60,000 images and auditing 10,000 took about 80 s on one CPU core."""
-    from .dataset_scores import identity
-    from .reference import cache_key, cached_npz, data_fingerprint
+    from fashiongan.metrics.dataset_scores import identity
+    from fashiongan.metrics.reference import cache_key, cached_npz, data_fingerprint
 
     xtr, _ = ds.train()
     xte, yte = ds.test()
@@ -271,10 +271,10 @@ def training_data(info, data: str | None, data_dir=None, what: str = "the genera
     """(data set, "") that images of data set `info` are audited against, or (None, why not):
     --data (checked against `info`), else Fashion-MNIST for its generators and for images of
     unknown origin (info None: an .npz); its test split calibrates the threshold."""
-    from ..data import FASHION_MNIST
-    from ..data.resolve import dataset_for
-    from ..data.store import fmnist_dataset
-    from .dataset_scores import check_match
+    from fashiongan.data import FASHION_MNIST
+    from fashiongan.data.resolve import dataset_for
+    from fashiongan.data.store import fmnist_dataset
+    from fashiongan.metrics.dataset_scores import check_match
 
     if data:
         res, ch = (info.resolution, info.channels) if info else (64, 3)

@@ -12,8 +12,8 @@ import dataclasses
 
 import torch
 
-from .. import data
-from . import evaluator
+from fashiongan import data
+from fashiongan.metrics import evaluator
 
 
 def cas(images, labels, data_dir=None, recipe: evaluator.Recipe | None = None,

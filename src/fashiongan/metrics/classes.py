@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..data import CLASS_NAMES
+from fashiongan.data import CLASS_NAMES
 
 COLLAPSE_FRACTION = 1 / 3  # a class under a third of its fair share counts as dropped
 

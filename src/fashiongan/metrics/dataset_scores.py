@@ -22,11 +22,11 @@ import time
 import numpy as np
 import torch
 
-from ..data.store import read_manifest
-from ..errors import UserError
-from . import kid
-from .inception_scores import InceptionReference, reference_of, score_features
-from .reference import FLOOR_SEED, K_DC, K_PR, cache_key, cached_json
+from fashiongan.data.store import read_manifest
+from fashiongan.errors import UserError
+from fashiongan.metrics import kid
+from fashiongan.metrics.inception_scores import InceptionReference, reference_of, score_features
+from fashiongan.metrics.reference import FLOOR_SEED, K_DC, K_PR, cache_key, cached_json
 
 MAX_DEFAULT_N = 5000
 
@@ -93,7 +93,7 @@ def load_reference(net, ds, progress: bool = True) -> InceptionReference:
 
 
 def real_floor(net, ds, ref: InceptionReference, n: int, progress: bool = True) -> dict:
-    from .inception import features
+    from fashiongan.metrics.inception import features
 
     idx = floor_index(ds, n)
 
@@ -110,7 +110,7 @@ def real_floor(net, ds, ref: InceptionReference, n: int, progress: bool = True) 
 def evaluate(net, ds, images, floor: bool = True, progress: bool = True) -> dict:
     """Score uint8 images (sample layout or N x C x H x W) against ds's test split; with the
     floor of as many training images."""
-    from .inception import features
+    from fashiongan.metrics.inception import features
 
     t0 = time.perf_counter()
     ref = load_reference(net, ds, progress)
@@ -131,7 +131,7 @@ def evaluate(net, ds, images, floor: bool = True, progress: bool = True) -> dict
 def format_table(result: dict) -> str:
     """The scores beside the floor; the judge's conditional accuracy beside its accuracy on
     the real test split."""
-    from .scores import metric_rows, table_lines
+    from fashiongan.metrics.scores import metric_rows, table_lines
 
     s, f = result["samples"], result.get("real_floor")
     header = f"N={s['n']}" + (f", floor {f['n']}" if f else "") + f" vs {result['test_images']}"

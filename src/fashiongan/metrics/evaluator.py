@@ -26,8 +26,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..errors import UserError
-from ..fileio import atomic_write, atomic_write_json, file_digest
+from fashiongan.errors import UserError
+from fashiongan.fileio import atomic_write, atomic_write_json, file_digest
 
 WEIGHTS_NAME = "evaluator.safetensors"
 # SHA-256 of the shipped weights file; every cached statistic and every reported number depends
@@ -256,7 +256,7 @@ def load(path: str | Path | None = None, device="cpu") -> tuple[EvaluatorNet, st
 def train_and_save(out: str | Path | None = None, recipe: Recipe = Recipe(), data_dir=None,
                    log=print) -> dict:
     """`fashiongan evaluator train`: train on the training split, report test accuracy, save."""
-    from .. import data
+    from fashiongan import data
 
     x, y = data.load("train", data_dir)
     xt, yt = data.load("test", data_dir)

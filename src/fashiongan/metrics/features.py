@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import evaluator
+from fashiongan.metrics import evaluator
 
 
 @torch.no_grad()

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import UserError
-from ..fileio import file_digest
+from fashiongan.errors import UserError
+from fashiongan.fileio import file_digest
 
 URL = ("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
        "inception-2015-12-05.pt")
@@ -147,7 +147,7 @@ def load_shipped(device="cpu", dtype=torch.float32, fast: bool = True, path=None
     check_pinned(path, size, sha1)
     module = _jit_load(path, device)
     if fast and str(device) == "cpu":
-        from .inception_graph import optimise
+        from fashiongan.metrics.inception_graph import optimise
 
         module = optimise(module, dtype)
     else:
@@ -171,7 +171,7 @@ def load(path: str | Path, device="cpu"):
 
 def nvlabs_network(model, weights_path, device="cpu") -> Network:
     """The NVlabs module as a Network: it takes uint8 and resizes and scales itself."""
-    from .evaluator import sha256_file
+    from fashiongan.metrics.evaluator import sha256_file
 
     def run(batch: torch.Tensor) -> torch.Tensor:
         x = batch.to(device)
@@ -211,7 +211,7 @@ def features(net, images, batch_size: int = DEFAULT_BATCH, progress: bool = True
 def inception_fid(model, images, weights_path, data_dir=None, device="cpu") -> dict:
     """Inception FID of uint8 images with the NVlabs module `model` (from load()) against the
     10,000 test images, whose statistics are cached."""
-    from .inception_scores import scores
+    from fashiongan.metrics.inception_scores import scores
 
     net = nvlabs_network(model, weights_path, device)
     return scores(net, images, data_dir, with_kid=False, with_prdc=False)

@@ -15,10 +15,10 @@ import time
 
 import torch
 
-from .. import data
-from ..fileio import atomic_write_json
-from . import inception, inception_scores
-from .reference import floor_indices
+from fashiongan import data
+from fashiongan.fileio import atomic_write_json
+from fashiongan.metrics import inception, inception_scores
+from fashiongan.metrics.reference import floor_indices
 
 
 def main(argv=None) -> None:
@@ -31,8 +31,8 @@ def main(argv=None) -> None:
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--data-dir")
     args = ap.parse_args(argv)
-    from ..checkpoint import load_generator, shipped_generator
-    from ..sampling import sample
+    from fashiongan.generate.sampling import sample
+    from fashiongan.snapshot import load_generator, shipped_generator
 
     net = inception.load_shipped(dtype=getattr(torch, args.dtype))
     train, _ = data.load("train", args.data_dir)

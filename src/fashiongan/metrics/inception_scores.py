@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import data
-from .fid import Moments, frechet_distance
-from .kid import kid
-from .prdc import prdc
-from .reference import K_DC, K_PR, cache_key, cached_npz, data_fingerprint, feature_stats
+from fashiongan import data
+from fashiongan.metrics.fid import Moments, frechet_distance
+from fashiongan.metrics.kid import kid
+from fashiongan.metrics.prdc import prdc
+from fashiongan.metrics.reference import (
+    K_DC,
+    K_PR,
+    cache_key,
+    cached_npz,
+    data_fingerprint,
+    feature_stats,
+)
 
 STATS = ("features", "mu", "sigma", "radii_pr", "radii_dc")
 
@@ -35,7 +42,7 @@ def reference_of(net, key: str, images, progress: bool = True,
                  desc: str = "Inception features, test set (once)") -> InceptionReference:
     """A real set through `net` from the cache entry `key`, or computed from images() (a
     callable: the images are read only when the entry is missing) and cached."""
-    from .inception import features
+    from fashiongan.metrics.inception import features
 
     def compute():
         return feature_stats(features(net, images(), progress=progress, desc=desc))
@@ -68,7 +75,7 @@ def score_features(feats: torch.Tensor, ref: InceptionReference, with_kid: bool 
 def scores(net, images, data_dir=None, with_kid: bool = True, with_prdc: bool = True,
            progress: bool = True) -> dict:
     """{fid, kid, kid_std, precision, recall, density, coverage, n, ...} of uint8 images."""
-    from .inception import features
+    from fashiongan.metrics.inception import features
 
     t0 = time.perf_counter()
     ref = load_reference(net, data_dir, progress)

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
-from . import evaluator
-from .classes import class_report
-from .dataset_scores import identity
-from .features import extract
-from .inception import to_nchw
+from fashiongan.errors import UserError
+from fashiongan.metrics import evaluator
+from fashiongan.metrics.classes import class_report
+from fashiongan.metrics.dataset_scores import identity
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.inception import to_nchw
 
 JUDGE_NAME = "judge.safetensors"
 MIN_STEPS = 400  # a small data set gets more epochs than the recipe's 12 (12 x 540 images
@@ -155,7 +155,7 @@ def for_images(info, path: str | Path | None = None):
     """(network, SHA-256) that judges images of data set `info` (a DatasetInfo), or (None,
     None) when none is given or known: for Fashion-MNIST the shipped evaluator (or PATH); for
     another data set the judge at PATH, whose metadata must name its classes and shape."""
-    from ..data import FASHION_MNIST
+    from fashiongan.data import FASHION_MNIST
 
     fmnist = (info.shape, info.class_names) == (FASHION_MNIST.shape, FASHION_MNIST.class_names)
     if path is None:

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import data
-from ..fileio import atomic_write, atomic_write_json
-from .features import extract
-from .fid import Moments
-from .prdc import knn_radii
+from fashiongan import data
+from fashiongan.fileio import atomic_write, atomic_write_json
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.fid import Moments
+from fashiongan.metrics.prdc import knn_radii
 
 PROTOCOL_VERSION = 1
 K_PR, K_DC = 3, 5  # neighbours for precision/recall and for density/coverage

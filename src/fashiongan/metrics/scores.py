@@ -6,15 +6,15 @@ import time
 
 import torch
 
-from .. import data
-from ..data import CLASS_NAMES
-from . import evaluator
-from .classes import class_report, collapse_warning
-from .features import extract
-from .fid import Moments, frechet_distance
-from .kid import kid
-from .prdc import prdc
-from .reference import (
+from fashiongan import data
+from fashiongan.data import CLASS_NAMES
+from fashiongan.metrics import evaluator
+from fashiongan.metrics.classes import class_report, collapse_warning
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.fid import Moments, frechet_distance
+from fashiongan.metrics.kid import kid
+from fashiongan.metrics.prdc import prdc
+from fashiongan.metrics.reference import (
     K_DC,
     K_PR,
     Reference,

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..data import FASHION_MNIST, DatasetInfo
-from ..errors import UserError
-from .article import ArticleDiscriminator, ArticleGenerator
-from .dcgan import (
+from fashiongan.data import FASHION_MNIST, DatasetInfo
+from fashiongan.errors import UserError
+from fashiongan.models.article import ArticleDiscriminator, ArticleGenerator
+from fashiongan.models.dcgan import (
     ConditionalDCGANDiscriminator,
     ConditionalDCGANGenerator,
     DCGANDiscriminator,
     DCGANGenerator,
 )
-from .resnet import ResNetDiscriminator, ResNetGenerator
+from fashiongan.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "article": (ArticleGenerator, ArticleDiscriminator),

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import UserError
-from .layers import CondBatchNorm2d, dcgan_init, maybe_sn
+from fashiongan.errors import UserError
+from fashiongan.models.layers import CondBatchNorm2d, dcgan_init, maybe_sn
 
 
 def _stages(resolution: int) -> tuple[int, int]:

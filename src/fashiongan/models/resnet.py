@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dcgan import _stages
-from .layers import maybe_sn
+from fashiongan.models.dcgan import _stages
+from fashiongan.models.layers import maybe_sn
 
 EMBED_DIM = 64  # BigGAN uses 128 for 1,000 classes; 10 garment classes need far fewer
 

@@ -20,11 +20,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from torch import nn
 
-from ..errors import UserError
-from ..sampling import class_names, parse_class
-from . import schemas
-from .nearest import NearestTraining, for_generator
-from .studio import MAX_SEED, Studio, grid_png, png_bytes
+from fashiongan.errors import UserError
+from fashiongan.generate.sampling import class_names, parse_class
+from fashiongan.serve import schemas
+from fashiongan.serve.nearest import NearestTraining, for_generator
+from fashiongan.serve.studio import MAX_SEED, Studio, grid_png, png_bytes
 
 MAX_N = 64
 MAX_STEPS = 32
@@ -151,7 +151,7 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
                 "frames": [{"t": t, "png": _b64(png_bytes(f, scale))}
                            for t, f in zip(ts, frames, strict=True)]}
 
-    from .upload import add_routes as add_upload_routes
+    from fashiongan.serve.upload import add_routes as add_upload_routes
 
     add_upload_routes(app, studio)  # the "Upload a photo" panel's two endpoints
 

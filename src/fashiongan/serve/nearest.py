@@ -27,7 +27,7 @@ class NearestTraining:
             return self._ref
 
     def lookup(self, image: np.ndarray, label: int | None) -> dict:
-        from ..metrics.audit import flagged, layout
+        from fashiongan.metrics.audit import flagged, layout
 
         ds, index, calibration = self.reference()
         found, dist = index.nearest(image[None])
@@ -44,8 +44,8 @@ class NearestTraining:
 def for_generator(g, data: str | None = None, evaluator: str | None = None) -> NearestTraining:
     """The lookup for g's training data: --data, else Fashion-MNIST for its generators."""
     def load():
-        from ..errors import UserError
-        from ..metrics import audit, judge
+        from fashiongan.errors import UserError
+        from fashiongan.metrics import audit, judge
 
         ds, why = audit.training_data(g.dataset, data)
         if ds is None:

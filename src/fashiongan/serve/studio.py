@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..errors import UserError
-from ..generate.latent import forward_blend, latents, path, soft_class_mode
-from ..sampling import class_names, dataset_info, grid, image_shape, to_uint8
+from fashiongan.errors import UserError
+from fashiongan.generate.latent import forward_blend, latents, path, soft_class_mode
+from fashiongan.generate.sampling import class_names, dataset_info, grid, image_shape, to_uint8
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
 
@@ -104,7 +104,7 @@ class Studio:
     def project(self, target: np.ndarray, class_=None, steps: int | None = None, seed: int = 0):
         """The design closest to one converted photo (generate/project.py), under the lock;
         steps: None is the projector's own default, the one `fashiongan project` uses."""
-        from ..generate.project import STEPS, project
+        from fashiongan.generate.project import STEPS, project
 
         with self._lock:
             return project(self.g, target[None], class_, steps=steps or STEPS, seed=seed)
@@ -112,7 +112,7 @@ class Studio:
     def around(self, z: torch.Tensor, weights: torch.Tensor | None, n: int, strength: float,
                seed: int) -> np.ndarray:
         """n variations of a projected design (generate/variations.py), drawn as designs are."""
-        from ..generate.variations import varied
+        from fashiongan.generate.variations import varied
 
         zs = varied(z, n, strength, seed)
         a = None if weights is None else weights.expand(n, -1).to(self.device)

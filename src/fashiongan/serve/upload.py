@@ -18,13 +18,13 @@ import torch
 from fastapi import FastAPI, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import UserError
-from ..generate.photo import dark_background, read_photo, to_dataset_form
-from ..generate.project import STEPS
-from ..sampling import dataset_info, image_shape
-from . import schemas
-from .app import CLASS_DOC, Scale, _b64, _label  # app.py imports this module late
-from .studio import MAX_SEED, Studio, png_bytes
+from fashiongan.errors import UserError
+from fashiongan.generate.photo import dark_background, read_photo, to_dataset_form
+from fashiongan.generate.project import STEPS
+from fashiongan.generate.sampling import dataset_info, image_shape
+from fashiongan.serve import schemas
+from fashiongan.serve.app import CLASS_DOC, Scale, _b64, _label
+from fashiongan.serve.studio import MAX_SEED, Studio, png_bytes
 
 MAX_UPLOAD_BYTES = 8 * 2**20  # a phone photo is 2-5 MB; more is not a garment shot
 MAX_VARIATIONS = 12

@@ -1,5 +1,5 @@
 """The Trainer: everything one training run holds (data on the device, G, D, optimisers, EMA,
-data order, counters) and `run(n)`, n iterations of it. It writes no files: fashiongan.train
+data order, counters) and `run(n)`, n iterations of it. It writes no files: fashiongan.training.loop
 wraps it in a run folder, the benchmarks time it, the DDP test compares ranks through it.
 
 Everything random is a function of cfg.seed: model init (torch.manual_seed before building),
@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import augment, data
-from ..config import TrainConfig
-from ..data.sampler import BatchSampler
-from ..ema import EMA
-from ..errors import UserError
-from ..models import build_discriminator, build_generator
-from ..step import GANStep
+from fashiongan import augment, data
+from fashiongan.config import TrainConfig
+from fashiongan.data.sampler import BatchSampler
+from fashiongan.errors import UserError
+from fashiongan.models import build_discriminator, build_generator
+from fashiongan.training.ema import EMA
+from fashiongan.training.step import GANStep
 
 
 class NonFiniteLoss(Exception):

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import CLASS_NAMES
-from .errors import UserError
+from fashiongan.data import CLASS_NAMES
+from fashiongan.errors import UserError
 
 MAX_GRID_PIXELS = 100_000_000  # a grid PNG beyond this is a typo in --scale, not a picture
 CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
 
 
 def _train(args) -> int:
-    from . import config, distributed, runs
-    from .train import pick_device, training_loop
+    from fashiongan import config
+    from fashiongan.training import distributed
+    from fashiongan.training import rundir as runs
+    from fashiongan.training.loop import pick_device, training_loop
 
     if args.nproc > 1 and not distributed.info().enabled:
         if args.data and not args.resume:  # import a folder once here, not once per rank
@@ -72,7 +74,7 @@ def _train(args) -> int:
                                 "--data; score the run afterwards with `fashiongan evaluate "
                                 "RUN --data DATASET`")
             if cfg.eval_every:  # FID during training (fashiongan.metrics)
-                from .metrics.training import make_evaluator
+                from fashiongan.training.evaluation import make_evaluator
 
                 evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
             summary = training_loop(cfg, run_dir, data_dir=args.data_dir,
@@ -97,13 +99,13 @@ def _train_size(dataset) -> int:
     Fashion-MNIST's 60,000."""
     if dataset is not None:
         return len(dataset.train_index)
-    from .data.fmnist import FILES
+    from fashiongan.data.fmnist import FILES
 
     return FILES[("train", "images")].count
 
 
 def _dataset(path: str, args):
-    from .data.resolve import dataset_for
+    from fashiongan.data.resolve import dataset_for
 
     return dataset_for(path, args.resolution, args.channels, progress=not args.no_progress)
 
@@ -121,10 +123,10 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def _sample(args) -> int:
-    from . import validate
-    from .checkpoint import load_generator
-    from .fileio import atomic_write
-    from .sampling import grid, sample
+    from fashiongan import validate
+    from fashiongan.fileio import atomic_write
+    from fashiongan.generate.sampling import grid, sample
+    from fashiongan.snapshot import load_generator
 
     count = 1 if args.interpolate else max(args.n, args.variations, 1)
     for seed in args.interpolate or [args.seed]:
@@ -177,8 +179,8 @@ def _sample(args) -> int:
 def _interpolation(g, args):
     """`sample --interpolate A B`: a strip of --steps images; labels are each frame's main class.
     An end is a seed or a projected design (FILE.npz:INDEX)."""
-    from .generate.interpolate import interpolate
-    from .generate.variations import load_projected
+    from fashiongan.generate.interpolate import interpolate
+    from fashiongan.generate.variations import load_projected
 
     class_from = args.class_from if args.class_from is not None else args.class_
     class_to = args.class_to if args.class_to is not None else args.class_
@@ -197,8 +199,8 @@ def _interpolation(g, args):
 def _from_projection(g, args):
     """`sample --from OUT.npz`: the projected design (--index), its --variations, and with
     --class-to all of it restyled into that category."""
-    from .generate.project import render
-    from .generate.variations import load_projected, restyled, varied
+    from fashiongan.generate.project import render
+    from fashiongan.generate.variations import load_projected, restyled, varied
 
     if args.class_from is not None:
         raise UserError("--class-from: a projected design has its own class; --class-to "
@@ -243,7 +245,7 @@ def _writable(path: Path) -> None:
 
 
 def _default_checkpoint() -> str:
-    from .checkpoint import shipped_generator
+    from fashiongan.snapshot import shipped_generator
 
     return str(shipped_generator("default"))
 
@@ -287,7 +289,7 @@ def set_threads(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import config
+    from fashiongan import config
 
     p = _Parser(prog="fashiongan", description="GANs on Fashion-MNIST")
     sub = p.add_subparsers(dest="command", required=True)
@@ -373,9 +375,9 @@ def _extensions():
     import importlib
 
     found = []
-    for mod in ("fashiongan.metrics.cli", "fashiongan.serve.cli", "fashiongan.data.cli",
-                "fashiongan.generate.project_cli", "fashiongan.export.cli",
-                "fashiongan.metrics.audit_cli"):
+    for mod in ("fashiongan.cli.evaluate", "fashiongan.cli.serve", "fashiongan.cli.data",
+                "fashiongan.cli.project", "fashiongan.cli.export",
+                "fashiongan.cli.audit"):
         try:
             found.append(importlib.import_module(mod).register)
         except ModuleNotFoundError as e:
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "batch_size", 1) < 1:
             raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
         if getattr(args, "device", None) is not None:
-            from .validate import device
+            from fashiongan.validate import device
 
             args.device = str(device(args.device))
         return args.func(args)

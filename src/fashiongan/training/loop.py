@@ -18,14 +18,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import checkpoint, distributed, plots, validate
-from .config import TrainConfig
-from .errors import UserError
-from .fileio import atomic_write, atomic_write_json
-from .generate.latent import latents
-from .sampling import generate, grid
-from .training import NonFiniteLoss, Trainer
-from .training.trainer import training_data
+from fashiongan import snapshot as checkpoint
+from fashiongan import validate
+from fashiongan.config import TrainConfig
+from fashiongan.errors import UserError
+from fashiongan.fileio import atomic_write, atomic_write_json
+from fashiongan.generate.latent import latents
+from fashiongan.generate.sampling import generate, grid
+from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots
+from fashiongan.training.trainer import training_data
 
 
 class NonFiniteError(UserError):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import UserError
-from .formats import FORMATS
+from fashiongan.errors import UserError
+from fashiongan.export.formats import FORMATS
 
 
 def register(sub) -> None:
-    from ..cli import runtime_args
+    from fashiongan.cli import runtime_args
 
     e = sub.add_parser(
         "export", help="write synthetic images as a data set to share (IDX, PNG, npz, data set)",
@@ -53,12 +53,12 @@ def register(sub) -> None:
 
 
 def _export(args) -> int:
-    from .. import validate
-    from ..checkpoint import load_generator, snapshot_path
-    from ..cli import _default_checkpoint, set_threads
-    from ..fileio import file_digest
-    from ..metrics import audit, judge
-    from . import plan, run
+    from fashiongan import validate
+    from fashiongan.cli import _default_checkpoint, set_threads
+    from fashiongan.export import plan, run
+    from fashiongan.fileio import file_digest
+    from fashiongan.metrics import audit, judge
+    from fashiongan.snapshot import load_generator, snapshot_path
 
     set_threads(args)
     if args.chunk < 1:
@@ -106,7 +106,7 @@ def _export(args) -> int:
 
 
 def parse_classes(text: str | None, g) -> list[int] | None:
-    from ..sampling import class_names, parse_class
+    from fashiongan.generate.sampling import class_names, parse_class
 
     if not text:
         return None

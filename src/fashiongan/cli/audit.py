@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from fashiongan.errors import UserError
 
 DEFAULT_N = 10_000
 
 
 def register(sub) -> None:
-    from ..cli import runtime_args
+    from fashiongan.cli import runtime_args
 
     a = sub.add_parser(
         "audit", help="are the samples copies of training images? (nearest neighbours)",
@@ -43,12 +43,12 @@ def register(sub) -> None:
 
 
 def _audit(args) -> int:
-    from .. import validate
-    from ..cli import set_threads
-    from ..fileio import atomic_write, atomic_write_json
-    from . import audit
-    from .cli import _check_writable, results_path
-    from .dataset_scores import sample_shape
+    from fashiongan import validate
+    from fashiongan.cli import set_threads
+    from fashiongan.cli.evaluate import _check_writable, results_path
+    from fashiongan.fileio import atomic_write, atomic_write_json
+    from fashiongan.metrics import audit
+    from fashiongan.metrics.dataset_scores import sample_shape
 
     set_threads(args)
     if args.n is not None and args.n < 1:
@@ -57,7 +57,7 @@ def _audit(args) -> int:
         raise UserError(f"--closest must be >= 1, got {args.closest}")
     shipped = args.target is None
     if shipped:  # its results go to the working folder, never into the installed package
-        from ..cli import _default_checkpoint
+        from fashiongan.cli import _default_checkpoint
 
         args.target = _default_checkpoint()
     out = Path(args.json or ("audit.json" if shipped else results_path(Path(args.target),
@@ -73,8 +73,8 @@ def _audit(args) -> int:
                                  str(args.target))
     net, judge_record = _judge(args, ds)
     if labels is None and net is not None and ds.info.num_classes:
-        from .features import probabilities
-        from .inception import to_nchw
+        from fashiongan.metrics.features import probabilities
+        from fashiongan.metrics.inception import to_nchw
 
         labels = probabilities(to_nchw(images), net).argmax(1).numpy()  # for per-class figures
         source["labels"] = "the judge's"
@@ -115,16 +115,16 @@ def format_report(r: dict, names) -> str:
 
 def _target(args):
     """(images in the sample layout, labels or None, source, DatasetInfo or None)."""
-    from .. import validate
-    from .cli import is_image_target, read_image_target
+    from fashiongan import validate
+    from fashiongan.cli.evaluate import is_image_target, read_image_target
 
     target = Path(args.target)
     if is_image_target(target):
         images, labels = read_image_target(target)
         n = len(images) if args.n is None else min(args.n, len(images))
         return images[:n], None if labels is None else labels[:n], {"file": str(target)}, None
-    from ..checkpoint import load_generator
-    from ..sampling import sample
+    from fashiongan.generate.sampling import sample
+    from fashiongan.snapshot import load_generator
 
     n = DEFAULT_N if args.n is None else args.n
     validate.seed(args.seed, "--seed", n)
@@ -136,7 +136,7 @@ def _target(args):
 
 def _dataset(args, info):
     """The training data (audit.training_data), or a one-line error saying why there is none."""
-    from . import audit
+    from fashiongan.metrics import audit
 
     ds, why = audit.training_data(info, args.data, args.data_dir, str(args.target))
     if ds is None:
@@ -147,7 +147,7 @@ def _dataset(args, info):
 def _judge(args, ds):
     """(network or None, its record): --evaluator, the shipped evaluator for Fashion-MNIST,
     DATASET/judge.safetensors when it exists; None: the audit runs on pixels alone."""
-    from . import evaluator, judge
+    from fashiongan.metrics import evaluator, judge
 
     if ds.path is None:
         net, digest = evaluator.load(args.evaluator)

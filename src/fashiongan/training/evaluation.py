@@ -15,14 +15,15 @@ from pathlib import Path
 
 import torch
 
-from .. import checkpoint, distributed, plots
-from ..generate.latent import latents
-from ..runs import BEST_DIR
-from ..sampling import generate
-from . import evaluator
-from .features import extract
-from .fid import Moments, frechet_distance
-from .reference import load_reference
+from fashiongan import snapshot as checkpoint
+from fashiongan.generate.latent import latents
+from fashiongan.generate.sampling import generate
+from fashiongan.metrics import evaluator
+from fashiongan.metrics.features import extract
+from fashiongan.metrics.fid import Moments, frechet_distance
+from fashiongan.metrics.reference import load_reference
+from fashiongan.training import distributed, plots
+from fashiongan.training.rundir import BEST_DIR
 
 
 class TrainingEvaluator:

@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .data import CLASS_NAMES, FASHION_MNIST
-from .errors import UserError
-from .generate.latent import latents  # train.py and metrics/training.py import it from here
+from fashiongan.data import CLASS_NAMES, FASHION_MNIST
+from fashiongan.errors import UserError
+from fashiongan.generate.latent import latents
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

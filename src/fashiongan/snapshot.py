@@ -22,11 +22,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
-from . import config as config_mod
-from .data import FASHION_MNIST, DatasetInfo
-from .errors import UserError
-from .fileio import atomic_write, atomic_write_bytes, atomic_write_json, file_digest
-from .models import build_generator, generator_from, generator_kwargs
+from fashiongan import config as config_mod
+from fashiongan.data import FASHION_MNIST, DatasetInfo
+from fashiongan.errors import UserError
+from fashiongan.fileio import atomic_write, atomic_write_bytes, atomic_write_json, file_digest
+from fashiongan.models import build_generator, generator_from, generator_kwargs
 
 STATE_RE = re.compile(r"^state-(\d{8})\.pt$")
 SNAPSHOT_FILE = "generator.safetensors"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import UserError
+from fashiongan.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -80,7 +80,7 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 
 def _check(args) -> int:
     """The old `fashiongan data`, unchanged."""
-    from .. import data
+    from fashiongan import data
 
     if args.download is not None:
         d = data.download(args.download or None)
@@ -95,7 +95,7 @@ def _check(args) -> int:
 
 
 def _import(args) -> int:
-    from .folder import default_jobs, import_images, parse_background
+    from fashiongan.data.folder import default_jobs, import_images, parse_background
 
     if args.jobs < 0:
         raise UserError(f"--jobs must be >= 0, got {args.jobs}")
@@ -130,7 +130,7 @@ def summary(m: dict, where) -> str:
 
 
 def _info(args) -> int:
-    from .store import read_manifest, verify_dataset
+    from fashiongan.data.store import read_manifest, verify_dataset
 
     m = read_manifest(args.dataset)
     print(summary(m, args.dataset))
@@ -143,7 +143,7 @@ def _info(args) -> int:
 
 
 def _export(args) -> int:
-    from .folder import export_fmnist
+    from fashiongan.data.folder import export_fmnist
 
     if args.limit < 0:
         raise UserError(f"--limit must be >= 0, got {args.limit}")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import validate
-from ..data import CLASS_NAMES, FASHION_MNIST
-from ..errors import UserError
-from ..fileio import atomic_write_json
+from fashiongan import validate
+from fashiongan.data import CLASS_NAMES, FASHION_MNIST
+from fashiongan.errors import UserError
+from fashiongan.fileio import atomic_write_json
 
 DEFAULT_N = 10_000
 MIN_IMAGES = 10  # k-nearest-neighbour metrics (k=3) and covariances need a few images
@@ -33,8 +33,8 @@ def _load_target(args):
             labels = validate.labels(labels, len(images), len(CLASS_NAMES), str(target))
         n = len(images) if args.n is None else min(args.n, len(images))
         return images[:n], None if labels is None else labels[:n], _source(target)
-    from ..checkpoint import load_generator
-    from ..sampling import sample
+    from fashiongan.generate.sampling import sample
+    from fashiongan.snapshot import load_generator
 
     n = DEFAULT_N if args.n is None else args.n
     validate.seed(args.seed, "--seed", n)
@@ -77,7 +77,7 @@ def _check_writable(out: Path) -> None:
 
 
 def _evaluate(args) -> int:
-    from . import scores
+    from fashiongan.metrics import scores
 
     if args.threads:
         import torch
@@ -104,7 +104,7 @@ def _evaluate(args) -> int:
                           "total": time.perf_counter() - t0}
     print(scores.format_table(result))
     if args.inception or args.inception_weights:
-        from . import inception_scores
+        from fashiongan.metrics import inception_scores
 
         result["inception"] = inception_scores.scores(net, images, args.data_dir)
         print(inception_scores.format_line(result["inception"]))
@@ -119,7 +119,7 @@ def _evaluate(args) -> int:
 def _inception(args, default_dtype: str):
     import torch
 
-    from . import inception
+    from fashiongan.metrics import inception
 
     dtype = getattr(torch, args.inception_dtype or default_dtype)
     return inception.open_network(args.inception_weights, args.device, dtype)
@@ -127,7 +127,7 @@ def _inception(args, default_dtype: str):
 
 def is_image_target(target: Path) -> bool:
     """An .npz or a `fashiongan export` folder: images to score, not a generator."""
-    from ..export.manifest import is_export
+    from fashiongan.export.manifest import is_export
 
     return target.suffix == ".npz" or is_export(target)
 
@@ -136,7 +136,7 @@ def read_image_target(target: Path):
     """(images, labels or None) of an .npz or of an export's train split (any format)."""
     if target.suffix == ".npz":
         return _read_npz(target)
-    from ..export.manifest import read_export
+    from fashiongan.export.manifest import read_export
 
     return read_export(target)[:2]
 
@@ -166,9 +166,9 @@ def _dataset_target(args):
     """(data set, generator or None, images or None, labels, n, source) of `evaluate TARGET
     --data D`: an .npz is read and checked against D's shape and classes; a generator's
     DatasetInfo must be D's. A FOLDER for D is imported at the target's size."""
-    from ..checkpoint import load_generator
-    from ..data.resolve import dataset_for
-    from . import dataset_scores
+    from fashiongan.data.resolve import dataset_for
+    from fashiongan.metrics import dataset_scores
+    from fashiongan.snapshot import load_generator
 
     target = Path(args.target)
     if not is_image_target(target):
@@ -195,9 +195,9 @@ def _evaluate_dataset(args, out: Path) -> int:
     """`evaluate TARGET --data DATASET`: Inception scores against DATASET's test split beside
     its floor, and the judge's view when DATASET has one (metrics/dataset_scores.py, judge.py).
     Every check (shapes, classes, the judge's data set) comes before the network is loaded."""
-    from ..sampling import sample
-    from . import dataset_scores, judge
-    from .classes import collapse_warning
+    from fashiongan.generate.sampling import sample
+    from fashiongan.metrics import dataset_scores, judge
+    from fashiongan.metrics.classes import collapse_warning
 
     t0 = time.perf_counter()
     ds, g, images, labels, n, source = _dataset_target(args)
@@ -240,8 +240,8 @@ def _evaluate_dataset(args, out: Path) -> int:
 def _dataset_cas(args, ds, judged, images, labels) -> dict:
     """CAS with the judge's recipe (its epochs unless --cas-epochs), beside the judge's
     accuracy on the same real test split."""
-    from . import judge
-    from .evaluator import Recipe
+    from fashiongan.metrics import judge
+    from fashiongan.metrics.evaluator import Recipe
 
     if judged is None:
         recipe = judge.recipe_for(ds, epochs=args.cas_epochs)
@@ -264,9 +264,9 @@ def _dataset_cas(args, ds, judged, images, labels) -> dict:
 
 
 def _cas(args, images, labels) -> dict:
-    from ..checkpoint import load_generator
-    from ..sampling import sample
-    from . import cas, evaluator
+    from fashiongan.generate.sampling import sample
+    from fashiongan.metrics import cas, evaluator
+    from fashiongan.snapshot import load_generator
 
     if not is_image_target(Path(args.target)):  # train on 60,000 fresh samples, as the data
         g = load_generator(args.target, args.device)
@@ -285,7 +285,7 @@ def _cas(args, images, labels) -> dict:
 
 
 def _evaluator_train(args) -> int:
-    from . import evaluator
+    from fashiongan.metrics import evaluator
 
     if args.data:
         return _judge_train(args)
@@ -302,8 +302,8 @@ def _evaluator_train(args) -> int:
 
 def _judge_train(args) -> int:
     """`evaluator train --data DATASET`: a judge of that data set (metrics/judge.py)."""
-    from ..data.resolve import dataset_for
-    from . import judge
+    from fashiongan.data.resolve import dataset_for
+    from fashiongan.metrics import judge
 
     ds = dataset_for(args.data, args.resolution, args.channels, progress=True)
     judge._labelled_split(ds, "train")  # an unlabelled set is refused before anything else
@@ -321,7 +321,7 @@ def _judge_train(args) -> int:
 
 
 def _evaluator_info(args) -> int:
-    from . import evaluator
+    from fashiongan.metrics import evaluator
 
     path = evaluator.shipped_path()
     print(f"evaluator weights: {path}")
@@ -331,8 +331,8 @@ def _evaluator_info(args) -> int:
 
 
 def register(sub) -> None:
-    from .evaluator import Recipe
-    from .judge import MIN_STEPS
+    from fashiongan.metrics.evaluator import Recipe
+    from fashiongan.metrics.judge import MIN_STEPS
 
     e = sub.add_parser(
         "evaluate", help="score a generator or a set of images (FID, KID, PR/DC, classes)",

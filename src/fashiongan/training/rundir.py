@@ -19,9 +19,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checkpoint, config
-from .config import TrainConfig
-from .errors import UserError
+from fashiongan import config
+from fashiongan import snapshot as checkpoint
+from fashiongan.config import TrainConfig
+from fashiongan.errors import UserError
 
 # Keys a resumed run may change: schedule, files, optimiser hyper-parameters and execution.
 # Everything else shapes the models, the data order, the noise or the objective, so changing it

@@ -12,10 +12,11 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from . import article_step, distributed, losses, optim
-from .augment import Augmenter
-from .config import TrainConfig
-from .models import onednn_linear
+from fashiongan.accel import article_step, onednn_linear
+from fashiongan.augment import Augmenter
+from fashiongan.config import TrainConfig
+from fashiongan.training import distributed, optim
+from fashiongan.training import objective as losses
 
 
 def _has_conv(m: nn.Module) -> bool:

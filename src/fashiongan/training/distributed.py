@@ -65,7 +65,7 @@ def any_true(flag: bool, device: torch.device) -> bool:
 
 def on_main(fn):
     """Run fn on rank 0 only and give its result (or its UserError) to every rank."""
-    from .errors import UserError
+    from fashiongan.errors import UserError
 
     if not (dist.is_available() and dist.is_initialized()):
         return fn()

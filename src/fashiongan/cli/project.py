@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from fashiongan.errors import UserError
 
 GRID_SCALE = 4
 
 
 def register(subparsers) -> None:
-    from ..cli import CLASS_HELP, _at_least
-    from .project import STARTS, STEPS
+    from fashiongan.cli import CLASS_HELP, _at_least
+    from fashiongan.generate.project import STARTS, STEPS
 
     p = subparsers.add_parser(
         "project", help="find the design closest to each photo", epilog=CLASS_HELP,
@@ -46,12 +46,12 @@ def register(subparsers) -> None:
 
 
 def _project(args) -> int:
-    from ..checkpoint import load_generator
-    from ..cli import _default_checkpoint, _savez, _writable, set_threads
-    from ..fileio import atomic_write
-    from ..sampling import class_labels, dataset_info, grid
-    from .photo import dark_background, read_photo, to_dataset_form
-    from .project import project
+    from fashiongan.cli import _default_checkpoint, _savez, _writable, set_threads
+    from fashiongan.fileio import atomic_write
+    from fashiongan.generate.photo import dark_background, read_photo, to_dataset_form
+    from fashiongan.generate.project import project
+    from fashiongan.generate.sampling import class_labels, dataset_info, grid
+    from fashiongan.snapshot import load_generator
 
     out = Path(args.out)
     _writable(out)
@@ -94,7 +94,7 @@ def _project(args) -> int:
 def photo_files(paths: list[str]) -> list[tuple[Path, bool]]:
     """(file, skip when unreadable): files as given (a bad one is an error), a folder's image
     files in name order (digit runs as numbers), where a bad one is skipped with a warning."""
-    from ..data.folder import IMAGE_EXTS, order_key
+    from fashiongan.data.folder import IMAGE_EXTS, order_key
 
     out = []
     for text in paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from ..errors import UserError
+from fashiongan.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -31,18 +31,18 @@ def _serve(args) -> int:
     try:
         import uvicorn
 
-        from .app import create_app
+        from fashiongan.serve.app import create_app
     except ModuleNotFoundError as e:
         raise UserError(f"serve needs the serve extra ({e.name} is missing): "
                         "pip install 'fashiongan[serve]'") from None
-    from ..checkpoint import load_generator
-    from ..cli import _default_checkpoint, set_threads
+    from fashiongan.cli import _default_checkpoint, set_threads
+    from fashiongan.snapshot import load_generator
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be in 0-65535, got {args.port}")
     set_threads(args)
     source = args.checkpoint or _default_checkpoint()
-    from .nearest import for_generator
+    from fashiongan.serve.nearest import for_generator
 
     g = load_generator(source, args.device)
     app = create_app(g, nearest=for_generator(g, args.data, args.evaluator))

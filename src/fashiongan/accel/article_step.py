@@ -21,9 +21,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import losses, optim
-from .models import onednn_linear
-from .models.article import ArticleDiscriminator, ArticleGenerator
+from fashiongan.accel import onednn_linear
+from fashiongan.models.article import ArticleDiscriminator, ArticleGenerator
+from fashiongan.training import objective as losses
+from fashiongan.training import optim
 
 _lin = onednn_linear.linear_pointwise
 _mm_t = onednn_linear.mm_t
