@@ -25,7 +25,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from fashiongan import data
+from fashiongan import data, imageio
 from fashiongan.metrics import inception
 
 
@@ -55,7 +55,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     inception.check_pinned(inception.shipped_path())
-    images = inception.to_nchw(data.load("test")[0][:args.batch])
+    images = imageio.to_nchw(data.load("test")[0][:args.batch])
     variants = {
         "scripted NCHW fp32": scripted("nchw"),
         "scripted NHWC fp32": scripted("nhwc"),

@@ -110,8 +110,8 @@ def figure(g, path, photo_bytes, inputs, latents, weights, rows=4):
 
     from fashiongan.fileio import atomic_write
     from fashiongan.generate.project import render
-    from fashiongan.generate.sampling import grid
     from fashiongan.generate.variations import restyled, varied
+    from fashiongan.imageio import grid
 
     restyle_to = {0: "dress", 1: "dress", 2: "coat", 3: "coat", 4: "dress", 5: "sneaker",
                   6: "coat", 7: "sandal", 8: "ankle boot", 9: "sneaker"}
@@ -146,11 +146,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from fashiongan import data
-    from fashiongan.cli import _default_checkpoint
+    from fashiongan.cli.common import default_checkpoint
     from fashiongan.generate import project as P
     from fashiongan.snapshot import load_generator
 
-    g = load_generator(_default_checkpoint())
+    g = load_generator(default_checkpoint())
     x, y = data.load("test")
     idx = np.linspace(0, len(x) - 1, args.n).round().astype(int)
     originals, labels = x.numpy()[idx], y.numpy()[idx]

@@ -1,10 +1,11 @@
 """The plain PyTorch port a tutorial would write: the yardstick for fashiongan's loop.
 
 Same models, same optimiser settings, same update order as fashiongan.training.step.GANStep,
-written the way the PyTorch DCGAN example and most blog ports write it: a DataLoader over a TensorDataset
-of float images, `torch.sigmoid` + `nn.BCELoss`, default Adam, `.zero_grad()`, D left trainable
-during G's step (its gradients are computed and thrown away, as in the DCGAN example), `.item()`
-on every loss, and `model.eval()`/`model.train()` around the article's `G.predict`.
+written the way the PyTorch DCGAN example and most blog ports write it: a DataLoader over a
+TensorDataset of float images, `torch.sigmoid` + `nn.BCELoss`, default Adam, `.zero_grad()`, D
+left trainable during G's step (its gradients are computed and thrown away, as in the DCGAN
+example), `.item()` on every loss, and `model.eval()`/`model.train()` around the article's
+`G.predict`.
 
 The noise comes from a torch.Generator handed in, drawn in the same order as GANStep draws it,
 so that tests can feed both steps the same noise (tests/test_step_equivalence.py).

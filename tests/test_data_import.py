@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fashiongan import data
-from fashiongan.cli import _Parser
+from fashiongan.cli.common import Parser
 from fashiongan.cli.data import register
 from fashiongan.data import folder, store
 from fashiongan.errors import UserError
@@ -26,7 +26,7 @@ from tests.datasets import (
 
 def run(*argv, capsys):
     """The data subcommands as cli.main runs them: a UserError is one line and exit 2."""
-    p = _Parser(prog="fashiongan")
+    p = Parser(prog="fashiongan")
     register(p.add_subparsers(dest="command", required=True))
     argv = [str(a) for a in argv]
     try:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from fashiongan import config, data
-from fashiongan.cli import _default_checkpoint, main
+from fashiongan.cli.common import default_checkpoint, main
 from fashiongan.data import DatasetInfo
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
@@ -43,7 +43,7 @@ def export(*args):
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_generator(_default_checkpoint())
+    return load_generator(default_checkpoint())
 
 
 class Unconditional(nn.Module):

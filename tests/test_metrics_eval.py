@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from fashiongan import data
-from fashiongan.metrics import cas, evaluator, inception, reference, scores
+from fashiongan.metrics import cas, evaluator, inception, inception_scores, reference, scores
 from fashiongan.metrics.classes import class_report, collapse_warning
 from fashiongan.metrics.features import extract
 from fashiongan.metrics.fid import Moments, frechet_distance
@@ -343,8 +343,8 @@ def test_inception_path_with_a_stand_in_torchscript(tmp_path, cache):
     torch.jit.save(torch.jit.script(StandIn()), str(path))
     model = inception.load(path)
     test, _ = data.load("test")
-    same = inception.inception_fid(model, test.numpy(), path)
-    other = inception.inception_fid(model, _blur(test[:2000].numpy(), 1.5), path)
+    same = inception_scores.inception_fid(model, test.numpy(), path)
+    other = inception_scores.inception_fid(model, _blur(test[:2000].numpy(), 1.5), path)
     assert same["fid"] == pytest.approx(0.0, abs=1e-6) and other["fid"] > 1.0
     (tmp_path / "junk.pt").write_bytes(b"not torchscript")
     with pytest.raises(evaluator.UserError, match="not a TorchScript"):

@@ -32,7 +32,7 @@ def test_images():
 
 @pytest.fixture(scope="module")
 def g():
-    return load_generator(cli._default_checkpoint())
+    return load_generator(cli.common.default_checkpoint())
 
 
 def first_of(y: np.ndarray, label: int) -> int:

@@ -268,7 +268,7 @@ def test_upload_a_photo_on_the_page(browser, tmp_path):
     photo = tmp_path / "trouser.jpg"
     shop_photo(x[int(np.flatnonzero(y.numpy() == 1)[0])].numpy()).save(photo, quality=90)
     (tmp_path / "notes.png").write_text("size chart\n")
-    with serving(Path(cli._default_checkpoint()), tmp_path / "serve.log") as url:
+    with serving(Path(cli.common.default_checkpoint()), tmp_path / "serve.log") as url:
         page = browser.new_page(viewport={"width": 1200, "height": 1400})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))

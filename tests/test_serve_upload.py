@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def client():
-    return TestClient(create_app(fashiongan.load_generator(cli._default_checkpoint())))
+    return TestClient(create_app(fashiongan.load_generator(cli.common.default_checkpoint())))
 
 
 @pytest.fixture(scope="module")

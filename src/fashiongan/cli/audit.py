@@ -11,7 +11,7 @@ DEFAULT_N = 10_000
 
 
 def register(sub) -> None:
-    from fashiongan.cli import runtime_args
+    from fashiongan.cli.common import runtime_args
 
     a = sub.add_parser(
         "audit", help="are the samples copies of training images? (nearest neighbours)",
@@ -44,8 +44,8 @@ def register(sub) -> None:
 
 def _audit(args) -> int:
     from fashiongan import validate
-    from fashiongan.cli import set_threads
-    from fashiongan.cli.evaluate import _check_writable, results_path
+    from fashiongan.cli.common import set_threads, writable
+    from fashiongan.cli.evaluate import results_path
     from fashiongan.fileio import atomic_write, atomic_write_json
     from fashiongan.metrics import audit
     from fashiongan.metrics.dataset_scores import sample_shape
@@ -57,14 +57,14 @@ def _audit(args) -> int:
         raise UserError(f"--closest must be >= 1, got {args.closest}")
     shipped = args.target is None
     if shipped:  # its results go to the working folder, never into the installed package
-        from fashiongan.cli import _default_checkpoint
+        from fashiongan.cli.common import default_checkpoint
 
-        args.target = _default_checkpoint()
+        args.target = default_checkpoint()
     out = Path(args.json or ("audit.json" if shipped else results_path(Path(args.target),
                                                                         "audit")))
     png = Path(args.png) if args.png else out.with_suffix(".png")
     for f in (out, png):
-        _check_writable(f)
+        writable(f)
     images, labels, source, info = _target(args)
     ds = _dataset(args, info)
     validate.images(images, str(args.target), sample_shape(ds.info))
@@ -73,8 +73,8 @@ def _audit(args) -> int:
                                  str(args.target))
     net, judge_record = _judge(args, ds)
     if labels is None and net is not None and ds.info.num_classes:
+        from fashiongan.imageio import to_nchw
         from fashiongan.metrics.features import probabilities
-        from fashiongan.metrics.inception import to_nchw
 
         labels = probabilities(to_nchw(images), net).argmax(1).numpy()  # for per-class figures
         source["labels"] = "the judge's"

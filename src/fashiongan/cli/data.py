@@ -75,7 +75,8 @@ def register(subparsers) -> None:
 def _check_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="look here first")
     p.add_argument("--download", nargs="?", const="", metavar="DIR",
-                   help="download the four files (default DIR ~/.cache/fashiongan/fashion-mnist)")
+                   help="download the four files (default DIR: fashion-mnist/ in "
+                   "$FASHIONGAN_CACHE, else in ~/.cache/fashiongan)")
 
 
 def _check(args) -> int:

@@ -61,7 +61,7 @@ def results_path(target: Path, kind: str) -> Path:
     return target.with_name(f"{target.stem}.{kind}.json")
 
 
-def _check_writable(out: Path) -> None:
+def writable(out: Path) -> None:
     """The results file can be created: its folder exists and takes a new file (a temp file is
     made and removed; os.access would say yes to root on a read-only mount)."""
     if out.is_dir():
@@ -87,7 +87,7 @@ def _evaluate(args) -> int:
         raise UserError(f"--n must be at least {MIN_IMAGES} (k-nearest neighbours need company), "
                         f"got {args.n}")
     out = _json_path(args)
-    _check_writable(out)  # before minutes of sampling and scoring, not after
+    writable(out)  # before minutes of sampling and scoring, not after
     if args.data:
         return _evaluate_dataset(args, out)
     if args.inception or args.inception_weights:
@@ -309,7 +309,7 @@ def _judge_train(args) -> int:
     judge._labelled_split(ds, "train")  # an unlabelled set is refused before anything else
     out = Path(args.out) if args.out else judge.default_path(ds)
     try:
-        _check_writable(out)
+        writable(out)
     except UserError as e:
         if args.out:
             raise

@@ -10,7 +10,7 @@ from fashiongan.export.formats import FORMATS
 
 
 def register(sub) -> None:
-    from fashiongan.cli import runtime_args
+    from fashiongan.cli.common import runtime_args
 
     e = sub.add_parser(
         "export", help="write synthetic images as a data set to share (IDX, PNG, npz, data set)",
@@ -54,7 +54,7 @@ def register(sub) -> None:
 
 def _export(args) -> int:
     from fashiongan import validate
-    from fashiongan.cli import _default_checkpoint, set_threads
+    from fashiongan.cli.common import default_checkpoint, set_threads
     from fashiongan.export import plan, run
     from fashiongan.fileio import file_digest
     from fashiongan.metrics import audit, judge
@@ -68,7 +68,7 @@ def _export(args) -> int:
     req = plan.Request(args.n, args.test_n, args.seed, balanced=args.balanced,
                        min_confidence=plan.parse_filters(args.filter), chunk=args.chunk)
     validate.seed(args.seed, "--seed", args.n + args.test_n)
-    source = args.run or _default_checkpoint()
+    source = args.run or default_checkpoint()
     g = load_generator(source, args.device)
     req.classes = parse_classes(args.classes, g)
     conditional = bool(getattr(g, "num_classes", 0))

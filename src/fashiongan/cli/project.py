@@ -14,7 +14,7 @@ GRID_SCALE = 4
 
 
 def register(subparsers) -> None:
-    from fashiongan.cli import CLASS_HELP, _at_least
+    from fashiongan.cli.common import CLASS_HELP, at_least
     from fashiongan.generate.project import STARTS, STEPS
 
     p = subparsers.add_parser(
@@ -28,17 +28,17 @@ def register(subparsers) -> None:
     p.add_argument("--class", dest="class_", default="auto", metavar="NAME|auto",
                    help="the category of every photo, or auto: searched and blended "
                    "(default: %(default)s)")
-    p.add_argument("--steps", type=_at_least(0), default=STEPS,
+    p.add_argument("--steps", type=at_least(0), default=STEPS,
                    help="Adam steps per photo (default: %(default)s)")
-    p.add_argument("--starts", type=_at_least(1), default=STARTS,
+    p.add_argument("--starts", type=at_least(1), default=STARTS,
                    help="random latents scored before refining (default: %(default)s)")
-    p.add_argument("--seed", type=_at_least(0), default=0, help="photo i uses seed+i")
+    p.add_argument("--seed", type=at_least(0), default=0, help="photo i uses seed+i")
     p.add_argument("--out", required=True, metavar="OUT.npz",
                    help="images (reconstructions), inputs (converted photos), latents, "
                    "labels, class_weights, distances, sources")
     p.add_argument("--grid", metavar="OUT.png",
                    help="a PNG: one row per photo, converted form | reconstruction")
-    p.add_argument("--threads", type=_at_least(0), default=0,
+    p.add_argument("--threads", type=at_least(0), default=0,
                    help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -46,19 +46,20 @@ def register(subparsers) -> None:
 
 
 def _project(args) -> int:
-    from fashiongan.cli import _default_checkpoint, _savez, _writable, set_threads
+    from fashiongan.cli.common import default_checkpoint, savez, set_threads, writable
     from fashiongan.fileio import atomic_write
     from fashiongan.generate.photo import dark_background, read_photo, to_dataset_form
     from fashiongan.generate.project import project
-    from fashiongan.generate.sampling import class_labels, dataset_info, grid
+    from fashiongan.generate.sampling import class_labels, dataset_info
+    from fashiongan.imageio import grid
     from fashiongan.snapshot import load_generator
 
     out = Path(args.out)
-    _writable(out)
+    writable(out)
     if args.grid:
-        _writable(Path(args.grid))
+        writable(Path(args.grid))
     set_threads(args)
-    g = load_generator(args.checkpoint or _default_checkpoint(), args.device)
+    g = load_generator(args.checkpoint or default_checkpoint(), args.device)
     info = dataset_info(g)
     if args.class_ != "auto":  # a typo is told before minutes of work, not after
         class_labels(g, 1, args.class_)
@@ -80,7 +81,7 @@ def _project(args) -> int:
     result = project(g, np.stack(inputs), args.class_, steps=args.steps, starts=args.starts,
                      seed=args.seed, progress=not args.no_progress)
     arrays = {**result.arrays(), "sources": np.array(sources), "seed": np.array(args.seed)}
-    atomic_write(out, lambda tmp: _savez(tmp, arrays))
+    atomic_write(out, lambda tmp: savez(tmp, arrays))
     print(f"wrote {len(sources)} projection(s) to {out} (mean {result.kind} distance "
           f"{result.distances.mean():.4f})")
     if args.grid:

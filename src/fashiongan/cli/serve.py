@@ -35,13 +35,13 @@ def _serve(args) -> int:
     except ModuleNotFoundError as e:
         raise UserError(f"serve needs the serve extra ({e.name} is missing): "
                         "pip install 'fashiongan[serve]'") from None
-    from fashiongan.cli import _default_checkpoint, set_threads
+    from fashiongan.cli.common import default_checkpoint, set_threads
     from fashiongan.snapshot import load_generator
 
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be in 0-65535, got {args.port}")
     set_threads(args)
-    source = args.checkpoint or _default_checkpoint()
+    source = args.checkpoint or default_checkpoint()
     from fashiongan.serve.nearest import for_generator
 
     g = load_generator(source, args.device)

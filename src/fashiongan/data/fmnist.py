@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fashiongan.errors import UserError
-from fashiongan.fileio import atomic_write_bytes
+from fashiongan.fileio import atomic_write_bytes, cache_root
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -66,7 +66,7 @@ def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
         dirs.append(Path(data_dir))
     if os.environ.get("FASHION_MNIST_DIR"):
         dirs.append(Path(os.environ["FASHION_MNIST_DIR"]))
-    dirs.append(Path.home() / ".cache" / "fashiongan" / "fashion-mnist")
+    dirs.append(cache_root() / "fashion-mnist")
     dirs.append(SYSTEM_DIR)
     return dirs
 

@@ -5,17 +5,14 @@ a cache keyed by its contents (so the second run starts at once and an edited fo
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from fashiongan.data.store import Dataset, open_dataset
 from fashiongan.errors import UserError
+from fashiongan.fileio import cache_root
 
 MANIFEST = "manifest.json"
 
-
-def cache_root() -> Path:
-    return Path(os.environ.get("FASHIONGAN_CACHE", Path.home() / ".cache" / "fashiongan"))
 
 
 def contents_key(src: Path, resolution: int, channels: int) -> str:

@@ -12,11 +12,9 @@ hidden temp folder beside it, the manifest last, and the folder is renamed into 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import numpy as np
 
 from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import file_digest, umask
+from fashiongan.fileio import file_digest, replace_folder, staging_folder, umask
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1
@@ -235,53 +233,7 @@ class Writer:
         return manifest
 
     def _rename_into_place(self) -> None:
-        replace_folder(self.tmp, self.out, self.overwrite)
-
-
-def replace_folder(tmp: Path, out: Path, overwrite: bool, marker: str = MANIFEST) -> None:
-    """Rename the finished folder tmp to out; an existing non-empty out is replaced only with
-    overwrite and when it holds `marker` (checked again: it may have appeared meanwhile)."""
-    old = None
-    if out.exists() and not _is_empty_dir(out):
-        check_out(out, overwrite, marker)
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.rename(out, old)
-    elif out.exists():
-        out.rmdir()
-    os.rename(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(out.parent)
-
-
-def staging_folder(out: Path, overwrite: bool, marker: str, doing: str) -> Path:
-    """A hidden folder beside out to build it in, once out is known to be writable
-    (check_out); replace_folder() renames it into place."""
-    check_out(out, overwrite, marker)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.{doing}-"))
-    except OSError as e:
-        raise UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-
-
-def check_out(out: Path, overwrite: bool, marker: str = MANIFEST) -> None:
-    """out may be written: absent, an empty folder, or with overwrite a folder holding
-    `marker` (a data set's manifest, an export's), never some other folder a typo named."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and not _is_empty_dir(out) and not overwrite:
-        raise UserError(f"--out {out}: exists and is not empty; give --overwrite to replace it")
-    if out.is_dir() and overwrite and not _is_empty_dir(out) and not (out / marker).is_file():
-        raise UserError(f"--out {out}: not made by fashiongan (no {marker}); refusing to "
-                        "replace it")
-
-
-def _is_empty_dir(p: Path) -> bool:
-    try:
-        return p.is_dir() and not any(p.iterdir())
-    except OSError:
-        return False
+        replace_folder(self.tmp, self.out, self.overwrite, MANIFEST)
 
 
 def _truncate_npy(f: Path, shape: tuple) -> None:
@@ -308,13 +260,3 @@ def _truncate_npy(f: Path, shape: tuple) -> None:
 def _fsync(f: Path) -> None:
     with open(f, "rb+") as fh:
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-

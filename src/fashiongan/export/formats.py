@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 
 from fashiongan.data.folder import class_folders, write_classes_file
-from fashiongan.data.store import TEST, TRAIN, Writer, replace_folder, staging_folder
+from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import idx
 from fashiongan.export.plan import Chunk
-from fashiongan.fileio import atomic_write_json
+from fashiongan.fileio import atomic_write_json, replace_folder, staging_folder
 
 MANIFEST = "export.json"
 FORMATS = ("idx", "png", "npz", "dataset")

@@ -28,8 +28,8 @@ import torch
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import class_names, generate
+from fashiongan.imageio import to_nchw
 from fashiongan.metrics.features import probabilities
-from fashiongan.metrics.inception import to_nchw
 
 MAX_TRIES_PER_IMAGE = 50
 FILTER_KEYS = ("min_confidence",)

@@ -28,14 +28,8 @@ from torch import nn
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import soft_class_mode
 from fashiongan.generate.perceptual import Distance
-from fashiongan.generate.sampling import (
-    class_names,
-    dataset_info,
-    image_shape,
-    parse_class,
-    to_uint8,
-)
-from fashiongan.metrics.inception import to_nchw
+from fashiongan.generate.sampling import class_names, dataset_info, image_shape, parse_class
+from fashiongan.imageio import to_nchw, to_uint8
 
 STARTS = 500  # random latents scored per image (~1 s at 28 px on one core)
 REFINE = 4  # of them refined by Adam, in one batch

@@ -12,21 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from fashiongan.data import CLASS_NAMES, FASHION_MNIST
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import latents
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """[-1, 1] float [N,C,H,W] -> uint8 [N,H,W] for grey (0 black background, as the data set),
-    [N,H,W,3] for colour: the layouts of image files and of the .npz files we write."""
-    x = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    if x.ndim == 4 and x.shape[1] == 3:
-        return x.permute(0, 2, 3, 1).contiguous().cpu().numpy()
-    return x.reshape(x.shape[0], *x.shape[-2:]).cpu().numpy()
+from fashiongan.imageio import to_uint8
 
 
 def dataset_info(g: nn.Module):
@@ -117,18 +108,3 @@ def class_labels(g: nn.Module, n: int, labels=None) -> torch.Tensor | None:
     if len(y) != n:
         raise UserError(f"{len(y)} labels for {n} images")
     return y
-
-
-def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1) -> Image.Image:
-    """Tile uint8 [N,H,W] (grey) or [N,H,W,3] (colour) images row-major into one picture
-    (missing cells dark grey), enlarged `scale` times without smoothing."""
-    colour = images.ndim == 4
-    h, w = images.shape[1:3] if len(images) else (28, 28)
-    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), 64,
-                     np.uint8)
-    for i, img in enumerate(images[: rows * cols]):
-        r, c = divmod(i, cols)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h,
-               pad + c * (w + pad): pad + c * (w + pad) + w] = img
-    im = Image.fromarray(canvas, mode="RGB" if colour else "L")
-    return im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im

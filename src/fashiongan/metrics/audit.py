@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from fashiongan.errors import UserError
+from fashiongan.imageio import to_nchw
 from fashiongan.metrics.features import extract
-from fashiongan.metrics.inception import to_nchw
 
 K = 8  # candidates per space (features, spectrum)
 MAX_SHIFT = 2  # pixels, each direction
@@ -211,7 +211,7 @@ def summary(index_of: np.ndarray, distances: np.ndarray, calibration: Calibratio
 def closest_pairs_grid(samples, train_images, pairs: list[dict], cols: int = 8, scale: int = 3):
     """A picture of the closest pairs: a row of samples above a row of their nearest training
     images, `cols` pairs a row."""
-    from fashiongan.generate.sampling import grid
+    from fashiongan.imageio import grid
 
     if not pairs:
         raise UserError("audit: no samples, so no closest pairs to draw")

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from fashiongan.errors import UserError
 from fashiongan.fileio import file_digest
+from fashiongan.imageio import to_nchw
 
 URL = ("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
        "inception-2015-12-05.pt")
@@ -84,21 +84,6 @@ def check_pinned(path: Path, size: int | None = None, sha1: str | None = None) -
 
 
 # --- the protocol ---------------------------------------------------------------------------
-
-def to_nchw(images, what: str = "Inception input") -> torch.Tensor:
-    """uint8 grey [N,H,W] -> [N,1,H,W]; colour [N,H,W,3] -> [N,3,H,W]; [N,1|3,H,W] as is."""
-    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
-    if x.dtype != torch.uint8:
-        raise UserError(f"{what} must be uint8 images, got {x.dtype}")
-    if x.dim() == 3:
-        return x.unsqueeze(1)
-    if x.dim() == 4 and x.shape[-1] == 3 and x.shape[1] != 3:
-        return x.permute(0, 3, 1, 2)
-    if x.dim() == 4 and x.shape[1] in (1, 3):
-        return x
-    raise UserError(f"{what} must be NxHxW (grey) or NxHxWx3 (colour) uint8, got "
-                    f"{'x'.join(map(str, x.shape))}")
-
 
 def to_inception_input(images) -> torch.Tensor:
     """uint8 images -> uint8 [N,3,H,W] (grey repeated), the NVlabs file's input."""
@@ -206,12 +191,3 @@ def features(net, images, batch_size: int = DEFAULT_BATCH, progress: bool = True
             out.append(net.run(x[i:i + batch_size]).cpu())
             bar.update(len(out[-1]))
     return torch.cat(out)
-
-
-def inception_fid(model, images, weights_path, data_dir=None, device="cpu") -> dict:
-    """Inception FID of uint8 images with the NVlabs module `model` (from load()) against the
-    10,000 test images, whose statistics are cached."""
-    from fashiongan.metrics.inception_scores import scores
-
-    net = nvlabs_network(model, weights_path, device)
-    return scores(net, images, data_dir, with_kid=False, with_prdc=False)

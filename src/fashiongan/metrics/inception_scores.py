@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from fashiongan import data
+from fashiongan.metrics import inception
 from fashiongan.metrics.fid import Moments, frechet_distance
 from fashiongan.metrics.kid import kid
 from fashiongan.metrics.prdc import prdc
@@ -42,10 +43,8 @@ def reference_of(net, key: str, images, progress: bool = True,
                  desc: str = "Inception features, test set (once)") -> InceptionReference:
     """A real set through `net` from the cache entry `key`, or computed from images() (a
     callable: the images are read only when the entry is missing) and cached."""
-    from fashiongan.metrics.inception import features
-
     def compute():
-        return feature_stats(features(net, images(), progress=progress, desc=desc))
+        return feature_stats(inception.features(net, images(), progress=progress, desc=desc))
 
     t = cached_npz("inception-reference", key, compute, STATS)
     return InceptionReference(t["features"], t["mu"], t["sigma"],
@@ -75,12 +74,10 @@ def score_features(feats: torch.Tensor, ref: InceptionReference, with_kid: bool 
 def scores(net, images, data_dir=None, with_kid: bool = True, with_prdc: bool = True,
            progress: bool = True) -> dict:
     """{fid, kid, kid_std, precision, recall, density, coverage, n, ...} of uint8 images."""
-    from fashiongan.metrics.inception import features
-
     t0 = time.perf_counter()
     ref = load_reference(net, data_dir, progress)
     t_ref = time.perf_counter() - t0
-    feats = features(net, images, progress=progress)
+    feats = inception.features(net, images, progress=progress)
     t_feat = time.perf_counter() - t0 - t_ref
     out = {**score_features(feats, ref, with_kid, with_prdc), "network": net.name,
            "cache_key": ref.key}
@@ -97,3 +94,10 @@ def format_line(res: dict) -> str:
         line += ", " + ", ".join(f"{k} {res[k]:.3f}"
                                  for k in ("precision", "recall", "density", "coverage"))
     return line
+
+
+def inception_fid(model, images, weights_path, data_dir=None, device="cpu") -> dict:
+    """Inception FID of uint8 images with the NVlabs module `model` (from load()) against the
+    10,000 test images, whose statistics are cached."""
+    net = inception.nvlabs_network(model, weights_path, device)
+    return scores(net, images, data_dir, with_kid=False, with_prdc=False)

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 from fashiongan.errors import UserError
+from fashiongan.imageio import to_nchw
 from fashiongan.metrics import evaluator
 from fashiongan.metrics.classes import class_report
 from fashiongan.metrics.dataset_scores import identity
 from fashiongan.metrics.features import extract
-from fashiongan.metrics.inception import to_nchw
 
 JUDGE_NAME = "judge.safetensors"
 MIN_STEPS = 400  # a small data set gets more epochs than the recipe's 12 (12 x 540 images

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from fashiongan import data
-from fashiongan.fileio import atomic_write, atomic_write_json
+from fashiongan.fileio import atomic_write, atomic_write_json, cache_root
 from fashiongan.metrics.features import extract
 from fashiongan.metrics.fid import Moments
 from fashiongan.metrics.prdc import knn_radii
@@ -28,9 +27,6 @@ PROTOCOL_VERSION = 1
 K_PR, K_DC = 3, 5  # neighbours for precision/recall and for density/coverage
 FLOOR_SEED = 0  # which training images form the real-data floor
 
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("FASHIONGAN_CACHE") or Path.home() / ".cache" / "fashiongan")
 
 
 _FINGERPRINTS: dict = {}
@@ -106,7 +102,7 @@ def feature_stats(feats: torch.Tensor) -> dict[str, torch.Tensor]:
 def cached_npz(name: str, key: str, compute, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
     """compute() -> {name: tensor}, cached as <cache>/<name>-<key>.npz; an entry that is
     damaged or lacks one of `names` is recomputed and replaced."""
-    path = cache_dir() / f"{name}-{key}.npz"
+    path = cache_root() / f"{name}-{key}.npz"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -128,7 +124,7 @@ def floor_indices(n: int) -> torch.Tensor:
 
 def cached_json(name: str, key: str, compute) -> dict:
     """compute() -> dict, cached as <cache>/<name>-<key>.json."""
-    path = cache_dir() / f"{name}-{key}.json"
+    path = cache_root() / f"{name}-{key}.json"
     if path.is_file():
         try:
             return json.loads(path.read_text())

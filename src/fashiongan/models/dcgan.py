@@ -23,7 +23,7 @@ from fashiongan.errors import UserError
 from fashiongan.models.layers import CondBatchNorm2d, dcgan_init, maybe_sn
 
 
-def _stages(resolution: int) -> tuple[int, int]:
+def stages(resolution: int) -> tuple[int, int]:
     """(start size, number of stride-2 stages) that reach `resolution` exactly."""
     start = 7 if resolution % 7 == 0 else 4
     n, size = 0, start
@@ -39,7 +39,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, g_width: int = 128, num_classes: int = 0,
                  channels: int = 1, resolution: int = 28, **_):
         super().__init__()
-        start, n = _stages(resolution)
+        start, n = stages(resolution)
         if g_width % 2**n:
             raise UserError(f"g_width must be a multiple of {2**n} at {resolution} px "
                             f"(it is halved {n} times), got {g_width}")
@@ -80,7 +80,7 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         w, sn = d_width, spectral_norm
-        _, n = _stages(resolution)
+        _, n = stages(resolution)
         layers, c_in, size = [], channels, resolution
         for i in range(n + 1 if resolution % 7 == 0 else n):
             c_out = w * min(2**i, 8)

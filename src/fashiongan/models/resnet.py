@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fashiongan.models.dcgan import _stages
+from fashiongan.models.dcgan import stages
 from fashiongan.models.layers import maybe_sn
 
 EMBED_DIM = 64  # BigGAN uses 128 for 1,000 classes; 10 garment classes need far fewer
@@ -106,7 +106,7 @@ class ResNetGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, g_width: int = 128, num_classes: int = 0,
                  channels: int = 1, resolution: int = 28, **_):
         super().__init__()
-        start, n = _stages(resolution)
+        start, n = stages(resolution)
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.channels, self.resolution, self.start = channels, resolution, start
         widths = [max(g_width >> i, 16) for i in range(n + 1)]
@@ -139,7 +139,7 @@ class ResNetDiscriminator(nn.Module):
                  channels: int = 1, resolution: int = 28, **_):
         super().__init__()
         self.num_classes, sn = num_classes, spectral_norm
-        _stages(resolution)  # the same resolutions as G
+        stages(resolution)  # the same resolutions as G
         blocks, c_in, size, i = [], channels, resolution, 0
         while size > 4:
             c_out = d_width * min(2**i, 8)

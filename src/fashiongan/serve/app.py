@@ -8,55 +8,33 @@ runs them in its thread pool, and the Studio's lock serialises the generator.
 
 from __future__ import annotations
 
-import base64
 from importlib import resources
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 from fastapi import FastAPI, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from torch import nn
 
 from fashiongan.errors import UserError
-from fashiongan.generate.sampling import class_names, parse_class
+from fashiongan.generate.sampling import class_names
 from fashiongan.serve import schemas
 from fashiongan.serve.nearest import NearestTraining, for_generator
+from fashiongan.serve.params import (
+    CLASS_DOC,
+    MAX_N,
+    MAX_STEPS,
+    ClassParam,
+    Format,
+    Scale,
+    Seed,
+    b64,
+    class_index,
+    invalid,
+)
 from fashiongan.serve.studio import MAX_SEED, Studio, grid_png, png_bytes
-
-MAX_N = 64
-MAX_STEPS = 32
-MAX_SCALE = 16
-
-CLASS_DOC = "class index or name (the model's categories: GET /api/classes)"
-Seed = Annotated[int, Query(ge=0, lt=MAX_SEED, description="seed in [0, 2^31)")]
-ClassParam = Annotated[str | None, Query(max_length=40, description=CLASS_DOC)]
-Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each 28x28 design")]
-Format = Annotated[Literal["png", "json"], Query(
-    description="png: one picture, a grid with 2-px gaps (a single design comes unframed); "
-                "json: base64 PNGs with their seeds and classes")]
-
-
-def _invalid(name: str, message: str, value) -> RequestValidationError:
-    """A 422 in FastAPI's own error shape, for checks Query constraints cannot express."""
-    return RequestValidationError([{"type": "value_error", "loc": ("query", name),
-                                    "msg": message, "input": value}])
-
-
-def _label(studio: Studio, name: str, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        studio.check_class(0, name)
-        return parse_class(value, class_names(studio.g))
-    except UserError as e:
-        raise _invalid(name, str(e), value) from None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def create_app(generator: nn.Module, title: str = "fashiongan studio",
@@ -114,10 +92,10 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
         scale: Scale = 1,
     ):
         if seed + n > MAX_SEED:
-            raise _invalid("seed", f"seed + n - 1 must stay below 2^31 = {MAX_SEED}; "
+            raise invalid("seed", f"seed + n - 1 must stay below 2^31 = {MAX_SEED}; "
                            f"got seed {seed} with n {n}", seed)
-        label = _label(studio, "class", class_)
-        mixed = _label(studio, "mix_class", mix_class)
+        label = class_index(studio, "class", class_)
+        mixed = class_index(studio, "mix_class", mix_class)
         designs = studio.designs(seed, n, label, mixed, mix)
         if format == "png":
             return Response(grid_png(np.stack([d.image for d in designs]), cols, scale),
@@ -126,7 +104,7 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
                 "mix": mix if mixed is not None else None, "scale": scale,
                 "images": [{"seed": d.seed, "class": d.label,
                             "class_name": studio.class_name(d.label),
-                            "png": _b64(png_bytes(d.image, scale))} for d in designs]}
+                            "png": b64(png_bytes(d.image, scale))} for d in designs]}
 
     @app.get("/api/interpolate", summary="A morph from design A to design B, ends included",
              response_model=schemas.Morph, responses=schemas.PNG_RESPONSE)
@@ -139,8 +117,8 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
         format: Format = "png",
         scale: Scale = 1,
     ):
-        la = _label(studio, "class_a", class_a)
-        lb = _label(studio, "class_b", class_b)
+        la = class_index(studio, "class_a", class_a)
+        lb = class_index(studio, "class_b", class_b)
         ts, frames = studio.morph(seed_a, seed_b, la, lb, steps)
         if format == "png":
             return Response(grid_png(frames, steps, scale), media_type="image/png")
@@ -148,7 +126,7 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
         lb = lb if lb is not None else studio.default_class(seed_b)
         return {"seed_a": seed_a, "seed_b": seed_b, "class_a": la, "class_b": lb,
                 "class_blend": studio.blend_mode, "steps": steps, "scale": scale,
-                "frames": [{"t": t, "png": _b64(png_bytes(f, scale))}
+                "frames": [{"t": t, "png": b64(png_bytes(f, scale))}
                            for t, f in zip(ts, frames, strict=True)]}
 
     from fashiongan.serve.upload import add_routes as add_upload_routes
@@ -158,13 +136,13 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
     @app.post("/api/nearest", summary="A design's nearest training image, and how near",
               response_model=schemas.Nearest, response_model_by_alias=True)
     def nearest_image(req: schemas.NearestRequest):
-        label = _label(studio, "class", None if req.class_ is None else str(req.class_))
+        label = class_index(studio, "class", None if req.class_ is None else str(req.class_))
         design = studio.designs(req.seed, 1, label)[0]
         found = nearest.lookup(design.image, design.label)
         image = found.pop("image")
         return {"seed": req.seed, "class": design.label, **found,
-                "design_png": _b64(png_bytes(design.image, req.scale)),
-                "png": _b64(png_bytes(image, req.scale))}
+                "design_png": b64(png_bytes(design.image, req.scale)),
+                "png": b64(png_bytes(image, req.scale))}
 
     @app.exception_handler(UserError)
     def user_error(request, exc: UserError):

@@ -22,7 +22,8 @@ from torch import nn
 
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import forward_blend, latents, path, soft_class_mode
-from fashiongan.generate.sampling import class_names, dataset_info, grid, image_shape, to_uint8
+from fashiongan.generate.sampling import class_names, dataset_info, image_shape
+from fashiongan.imageio import grid, to_uint8
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
 

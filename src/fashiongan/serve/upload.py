@@ -23,7 +23,7 @@ from fashiongan.generate.photo import dark_background, read_photo, to_dataset_fo
 from fashiongan.generate.project import STEPS
 from fashiongan.generate.sampling import dataset_info, image_shape
 from fashiongan.serve import schemas
-from fashiongan.serve.app import CLASS_DOC, Scale, _b64, _label
+from fashiongan.serve.params import CLASS_DOC, Scale, b64, class_index
 from fashiongan.serve.studio import MAX_SEED, Studio, png_bytes
 
 MAX_UPLOAD_BYTES = 8 * 2**20  # a phone photo is 2-5 MB; more is not a garment shot
@@ -74,7 +74,7 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
         seed: Annotated[int, Query(ge=0, lt=MAX_SEED - MAX_VARIATIONS)] = 0,
         scale: Scale = 4,
     ):
-        label = None if class_ == "auto" else _label(studio, "class", class_)
+        label = None if class_ == "auto" else class_index(studio, "class", class_)
         data = await read_limited(request)
         try:
             im = read_photo(data, "upload")
@@ -87,9 +87,9 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
         around = (await run_in_threadpool(studio.around, z, w, variations, strength, seed)
                   if variations else np.zeros((0, *shape), np.uint8))
         main = None if result.labels is None else int(result.labels[0])
-        return {"input": _b64(png_bytes(target, scale)),
-                "reconstruction": _b64(png_bytes(result.images[0], scale)),
-                "variations": [_b64(png_bytes(v, scale)) for v in around],
+        return {"input": b64(png_bytes(target, scale)),
+                "reconstruction": b64(png_bytes(result.images[0], scale)),
+                "variations": [b64(png_bytes(v, scale)) for v in around],
                 "latent": result.latents[0].tolist(),
                 "class_weights": None if w is None else w.tolist(),
                 "class": main, "class_name": studio.class_name(main),
@@ -99,7 +99,7 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
     @app.post("/api/restyle", summary="Morph a projected design into another category",
               response_model=schemas.Restyled, responses=ERRORS)
     def restyle(body: schemas.Restyle):
-        label = _label(studio, "class_to", body.class_to)
+        label = class_index(studio, "class_to", body.class_to)
         if not studio.conditional:
             raise HTTPException(422, "this generator is unconditional: it cannot restyle")
         if len(body.latent) != studio.latent_dim or len(body.class_weights) != \
@@ -112,5 +112,5 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
         ts, frames = studio.restyle(z, w, label, body.steps)
         return {"class_from": int(w.argmax()), "class_to": label, "class_blend": studio.blend_mode,
                 "steps": body.steps, "scale": body.scale,
-                "frames": [{"t": t, "png": _b64(png_bytes(f, body.scale))}
+                "frames": [{"t": t, "png": b64(png_bytes(f, body.scale))}
                            for t, f in zip(ts, frames, strict=True)]}

@@ -24,7 +24,8 @@ from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
 from fashiongan.generate.latent import latents
-from fashiongan.generate.sampling import generate, grid
+from fashiongan.generate.sampling import generate
+from fashiongan.imageio import grid
 from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots
 from fashiongan.training.trainer import training_data
 

@@ -12,10 +12,10 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from fashiongan.accel import article_step, onednn_linear
+from fashiongan.accel import onednn_linear
 from fashiongan.augment import Augmenter
 from fashiongan.config import TrainConfig
-from fashiongan.training import distributed, optim
+from fashiongan.training import article_step, distributed, optim
 from fashiongan.training import objective as losses
 
 

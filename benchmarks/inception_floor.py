@@ -1,7 +1,7 @@
 """Inception scores of real training images and of the shipped generator against the test set.
 
-    python -m fashiongan.metrics.inception_floor --n 10000 --dtype bfloat16 --json floor.json
-    python -m fashiongan.metrics.inception_floor --sets generator --generator RUN --n 10000
+    python benchmarks/inception_floor.py --n 10000 --dtype bfloat16 --json floor.json
+    python benchmarks/inception_floor.py --sets generator --generator RUN --n 10000
 
 The real-data floor uses the same training images as the evaluator's floor
 (reference.floor_indices); the generator's samples are those of `fashiongan evaluate` (seed 0,

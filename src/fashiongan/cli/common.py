@@ -1,0 +1,71 @@
+"""What every subcommand shares: the one-line argparse, number bounds, the shared options
+(--threads, --device, --data-dir), the default generator and output checks."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from fashiongan.data import CLASS_NAMES
+from fashiongan.errors import UserError
+from fashiongan.fileio import check_writable
+
+MAX_GRID_PIXELS = 100_000_000  # a grid PNG beyond this is a typo in --scale, not a picture
+CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (a UserError) instead of the usage block."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def at_least(low: float, kind=int):
+    """An argparse type: a number >= low (sizes, counts, durations)."""
+    def convert(text: str):
+        value = kind(text)
+        if not math.isfinite(value):  # nan < low is False: NaN would pass any bound
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return convert
+
+
+def runtime_args(p: argparse.ArgumentParser) -> None:
+    """--threads, --device, --data-dir: where a subcommand's work runs and what it reads."""
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: "
+                   "torch's choice)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
+
+
+def set_threads(args) -> None:
+    if args.threads < 0:
+        raise UserError(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def default_checkpoint() -> str:
+    from fashiongan.snapshot import shipped_generator
+
+    return str(shipped_generator("default"))
+
+
+def savez(path: str, arrays: dict) -> None:
+    with open(path, "wb") as f:  # a file object, so numpy does not append ".npz" to the temp
+        np.savez_compressed(f, **arrays)
+
+
+def writable(path: Path) -> Path:
+    """An output file a command may create (fileio.check_writable, as a UserError)."""
+    return check_writable(path)
