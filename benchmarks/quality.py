@@ -29,12 +29,12 @@ from pathlib import Path
 import torch
 
 from fashiongan import config, load_generator, sample
-from fashiongan import snapshot as checkpoint
 from fashiongan.data import CLASS_NAMES
 from fashiongan.fileio import atomic_write_json
 from fashiongan.metrics import evaluator
 from fashiongan.metrics.scores import evaluate_images
 from fashiongan.models import build_generator
+from fashiongan.training import states
 
 N_SAMPLES = 10_000
 
@@ -104,7 +104,7 @@ def raw_generator(run_dir: Path):
     cfg = config.load_json(run_dir / "config.json")
     if not cfg.ema_halflife_kimg:
         return None
-    state = checkpoint.load_state(run_dir)
+    state = states.load_state(run_dir)
     g = build_generator(cfg)
     g.load_state_dict(state["G"])
     return g.eval()

@@ -81,7 +81,7 @@ def main() -> None:
     for name, g, file, load_s, ms in rows:
         params = sum(p.numel() for p in g.parameters())
         cells = " | ".join(f"{ms[t]:.1f} ({ms[t] / ref[t]:.2f}×)" for t in args.threads)
-        print(f"| {name} | {g.config.model} | {params:,} | {file.stat().st_size / 2**20:.1f} "
+        print(f"| {name} | {g.model_name} | {params:,} | {file.stat().st_size / 2**20:.1f} "
               f"| {load_s:.2f} | {cells} |")
 
 

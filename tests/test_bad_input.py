@@ -24,12 +24,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from fashiongan import config
-from fashiongan import snapshot as checkpoint
+from fashiongan import config, snapshot
 from fashiongan.data import FILES
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.metrics import judge
+from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 from tests.conftest import run_cli
 from tests.datasets import tinted_folder
@@ -84,12 +84,12 @@ def ws(tmp_path_factory, data_dir):
     (ws / "random.safetensors").write_bytes(rng.bytes(10_000))
     (ws / "random.pt").write_bytes(rng.bytes(10_000))
     (ws / "empty.safetensors").write_bytes(b"")
-    g = checkpoint.load_generator(ws / "run")
+    g = snapshot.load_generator(ws / "run")
     torch.save(g.state_dict(), ws / "weights.pt")  # a pickle (zip) under its usual name
     shutil.copy(ws / "weights.pt", ws / "zip-pickle.safetensors")
     (ws / "raw-pickle.safetensors").write_bytes(
         pickle.dumps({k: v.numpy() for k, v in g.state_dict().items()}, protocol=4))
-    other_g = checkpoint.load_generator(ws / "other")
+    other_g = snapshot.load_generator(ws / "other")
     tensors = {k: v.contiguous() for k, v in other_g.state_dict().items()}
     save_file(tensors, ws / "other-model.safetensors",  # dcgan weights, article's config
               metadata={"fashiongan": json.dumps({"config": _cfg().to_dict()})})
@@ -247,7 +247,7 @@ CASES = [
          "--out", "{ws}/o.npz", slow=True),
     case("sample-other-model", "do not fit model 'article'", "sample",
          "{ws}/other-model.safetensors", "--out", "{ws}/o.npz"),
-    case("sample-no-metadata", "without a fashiongan config", "sample",
+    case("sample-no-metadata", "without a fashiongan model description", "sample",
          "{ws}/no-metadata.safetensors", "--out", "{ws}/o.npz", slow=True),
     case("sample-negative-n", "--n must be >= 0", "sample", "{ws}/run", "--n", "-3", "--out",
          "{ws}/o.npz"),
@@ -442,7 +442,7 @@ def test_unwritable_results_file_fails_before_any_evaluation(ws):
 # --- disk full while a checkpoint is written ---------------------------------------------------
 
 def _state_file_bytes(run: Path) -> int:
-    return max(p.stat().st_size for p in checkpoint.list_states(run / "checkpoints"))
+    return max(p.stat().st_size for p in states.list_states(run / "checkpoints"))
 
 
 def _limit_file_size(limit: int):
@@ -488,7 +488,7 @@ def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, 
         limit = _limit_file_size(state_bytes // 2)
     ckpts = run / "checkpoints"
     before = _listing(ckpts)
-    latest = checkpoint.latest_state(ckpts)
+    latest = states.latest_state(ckpts)
     r = subprocess.run([sys.executable, "-m", "fashiongan", "train", "--resume", str(run),
                         "--set", "iterations=4", "--no-progress", "--data-dir", str(data_dir),
                         "--limit-data", "256"], capture_output=True, text=True, timeout=300,
@@ -500,5 +500,5 @@ def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, 
     assert err[0] == (f"fashiongan: error: {ckpts / 'state-00000003.pt'}: cannot write: "
                       f"{fault}; last good training state: {latest}")
     assert _listing(ckpts) == before  # no new state, no temp file left, old ones intact
-    assert checkpoint.latest_state(ckpts) == latest
-    assert checkpoint.load_state(latest)["step"] == 2
+    assert states.latest_state(ckpts) == latest
+    assert states.load_state(latest)["step"] == 2

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fashiongan import snapshot as checkpoint
+from fashiongan import snapshot
+from fashiongan.training import states
 from tests.conftest import run_cli
 from tests.datasets import tinted_folder
 
@@ -42,7 +43,7 @@ def test_import_train_sample_on_own_photos(photos, tmp_path):
     assert (cfg["model"], cfg["num_classes"]) == ("cdcgan", 10)  # conditional on its classes
     grid = Image.open(run / "samples" / "grid-final.png")
     assert grid.mode == "RGB" and grid.size == (10 * 34 + 2, 10 * 34 + 2)
-    g = checkpoint.load_generator(run)
+    g = snapshot.load_generator(run)
     assert list(g.dataset.class_names) == names and g.dataset.resolution == 32
     r = run_cli("sample", run, "--class", names[3], "--n", "5", "--out", tmp_path / "s.npz")
     assert r.returncode == 0, r.stderr
@@ -51,7 +52,7 @@ def test_import_train_sample_on_own_photos(photos, tmp_path):
     # resume continues on the same data set, recorded in data.json
     r = run_cli("train", "--resume", run, "--set", "iterations=6", "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert checkpoint.load_state(run)["step"] == 6
+    assert states.load_state(run)["step"] == 6
 
 
 def test_a_folder_is_imported_once_into_a_content_keyed_cache(photos, tmp_path):

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from fashiongan import snapshot as checkpoint
+from fashiongan.training import states
 from fashiongan.training.loop import NonFiniteError, training_loop
 from fashiongan.training.step import GANStep
 from tests.conftest import run_cli
@@ -60,7 +60,7 @@ def straight(tmp_path_factory):
     out = tmp_path_factory.mktemp("straight") / "run"
     r = run_cli("train", "--out", out, *ARGS)
     assert r.returncode == 0, r.stderr
-    return checkpoint.load_state(out / "checkpoints")
+    return states.load_state(out / "checkpoints")
 
 
 def _wait(cond, timeout=180):
@@ -85,7 +85,7 @@ def _resume_and_compare(out, straight):
     r = run_cli("train", "--resume", "latest", "--out", out, "--no-progress",
                 "--limit-data", "2000")
     assert r.returncode == 0, r.stderr
-    final = checkpoint.load_state(out / "checkpoints")
+    final = states.load_state(out / "checkpoints")
     assert final["step"] == 300
     assert _same_g(final["G"], straight["G"]) and _same_g(final["D"], straight["D"])
     return r
@@ -99,8 +99,8 @@ def test_sigkill_mid_interval_then_resume_is_bit_identical(tmp_path, straight):
     _wait(mark.exists)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    states = checkpoint.list_states(out / "checkpoints")
-    assert [s.name for s in states] == ["state-00000100.pt"]  # mid-interval: 100 < step < 200
+    found = states.list_states(out / "checkpoints")
+    assert [s.name for s in found] == ["state-00000100.pt"]  # mid-interval: 100 < step < 200
     _resume_and_compare(out, straight)
 
 
@@ -113,7 +113,7 @@ def test_sigkill_while_writing_a_checkpoint(tmp_path, straight):
     p.send_signal(signal.SIGKILL)
     p.wait()
     ck = out / "checkpoints"
-    assert [s.name for s in checkpoint.list_states(ck)] == ["state-00000100.pt"]
+    assert [s.name for s in states.list_states(ck)] == ["state-00000100.pt"]
     assert any(f.name.startswith(".state-00000200.pt.") for f in ck.iterdir())  # the half file
     _resume_and_compare(out, straight)
 
@@ -122,24 +122,24 @@ def test_damaged_latest_state_falls_back_with_a_warning(tmp_path, tiny_cfg, data
     out = tmp_path / "run"
     training_loop(tiny_cfg(iterations=200), out, progress=False, max_train_images=2000)
     ck = out / "checkpoints"
-    good, bad = checkpoint.list_states(ck)
+    good, bad = states.list_states(ck)
     data = bytearray(bad.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte: still a loadable zip, wrong numbers
     bad.write_bytes(bytes(data))
     with pytest.warns(UserWarning) as w:
-        assert checkpoint.latest_state(ck) == good
+        assert states.latest_state(ck) == good
     msg = str(w[0].message)
     assert bad.name in msg and good.name in msg and "checksum" in msg
     # a state whose sidecar never got written (killed between the two writes) is skipped too
     bad.with_suffix(".json").unlink()
     with pytest.warns(UserWarning, match="sidecar"):
-        assert checkpoint.latest_state(ck) == good
+        assert states.latest_state(ck) == good
     r = run_cli("train", "--resume", out, "--no-progress", "--limit-data", 2000,
                 "--set", "iterations=210")
     assert r.returncode == 0, r.stderr
     assert f"{bad.name}: no readable checksum sidecar" in r.stderr
     assert "Traceback" not in r.stderr
-    assert checkpoint.load_state(ck)["step"] == 210
+    assert states.load_state(ck)["step"] == 210
 
 
 def _poison_after(monkeypatch, calls, every=False):
@@ -166,7 +166,7 @@ def test_nan_stops_within_one_iteration_naming_step_and_checkpoint(tmp_path, tin
     assert "non-finite loss at iteration 130" in str(e.value)
     assert str(tmp_path / "run" / "checkpoints" / "state-00000100.pt") in str(e.value)
     # nothing non-finite was saved, and the metrics stop before the fault
-    assert checkpoint.load_state(tmp_path / "run" / "checkpoints")["step"] == 100
+    assert states.load_state(tmp_path / "run" / "checkpoints")["step"] == 100
     assert max(_steps(tmp_path / "run")) <= 130
 
 
@@ -176,7 +176,7 @@ def test_nan_rollback_reloads_and_lowers_the_learning_rate(tmp_path, tiny_cfg, m
     s = training_loop(tiny_cfg(on_nan="rollback"), tmp_path / "run", progress=False,
                       max_train_images=2000)
     assert s["status"] == "finished" and s["step"] == 200 and s["rollbacks"] == 1
-    state = checkpoint.load_state(tmp_path / "run" / "checkpoints")
+    state = states.load_state(tmp_path / "run" / "checkpoints")
     assert all(torch.isfinite(v).all() for v in state["G"].values())
     assert [g["lr"] for g in state["opt_g"]["param_groups"]] == [1e-4]  # 2e-4 halved
     assert [g["lr"] for g in state["opt_d"]["param_groups"]] == [1e-4]  # D's too (d_lr 0: lr)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from fashiongan import config
-from fashiongan import snapshot as checkpoint
+from fashiongan.training import states
 from tests.conftest import run_cli
 from tests.dist_worker import equiv_step, fixed_batch
 
@@ -77,7 +77,7 @@ def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     r = run_cli("train", "--nproc", 2, "--resume", run, "--set", "iterations=60", *args,
                 cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    state = checkpoint.load_state(run / "checkpoints")
+    state = states.load_state(run / "checkpoints")
     assert state["step"] == 60 and state["world_size"] == 2
     assert state["images_seen"] == 60 * 64
 
@@ -118,7 +118,7 @@ def test_ctrl_c_stops_both_ranks_with_a_saved_state(tmp_path):
     assert p.returncode == 130, err[-2000:]
     assert "training state saved to" in err
     assert _rank_pids(out) == []  # no orphaned rank
-    state = checkpoint.load_state(out / "checkpoints")
+    state = states.load_state(out / "checkpoints")
     assert 150 <= state["step"] < 100000 and state["step"] % 50 == 0  # an agreed iteration
 
 
@@ -132,13 +132,13 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     _, err = p.communicate(timeout=180)
     assert p.returncode != 0
     assert _rank_pids(out) == []
-    state = checkpoint.load_state(out / "checkpoints")  # verified by its checksum
+    state = states.load_state(out / "checkpoints")  # verified by its checksum
     assert state["step"] >= 100 and state["step"] % 100 == 0
     # "good" means a run goes on from it: both ranks resume and finish 20 iterations later
     r = run_cli("train", "--nproc", 2, "--resume", out, "--set",
                 f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    after = checkpoint.load_state(out / "checkpoints")
+    after = states.load_state(out / "checkpoints")
     assert after["step"] == state["step"] + 20 and after["world_size"] == 2
     assert after["train_images"] == 2000
 
@@ -181,4 +181,4 @@ def test_cli_nproc_2_on_a_colour_folder(tmp_path):
     assert grid.mode == "RGB"
     info = json.loads((tmp_path / "run" / "data.json").read_text())["info"]
     assert (info["resolution"], info["channels"]) == (32, 3)
-    assert checkpoint.load_state(tmp_path / "run" / "checkpoints")["world_size"] == 2
+    assert states.load_state(tmp_path / "run" / "checkpoints")["world_size"] == 2

@@ -5,8 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import config, sample
-from fashiongan import snapshot as checkpoint
+from fashiongan import config, sample, snapshot
 from fashiongan.generate.interpolate import interpolate
 from fashiongan.generate.latent import lerp, slerp
 from fashiongan.models import build_generator
@@ -69,7 +68,7 @@ def test_unconditional_and_bad_requests():
 
 def test_cli_writes_a_strip(tmp_path):
     g = _tiny("cdcgan")
-    snap = checkpoint.save_snapshot(g, config.resolve("cdcgan").replace(g_width=16),
+    snap = snapshot.save_snapshot(g, config.resolve("cdcgan").replace(g_width=16),
                                     tmp_path / "snap")
     png, npz = tmp_path / "strip.png", tmp_path / "strip.npz"
     r = run_cli("sample", snap, "--interpolate", 3, 4, "--steps", 7, "--class-from", "dress",

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from fashiongan import cli, config
-from fashiongan import snapshot as checkpoint
+from fashiongan import cli, config, snapshot
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.errors import UserError
@@ -167,7 +166,7 @@ def generator_run(env, ds):
                 batch_size=16, threads=1, g_width=32, d_width=8, grid_rows=2, grid_cols=5,
                 grid_scale=1, num_classes=10)
     training_loop(config.from_dict(base), env / "run", progress=False, dataset=ds)
-    assert checkpoint.load_generator(env / "run").dataset == ds.info
+    assert snapshot.load_generator(env / "run").dataset == ds.info
     return env / "run"
 
 

@@ -9,10 +9,10 @@ import torch
 from safetensors.torch import load_file
 
 from fashiongan import config, data, load_generator, sample
-from fashiongan import snapshot as checkpoint
 from fashiongan.errors import UserError
-from fashiongan.models import build_discriminator, build_generator
+from fashiongan.models import build_discriminator, build_generator, generator_kwargs
 from fashiongan.models.layers import CondBatchNorm2d
+from fashiongan.training import states
 from fashiongan.training.step import GANStep
 from tests.conditioning import check_class_conditioning
 from tests.conftest import run_cli
@@ -146,7 +146,7 @@ def test_short_cli_run_writes_its_files_and_samples_carry_the_class(tmp_path, da
     assert [x["step"] for x in rows] == [10, 20, 30, 40] and rows[-1]["images_seen"] == 40 * 64
     assert {p.name for p in (out / "samples").iterdir()} >= {"grid-00000040.png",
                                                                "grid-final.png"}
-    state = checkpoint.load_state(out)
+    state = states.load_state(out)
     snap = load_file(out / "snapshot" / "generator.safetensors")
     # snapshots hold the EMA of G, not G itself
     assert torch.equal(snap["fc.weight"], state["G_ema"]["fc.weight"])
@@ -183,7 +183,7 @@ def test_shipped_generator_draws_the_asked_classes(name, preset, least):
     g = load_generator(str(file))
     record = json.loads(file.with_suffix(".json").read_text())
     # through from_dict: config keys added since the record was written take their defaults
-    assert config.from_dict(record["config"]) == g.config
+    assert generator_kwargs(config.from_dict(record["config"])) == g.model_kwargs
     assert record["step"] == g.snapshot_info["step"] and record["preset"] == preset
     assert record["command"].startswith("fashiongan train") and record["fid"] > 0
     assert file.stat().st_size <= 8 * 2**20

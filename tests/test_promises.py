@@ -16,8 +16,7 @@ import pytest
 import torch
 
 from fashiongan import config
-from fashiongan import snapshot as checkpoint
-from fashiongan.training import Trainer
+from fashiongan.training import Trainer, states
 from fashiongan.training.trainer import training_data
 from tests.conftest import run_cli
 
@@ -35,7 +34,7 @@ def test_time_budget_stops_with_a_checkpoint_and_honest_timing_fields(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "time budget reached at iteration" in r.stdout
     rows = _rows(run)
-    state = checkpoint.load_state(run / "checkpoints")
+    state = states.load_state(run / "checkpoints")
     assert state["step"] == rows[-1]["step"] < 10_000_000  # stopped, and saved where it stopped
     # the budget is checked at every metrics tick: the last row is the first one past it
     assert rows[-1]["wall_s"] > 4 and all(x["wall_s"] <= 4 for x in rows[:-1])
@@ -59,12 +58,12 @@ def test_sigterm_saves_the_state_and_resume_continues(tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "interrupted at iteration" in err, err
-    state = checkpoint.load_state(run / "checkpoints")
+    state = states.load_state(run / "checkpoints")
     assert state["step"] >= 50 and f"state saved to {run}" in err
     r = run_cli("train", "--resume", run, "--set", f"iterations={state['step'] + 10}",
                 "--no-progress")
     assert r.returncode == 0, r.stderr
-    resumed = checkpoint.load_state(run / "checkpoints")
+    resumed = states.load_state(run / "checkpoints")
     assert resumed["step"] == state["step"] + 10
     # it went on drawing from the 2,000 images it began with, though --limit-data was not
     # repeated (it used to switch silently to all 60,000); another count is refused

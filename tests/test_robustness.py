@@ -14,9 +14,9 @@ import sys
 import pytest
 import torch
 
-from fashiongan import snapshot as checkpoint
 from fashiongan.fileio import atomic_write_bytes
 from fashiongan.training import rundir as runs
+from fashiongan.training import states
 from fashiongan.training.ema import EMA
 from fashiongan.training.loop import NonFiniteError, training_loop
 from fashiongan.training.plots import read_jsonl
@@ -35,7 +35,7 @@ def run(tmp_path, tiny_cfg, data_dir):
 
 
 def _g(state_file):
-    return checkpoint.load_state(state_file)["G"]
+    return states.load_state(state_file)["G"]
 
 
 def test_branching_resume_never_touches_the_source_and_continues_bit_for_bit(run, tmp_path):
@@ -45,7 +45,7 @@ def test_branching_resume_never_touches_the_source_and_continues_bit_for_bit(run
                 *QUICK)
     assert r.returncode == 0, r.stderr
     assert _listing(run) == before  # not a byte of the original changed
-    assert [p.name for p in checkpoint.list_states(new / "checkpoints")][-1] \
+    assert [p.name for p in states.list_states(new / "checkpoints")][-1] \
         == "state-00000200.pt"
     a, b = _g(new / "checkpoints" / "state-00000200.pt"), _g(run / "checkpoints" /
                                                            "state-00000200.pt")
@@ -57,10 +57,10 @@ def test_in_place_resume_from_an_older_state_needs_overwrite_and_then_drops_the_
     old = run / "checkpoints" / "state-00000100.pt"
     r = run_cli("train", "--resume", old, "--set", "iterations=150", *QUICK)
     assert r.returncode == 2 and "state-00000200.pt" in r.stderr and "--overwrite" in r.stderr
-    assert checkpoint.latest_state(run / "checkpoints").name == "state-00000200.pt"
+    assert states.latest_state(run / "checkpoints").name == "state-00000200.pt"
     r = run_cli("train", "--resume", old, "--set", "iterations=150", "--overwrite", *QUICK)
     assert r.returncode == 0, r.stderr
-    names = [p.name for p in checkpoint.list_states(run / "checkpoints")]
+    names = [p.name for p in states.list_states(run / "checkpoints")]
     assert names == ["state-00000100.pt", "state-00000150.pt"]  # no stale 200 to resume into
 
 
@@ -75,7 +75,7 @@ def test_overwrite_replaces_the_previous_run_instead_of_mixing_with_it(run):
                 "--set", "log_interval=25", *QUICK)
     assert r.returncode == 0, r.stderr
     assert "removed the previous run's checkpoints/" in r.stdout
-    names = [p.name for p in checkpoint.list_states(run / "checkpoints")]
+    names = [p.name for p in states.list_states(run / "checkpoints")]
     assert names == ["state-00000025.pt", "state-00000050.pt"]
     assert max(rec["step"] for rec in read_jsonl(run / "metrics.jsonl")) == 50
     assert json.loads((run / "snapshot" / "config.json").read_text())["step"] == 50
@@ -101,7 +101,7 @@ def test_a_branch_with_overwrite_into_another_run_replaces_it(run, tmp_path):
     r = run_cli("train", "--resume", run / "checkpoints" / "state-00000100.pt", "--out", other,
                 "--overwrite", "--set", "iterations=150", *QUICK)
     assert r.returncode == 0, r.stderr
-    names = [p.name for p in checkpoint.list_states(other / "checkpoints")]
+    names = [p.name for p in states.list_states(other / "checkpoints")]
     assert names == ["state-00000100.pt", "state-00000150.pt"]
     assert max(rec["step"] for rec in read_jsonl(other / "metrics.jsonl")) == 150
 
@@ -115,7 +115,7 @@ def test_set_on_resume_is_applied_not_only_recorded(run, tmp_path):
     r = run_cli("train", "--resume", src, "--out", faster, "--set", "lr=0.001", "--set",
                 "beta1=0.3", *QUICK)
     assert r.returncode == 0, r.stderr
-    state = checkpoint.load_state(faster / "checkpoints" / "state-00000200.pt")
+    state = states.load_state(faster / "checkpoints" / "state-00000200.pt")
     group = state["opt_g"]["param_groups"][0]
     assert group["lr"] == 0.001 and group["betas"][0] == 0.3
     assert state["opt_d"]["param_groups"][0]["lr"] == 0.001  # d_lr 0: the same as lr

@@ -8,7 +8,6 @@ from safetensors.torch import load_file, save_file
 
 import fashiongan
 from fashiongan import config
-from fashiongan import snapshot as checkpoint
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.generate.sampling import parse_class, sample
@@ -73,21 +72,21 @@ def test_pickle_offered_as_weights_is_refused(tmp_path):
         fashiongan.load_generator(f)
 
 
-def test_snapshots_carry_the_data_set_and_survive_unknown_config_keys(tmp_path):
-    """Format 2: model kwargs and DatasetInfo in the metadata; a config key this version does
-    not know (a renamed training-only key) is warned about, not fatal."""
+def test_snapshots_carry_the_data_set_and_survive_unknown_model_arguments(tmp_path):
+    """Format 3: model name, kwargs and DatasetInfo in the metadata, no training settings; a
+    model argument this version does not know is warned about, not fatal."""
     cfg = config.resolve("dcgan", ["g_width=32", "d_width=8"])
     info = DatasetInfo(resolution=32, channels=3, class_names=("a", "b"), name="tiny")
     g = build_generator(cfg, info)
-    checkpoint.save_snapshot(g, cfg, tmp_path / "snap", {"step": 1}, dataset=info)
+    save_snapshot(g, cfg, tmp_path / "snap", {"step": 1}, dataset=info)
     file = tmp_path / "snap" / "generator.safetensors"
     with safe_open(str(file), framework="pt") as f:
         meta = json.loads(f.metadata()["fashiongan"])
-    assert meta["format"] == 2 and meta["dataset"]["resolution"] == 32
-    assert meta["model_kwargs"]["channels"] == 3
-    meta["config"]["a_renamed_runtime_key"] = 1
+    assert meta["format"] == 3 and meta["dataset"]["resolution"] == 32 and "config" not in meta
+    assert meta["model"] == "dcgan" and meta["model_kwargs"]["channels"] == 3
+    meta["model_kwargs"]["a_renamed_argument"] = 1
     save_file(load_file(str(file)), str(file), metadata={"fashiongan": json.dumps(meta)})
-    with pytest.warns(UserWarning, match="a_renamed_runtime_key"):
-        back = checkpoint.load_generator(file)
-    assert back.dataset == info
+    with pytest.warns(UserWarning, match="a_renamed_argument"):
+        back = fashiongan.load_generator(file)
+    assert back.dataset == info and back.snapshot_info == {"step": 1}
     assert tuple(back(torch.randn(2, cfg.latent_dim)).shape) == (2, 3, 32, 32)

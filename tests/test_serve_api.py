@@ -361,16 +361,18 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
     best = load_generator("best")  # the default preset's network trained for 100 minutes
     assert shipped_generator("best") == shipped_generator("long")  # its name when it shipped
-    assert best.config.model == "cdcgan" and best.config.r1_interval == 16
-    assert best.snapshot_info["step"] == 97_650
+    assert best.model_name == "cdcgan" and best.snapshot_info["step"] == 97_650
     record = json.loads(shipped_generator("best").with_suffix(".json").read_text())
+    trained = config.from_dict(record["config"])  # the training record beside the weights
+    assert trained.r1_interval == 16
     assert record["step"] == 97_650 and record["fid"] < 3.0  # the README's figures' source
     # what `--preset best` trains now: the run's config but for the keys that steer the run
     # (threads, evaluation during it) and not what it learns
     run_keys = {"threads": 1, "eval_every": 10_000}
-    assert dataclasses.replace(config.resolve("best"), **run_keys) == best.config
+    assert dataclasses.replace(config.resolve("best"), **run_keys) == trained
     resnet = load_generator("resnet")  # the best preset's residual nets before (slower)
-    assert resnet.config.model == "resnet" and resnet.config.loss == "hinge"
+    resnet_record = json.loads(shipped_generator("resnet").with_suffix(".json").read_text())
+    assert resnet.model_name == "resnet" and resnet_record["config"]["loss"] == "hinge"
     assert resnet.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
     named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
     for out, extra in ((named, ("default",)), (plain, ())):

@@ -11,8 +11,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from fashiongan import load_generator
-from fashiongan import snapshot as checkpoint
 from fashiongan.data.sampler import BatchSampler
+from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 from tests.conftest import run_cli
 
@@ -40,18 +40,17 @@ def test_cli_short_run_writes_and_reads_back_every_file(tmp_path, data_dir):
     assert im.size == (3 * (10 * 30 + 2), 3 * (5 * 30 + 2)) and im.mode == "L"  # x3
     assert np.asarray(im).std() > 10  # not a blank picture
     assert Image.open(out / "losses.png").size[0] > 300
-    states = checkpoint.list_states(out / "checkpoints")
-    assert [p.name for p in states] == ["state-00000200.pt", "state-00000300.pt"]  # keep 2
-    state = checkpoint.load_state(states[-1])
+    kept = states.list_states(out / "checkpoints")
+    assert [p.name for p in kept] == ["state-00000200.pt", "state-00000300.pt"]  # keep 2
+    state = states.load_state(kept[-1])
     assert state["step"] == 300 and set(state) >= {"G", "D", "opt_g", "opt_d", "rng"}
     g = load_generator(out)
     snap = load_file(out / "snapshot" / "generator.safetensors")
     assert torch.equal(snap["net.0.weight"], state["G"]["net.0.weight"])
     assert not g.training and g.snapshot_info["step"] == 300
     # the final grid is the snapshot's samples for seeds 0..49
-    from fashiongan.imageio import grid
-
     from fashiongan import sample
+    from fashiongan.imageio import grid
     assert np.array_equal(np.asarray(grid(sample(g, 50, seed=0), 5, 10, scale=3)), np.asarray(im))
 
 
@@ -64,7 +63,7 @@ def test_existing_run_folder_is_refused(tmp_path):
 
 
 def _g_weights(run_dir):
-    return checkpoint.load_state(run_dir / "checkpoints")["G"]
+    return states.load_state(run_dir / "checkpoints")["G"]
 
 
 def test_resume_is_bit_identical(tmp_path, tiny_cfg, data_dir):
@@ -76,7 +75,7 @@ def test_resume_is_bit_identical(tmp_path, tiny_cfg, data_dir):
     a, b = _g_weights(straight), _g_weights(split)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)  # running BN stats included
-    sa, sb = checkpoint.load_state(straight / "checkpoints"), checkpoint.load_state(
+    sa, sb = states.load_state(straight / "checkpoints"), states.load_state(
         split / "checkpoints")
     assert all(torch.equal(sa["D"][k], sb["D"][k]) for k in sa["D"])
     steps = [json.loads(x)["step"] for x in (split / "metrics.jsonl").read_text().splitlines()]
@@ -105,12 +104,12 @@ def test_ctrl_c_saves_a_state_and_resume_finishes(tmp_path, data_dir):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "training state saved" in err and "Traceback" not in err
-    state = checkpoint.load_state(out / "checkpoints")
+    state = states.load_state(out / "checkpoints")
     assert 100 <= state["step"] < 100000
     r = run_cli("train", "--resume", out, "--no-progress", "--limit-data", 2000,
                 "--set", f"iterations={state['step'] + 20}")
     assert r.returncode == 0, r.stderr
-    assert checkpoint.load_state(out / "checkpoints")["step"] == state["step"] + 20
+    assert states.load_state(out / "checkpoints")["step"] == state["step"] + 20
 
 
 def test_epoch_sampler_is_disjoint_across_ranks_and_covers_the_epoch():

@@ -7,8 +7,8 @@ import json
 
 import torch
 
-from fashiongan import config
-from fashiongan import snapshot as checkpoint
+from fashiongan import config, snapshot
+from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 from tests.test_train_colour import colour_fmnist
 
@@ -29,7 +29,7 @@ def test_ada_resume_is_bit_identical_and_p_is_logged(tmp_path):
                   max_train_images=64)
     training_loop(cfg, tmp_path / "split", progress=False, max_train_images=64,
                   resume=tmp_path / "split")
-    a, b = (checkpoint.load_state(tmp_path / d) for d in ("straight", "split"))
+    a, b = (states.load_state(tmp_path / d) for d in ("straight", "split"))
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
     assert a["augment"] == b["augment"] and 0 < a["augment"]["p"] <= 1
     rows = [json.loads(x) for x in (tmp_path / "straight" / "metrics.jsonl").read_text()
@@ -52,4 +52,4 @@ def test_diffaugment_trains_a_colour_data_set(tmp_path):
     cfg = _cfg(augment="diffaugment", iterations=10, checkpoint_interval=10, g_width=32)
     summary = training_loop(cfg, tmp_path / "run", progress=False, dataset=ds)
     assert summary["step"] == 10
-    assert checkpoint.load_generator(tmp_path / "run").dataset.channels == 3
+    assert snapshot.load_generator(tmp_path / "run").dataset.channels == 3

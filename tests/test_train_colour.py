@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import config, data
-from fashiongan import snapshot as checkpoint
+from fashiongan import config, data, snapshot
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.generate.sampling import sample
+from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 
 TINTS = np.array([[230, 60, 60], [60, 200, 60], [60, 90, 230], [230, 200, 40], [200, 60, 200],
@@ -66,7 +66,7 @@ def test_a_colour_data_set_trains_and_samples_in_colour(tmp_path, model, resolut
     assert summary["step"] == 20
     im = Image.open(out / "samples" / "grid-final.png")
     assert im.mode == "RGB" and im.size == (5 * (resolution + 2) + 2, 2 * (resolution + 2) + 2)
-    g = checkpoint.load_generator(out)
+    g = snapshot.load_generator(out)
     assert g.dataset == ds.info
     images = sample(g, 6, seed=3, labels="Dress (y)" if model == "cdcgan" else None)
     assert images.shape == (6, resolution, resolution, 3) and images.dtype == np.uint8
@@ -83,8 +83,8 @@ def test_colour_resume_is_bit_identical(tmp_path):
     training_loop(cfg.replace(iterations=10), tmp_path / "split", progress=False, dataset=ds)
     training_loop(cfg, tmp_path / "split", progress=False, dataset=ds,
                   resume=tmp_path / "split")
-    a = checkpoint.load_state(tmp_path / "straight")["G"]
-    b = checkpoint.load_state(tmp_path / "split")["G"]
+    a = states.load_state(tmp_path / "straight")["G"]
+    b = states.load_state(tmp_path / "split")["G"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

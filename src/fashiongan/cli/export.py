@@ -82,7 +82,7 @@ def _export(args) -> int:
         reference = audit.reference(ds, net, sha, args.data_dir) if ds is not None else None
     file = snapshot_path(source)
     generator = {"path": str(Path(file).resolve()), "sha256": file_digest(file),
-                 "model": getattr(g.config, "model", type(g).__name__),
+                 "model": getattr(g, "model_name", type(g).__name__),
                  "conditional": conditional, "dataset": g.dataset.to_dict(),
                  "snapshot": getattr(g, "snapshot_info", {})}
     m = run.export(g, req, args.format, Path(args.out), judge=net_for_labels,

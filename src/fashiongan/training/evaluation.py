@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from fashiongan import snapshot as checkpoint
+from fashiongan import snapshot
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
 from fashiongan.metrics import evaluator
@@ -64,7 +64,7 @@ class TrainingEvaluator:
                 f.write(json.dumps(rec) + "\n")
             if self.best is None or fid < self.best:
                 self.best = fid
-                checkpoint.save_snapshot(g, self.cfg, self.run_dir / BEST_DIR,
+                snapshot.save_snapshot(g, self.cfg, self.run_dir / BEST_DIR,
                                          {"step": step, "fid": fid, "eval_samples": self.n})
             plots.fid_plot(plots.read_jsonl(path), self.run_dir / "fid.png",
                            f"{self.run_dir.name}: FID ({self.n} samples, evaluator features)")

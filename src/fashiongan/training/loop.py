@@ -18,15 +18,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from fashiongan import snapshot as checkpoint
-from fashiongan import validate
+from fashiongan import snapshot, validate
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
 from fashiongan.imageio import grid
-from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots
+from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots, states
 from fashiongan.training.trainer import training_data
 
 
@@ -118,7 +117,7 @@ def training_loop(
     main = di.is_main
 
     images, labels, info = training_data(dataset, data_dir)
-    state = checkpoint.load_state(resume) if resume is not None else None
+    state = states.load_state(resume) if resume is not None else None
     n = resumed_images(state, max_train_images, len(images)) if state else max_train_images
     if n:
         images, labels = images[:n], labels[:n]
@@ -160,25 +159,25 @@ def training_loop(
             return
         state = {**tr.state_dict(), "config": json.dumps(cfg.to_dict())}
         try:
-            saved = checkpoint.save_state(ckpt_dir, tr.step, state, cfg.keep_checkpoints)
+            saved = states.save_state(ckpt_dir, tr.step, state, cfg.keep_checkpoints)
         except OSError as e:  # disk full...: say where the last good state is
-            good = last_ckpt or checkpoint.latest_state(ckpt_dir)
+            good = last_ckpt or states.latest_state(ckpt_dir)
             raise OSError(e.errno, f"{e.strerror}; last good training state: {good}",
                           e.filename) from e
         last_ckpt = str(saved)
-        checkpoint.save_snapshot(tr.sample_model, cfg, run_dir / "snapshot",
+        snapshot.save_snapshot(tr.sample_model, cfg, run_dir / "snapshot",
                                  {"step": tr.step, "images_seen": tr.images_seen}, dataset=info)
 
     def on_non_finite(what: str, step: int) -> None:
         """Stop with a clear message, or (on_nan: rollback) reload the last good state."""
         nonlocal rollbacks
-        where = last_ckpt or checkpoint.latest_state(ckpt_dir)
+        where = last_ckpt or states.latest_state(ckpt_dir)
         msg = f"non-finite {what} at iteration {step}; last good training state: {where}"
         if cfg.on_nan != "rollback" or where is None or rollbacks >= cfg.max_rollbacks:
             raise NonFiniteError(msg)
         rollbacks += 1
         halved = tr.lr_scale * 0.5
-        tr.load_state_dict(checkpoint.load_state(where))
+        tr.load_state_dict(states.load_state(where))
         tr.set_lr_scale(halved)
         if main:
             tqdm.write(f"{msg}; rolled back to iteration {tr.step} with learning rates "

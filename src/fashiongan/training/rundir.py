@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fashiongan import config
-from fashiongan import snapshot as checkpoint
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
+from fashiongan.training import states
 
 # Keys a resumed run may change: schedule, files, optimiser hyper-parameters and execution.
 # Everything else shapes the models, the data order, the noise or the objective, so changing it
@@ -93,7 +93,7 @@ def _source(resume: str, out: str | None) -> tuple[Path, Path | None]:
     if p.is_dir():
         return p, None
     if p.is_file():
-        checkpoint.load_state(p)  # a wrong file is the fault to name, not its folder
+        states.load_state(p)  # a wrong file is the fault to name, not its folder
         return (p.parent.parent if p.parent.name == "checkpoints" else p.parent), p
     raise UserError(f"--resume {resume}: no such file or folder")
 
@@ -116,7 +116,7 @@ def plan_resume(resume: str, out: str | None, overrides: list[str], preset: str 
                         f"keys with --set (keys that may change: {', '.join(RESUMABLE)})")
     source, state = _source(resume, out)
     cfg = _changed_config(config.load_json(source / "config.json"), overrides)
-    newest = checkpoint.latest_state(source / "checkpoints")
+    newest = states.latest_state(source / "checkpoints")
     if state is None:
         state = newest
     if state is None:
@@ -126,8 +126,8 @@ def plan_resume(resume: str, out: str | None, overrides: list[str], preset: str 
     if plan.branch:
         check_new_folder(target, overwrite)
         return plan
-    later = [p for p in checkpoint.list_states(source / "checkpoints")
-             if p.name > state.name and checkpoint.is_valid(p)]
+    later = [p for p in states.list_states(source / "checkpoints")
+             if p.name > state.name and states.is_valid(p)]
     if later and not overwrite:
         raise UserError(f"--resume {state}: continuing in {source} from this state would "
                         f"replace the later training state(s) {', '.join(p.name for p in later)} "
@@ -224,7 +224,7 @@ def remove_unfinished(run_dir: Path, prior: str, copied: Path | None = None) -> 
     """After a failure before the first training state (other than `copied`, the one a branch
     starts from): take back what this run made, so no half-made folder blocks the next --out.
     A folder the user made stays, emptied; one that held files before is left as it is."""
-    made = [p for p in checkpoint.list_states(run_dir / "checkpoints")
+    made = [p for p in states.list_states(run_dir / "checkpoints")
             if copied is None or p.name != copied.name]
     if prior == "files" or made:
         return
