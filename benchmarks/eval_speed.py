@@ -39,7 +39,7 @@ def main() -> None:
     if args.cold:
         os.environ["FASHIONGAN_CACHE"] = tempfile.mkdtemp(prefix="fashiongan-cache-")
 
-    from fashiongan import config, data
+    from fashiongan import data, presets
     from fashiongan.generate.sampling import sample
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.classes import class_report
@@ -61,7 +61,7 @@ def main() -> None:
         return out
 
     g = (load_generator(args.run) if Path(args.run).exists()
-         else build_generator(config.resolve("article")).eval())
+         else build_generator(presets.resolve("article")).eval())
     net, digest = evaluator.load(args.weights)
     ref = timed("reference statistics (cached)", lambda: load_reference(net, digest))
     timed("real floor (cached)", lambda: real_floor(args.n, net, digest, ref))

@@ -102,7 +102,7 @@ def existing(run_dir: Path) -> tuple[list[str], dict]:
 def raw_generator(run_dir: Path):
     """G itself (not its EMA) from the newest training state, or None when EMA is off."""
     cfg = config.load_json(run_dir / "config.json")
-    if not cfg.ema_halflife_kimg:
+    if not cfg.schedule.ema_halflife_kimg:
         return None
     state = states.load_state(run_dir)
     g = build_generator(cfg)

@@ -24,27 +24,35 @@ from fashiongan.training.ema import EMA
 
 class ReferenceStep:
     def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module, noise: torch.Generator):
-        if cfg.loss not in ("bce", "non_saturating", "hinge") or cfg.r1_gamma:
-            raise NotImplementedError(f"reference loop: loss {cfg.loss!r}, r1 {cfg.r1_gamma}")
+        if cfg.objective.loss not in ("bce", "non_saturating", "hinge") or cfg.objective.r1_gamma:
+            raise NotImplementedError(
+                f"reference loop: loss {cfg.objective.loss!r}, r1 {cfg.objective.r1_gamma}"
+            )
         self.cfg, self.G, self.D, self.noise = cfg, G, D, noise
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=betas, eps=cfg.adam_eps)
-        self.opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_learning_rate, betas=betas,
-                                      eps=cfg.adam_eps)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.opt_g = torch.optim.Adam(
+            G.parameters(), lr=cfg.optim.lr, betas=betas, eps=cfg.optim.adam_eps
+        )
+        self.opt_d = torch.optim.Adam(
+            D.parameters(), lr=cfg.optim.d_learning_rate, betas=betas, eps=cfg.optim.adam_eps
+        )
         self.criterion = nn.BCELoss()
 
     def _noise(self, B: int):
         dev = self.noise.device
-        z = torch.randn(B, self.cfg.latent_dim, generator=self.noise, device=dev)
-        y = (torch.randint(0, self.cfg.num_classes, (B,), generator=self.noise, device=dev)
-             if self.cfg.num_classes else None)
+        z = torch.randn(B, self.cfg.model.latent_dim, generator=self.noise, device=dev)
+        y = (
+            torch.randint(0, self.cfg.model.num_classes, (B,), generator=self.noise, device=dev)
+            if self.cfg.model.num_classes
+            else None
+        )
         return z, y
 
     def _d_out(self, x, y):
-        return torch.sigmoid(self.D(x, y)) if self.cfg.loss != "hinge" else self.D(x, y)
+        return torch.sigmoid(self.D(x, y)) if self.cfg.objective.loss != "hinge" else self.D(x, y)
 
     def _loss(self, out, target: float):
-        if self.cfg.loss == "hinge":
+        if self.cfg.objective.loss == "hinge":
             return torch.relu(1 - out).mean() if target else torch.relu(1 + out).mean()
         return self.criterion(out, torch.full_like(out, target))
 
@@ -52,15 +60,17 @@ class ReferenceStep:
         """One iteration; returns [d_loss, g_loss, acc_real, acc_fake] as Python floats."""
         cfg, G = self.cfg, self.G
         B = real.size(0)
-        thr = 0.5 if cfg.loss != "hinge" else 0.0
-        for _ in range(cfg.d_steps):
+        thr = 0.5 if cfg.objective.loss != "hinge" else 0.0
+        for _ in range(cfg.objective.d_steps):
             z, y_fake = self._noise(B)
-            if cfg.d_fakes_eval_mode:
+            if cfg.objective.d_fakes_eval_mode:
                 G.eval()
             with torch.no_grad():
                 fake = G(z, y_fake)
             G.train()
-            if cfg.d_split_steps:  # Keras: train_on_batch(real, 1), then train_on_batch(fake, 0)
+            if (
+                cfg.objective.d_split_steps
+            ):  # Keras: train_on_batch(real, 1), then train_on_batch(fake, 0)
                 self.opt_d.zero_grad()
                 out_real = self._d_out(real, y_real)
                 loss_real = self._loss(out_real, 1.0)
@@ -76,7 +86,7 @@ class ReferenceStep:
                 self.opt_d.zero_grad()
                 out_real = self._d_out(real, y_real)
                 out_fake = self._d_out(fake, y_fake)
-                if cfg.loss == "hinge":
+                if cfg.objective.loss == "hinge":
                     loss = self._loss(out_real, 1.0) + self._loss(out_fake, 0.0)
                 else:
                     loss = 0.5 * (self._loss(out_real, 1.0) + self._loss(out_fake, 0.0))
@@ -86,7 +96,11 @@ class ReferenceStep:
         z, y = self._noise(B)
         self.opt_g.zero_grad()
         out = self._d_out(G(z, y), y)
-        g_loss = -out.mean() if cfg.loss == "hinge" else self.criterion(out, torch.ones_like(out))
+        g_loss = (
+            -out.mean()
+            if cfg.objective.loss == "hinge"
+            else self.criterion(out, torch.ones_like(out))
+        )
         g_loss.backward()
         self.opt_g.step()
         acc_real = (out_real > thr).float().mean().item()
@@ -101,17 +115,25 @@ class ReferenceLoop:
     iteration pays is what a tutorial pays: the loader's per-sample indexing and collation, the
     step, the EMA update (when the preset has one)."""
 
-    def __init__(self, cfg: TrainConfig, images: torch.Tensor, labels: torch.Tensor,
-                 device: torch.device, seed: int = 0):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        device: torch.device,
+        seed: int = 0,
+    ):
         torch.manual_seed(seed)
         self.cfg, self.device = cfg, device
         self.G = G = build_generator(cfg).to(device)
         D = build_discriminator(cfg).to(device)
-        self.step = ReferenceStep(cfg, G, D,
-                                  torch.Generator(device=device).manual_seed(seed + 1))
-        self.ema = EMA(G, cfg.ema_halflife_kimg, cfg.ema_rampup) if cfg.ema_halflife_kimg \
+        self.step = ReferenceStep(cfg, G, D, torch.Generator(device=device).manual_seed(seed + 1))
+        self.ema = (
+            EMA(G, cfg.schedule.ema_halflife_kimg, cfg.schedule.ema_rampup)
+            if cfg.schedule.ema_halflife_kimg
             else None
-        self.loader = make_loader(images, labels, cfg.batch_size, seed)
+        )
+        self.loader = make_loader(images, labels, cfg.schedule.batch_size, seed)
         self._batches = iter(self.loader)
         self.seen = 0
 
@@ -126,18 +148,24 @@ class ReferenceLoop:
         for _ in range(n):
             x, y = self._next()
             x, y = x.to(self.device), y.to(self.device)  # the tutorial's per-batch copy
-            out = self.step(x, y if self.cfg.num_classes else None)
+            out = self.step(x, y if self.cfg.model.num_classes else None)
             self.seen += x.size(0)
             if self.ema is not None:
                 plain_ema_update(self.ema.model, self.G, self.ema.beta(x.size(0), self.seen))
         return out
 
 
-def make_loader(images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-                seed: int = 0) -> DataLoader:
+def make_loader(
+    images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int = 0
+) -> DataLoader:
     x = images.float().div(127.5).sub(1.0).unsqueeze(1)  # what torchvision's Normalize gives
-    return DataLoader(TensorDataset(x, labels), batch_size=batch_size, shuffle=True,
-                      drop_last=True, generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        TensorDataset(x, labels),
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 @torch.no_grad()

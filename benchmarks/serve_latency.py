@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 import fashiongan
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.models import build_generator
 from fashiongan.snapshot import save_snapshot
 
@@ -47,7 +47,7 @@ def shipped_or_fresh(tmp: Path) -> tuple[str, str]:
     except UserError:
         pass
     # no weights yet: an untrained cdcgan preset costs the same per image as a trained one
-    cfg = config.resolve("cdcgan")
+    cfg = presets.resolve("cdcgan")
     save_snapshot(build_generator(cfg), cfg, tmp)
     return str(tmp), "untrained cdcgan preset (no shipped weights)"
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from reference import ReferenceLoop  # noqa: E402
 
-from fashiongan import config, data
+from fashiongan import data, presets
 from fashiongan.accel import onednn_linear
 from fashiongan.data.store import open_dataset
 from fashiongan.training import Trainer
@@ -185,7 +185,7 @@ def main(argv=None) -> None:
         if device.type == "cpu":
             torch.set_num_threads(threads)
         for preset in args.presets.split(","):
-            base = config.resolve(preset, args.set, info if args.data else None)
+            base = presets.resolve(preset, args.set, info if args.data else None)
             sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]
             for bs in sizes:
                 cfg = base.replace(batch_size=bs)
@@ -194,7 +194,7 @@ def main(argv=None) -> None:
                 n = args.iters or max(5, min(200, int(0.5 / max(timed(fast.run, 3, device)
                                                                   / 1e3, 1e-4))))
                 keras = None
-                if args.keras and cfg.model == "article" and bs == 32:
+                if args.keras and cfg.model.arch == "article" and bs == 32:
                     keras = KerasLoop(args.keras_python, threads, args.data_dir)
                     if keras.error:
                         keras_rows.append((threads, keras.error, None))
@@ -224,7 +224,7 @@ def main(argv=None) -> None:
                       f"{r:.2f} | {bs / r * 1e3:.0f} | {r / f:.2f}x | {gflop:.3f} | "
                       f"{g_mm:.0f} | {g_dnn:.0f} | {g_conv:.0f} | {floor:.2f} | {floor / f:.0%} |",
                       flush=True)
-                if cfg.compile:
+                if cfg.runtime.compile:
                     print(f"|   (compile + first 3 iterations: {warm:.1f} s) |", flush=True)
                 if keras is not None:
                     keras.close()

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.training.evaluation import make_evaluator
 from fashiongan.training.loop import training_loop
 
@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args(argv)
 
-    cfg = config.resolve(args.preset, args.set + [
+    cfg = presets.resolve(args.preset, args.set + [
         f"eval_every={args.eval_every}", f"eval_samples={args.eval_samples}",
         f"threads={args.threads}"])
     torch.set_num_threads(args.threads)
@@ -56,9 +56,12 @@ def main(argv=None) -> None:
     run_dir = Path(args.out or tmp.name)
     fid_at = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
     spent_evaluating, rows = 0.0, []
-    print(f"{args.preset}: {cfg.model}, batch {cfg.batch_size}, {args.threads} thread(s); "
-          f"FID of {args.eval_samples} samples every {args.eval_every} iterations, "
-          f"threshold {args.threshold}\n")
+    print(
+        f"{args.preset}: {cfg.model.arch}, batch {cfg.schedule.batch_size}, "
+        f"{args.threads} thread(s); "
+        f"FID of {args.eval_samples} samples every {args.eval_every} iterations, "
+        f"threshold {args.threshold}\n"
+    )
     print("| iteration | images seen | training s | wall s | FID |")
     print("|---|---|---|---|---|")
 
@@ -69,30 +72,49 @@ def main(argv=None) -> None:
         spent_evaluating += time.perf_counter() - t
         wall = time.perf_counter() - t0
         train_s = wall - spent_evaluating
-        print(f"| {step} | {step * cfg.batch_size} | {train_s:.0f} | {wall:.0f} | {fid:.2f} |",
-              flush=True)
+        print(
+            f"| {step} | {step * cfg.schedule.batch_size} | {train_s:.0f} | {wall:.0f} "
+            f"| {fid:.2f} |",
+            flush=True,
+        )
         rows.append((step, train_s, wall, fid))
         if fid < args.threshold:
             raise Reached(step, train_s, wall, fid)
 
     t0 = time.perf_counter()
     try:
-        summary = training_loop(cfg, run_dir, data_dir=args.data_dir, progress=False,
-                                time_budget_s=args.max_seconds, evaluator=judge)
+        summary = training_loop(
+            cfg,
+            run_dir,
+            data_dir=args.data_dir,
+            progress=False,
+            time_budget_s=args.max_seconds,
+            evaluator=judge,
+        )
     except Reached as r:
         step, train_s, wall, fid = r.args
-        print(f"\nFID {fid:.2f} < {args.threshold} first at iteration {step}: "
-              f"{train_s:.0f} s of training ({wall:.0f} s wall with the evaluations)")
+        print(
+            f"\nFID {fid:.2f} < {args.threshold} first at iteration {step}: "
+            f"{train_s:.0f} s of training ({wall:.0f} s wall with the evaluations)"
+        )
     else:
-        print(f"\nthreshold {args.threshold} not reached: {summary['status']} at iteration "
-              f"{summary['step']} after {time.perf_counter() - t0:.0f} s")
+        print(
+            f"\nthreshold {args.threshold} not reached: {summary['status']} at iteration "
+            f"{summary['step']} after {time.perf_counter() - t0:.0f} s"
+        )
     finally:
         if tmp is not None:
             tmp.cleanup()
     for t in sorted((float(x) for x in args.also.split(",") if x), reverse=True):
         hit = next((r for r in rows if r[3] < t), None)
-        print(f"FID < {t:g}: " + (f"iteration {hit[0]}, {hit[1]:.0f} s of training "
-                                  f"({hit[2]:.0f} s wall)" if hit else "not reached"))
+        print(
+            f"FID < {t:g}: "
+            + (
+                f"iteration {hit[0]}, {hit[1]:.0f} s of training ({hit[2]:.0f} s wall)"
+                if hit
+                else "not reached"
+            )
+        )
 
 
 if __name__ == "__main__":

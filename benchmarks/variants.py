@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from throughput import timed, warm_up  # noqa: E402
 
-from fashiongan import config, data
+from fashiongan import data, presets
 from fashiongan.training import Trainer
 from fashiongan.training.loop import pick_device
 from fashiongan.training.trainer import training_data
@@ -41,16 +41,28 @@ def build(preset: str, spec: str, images, labels, device, default_threads: int):
     pairs = [p for p in spec.split(",") if p]
     extra = {k: v for k, _, v in (p.partition("=") for p in pairs) if k in EXTRA}
     overrides = [p for p in pairs if p.partition("=")[0] not in EXTRA]
-    cfg = config.resolve(preset, overrides)
+    cfg = presets.resolve(preset, overrides)
     threads = int(extra.get("threads", default_threads))
     torch.set_num_threads(threads)
     loop = Trainer(cfg, images, labels, data.FASHION_MNIST, device,
                    channels_last={"true": True, "false": False}.get(extra.get("channels_last")))
     if extra.get("adam") == "foreach":
         g = loop.gan
-        for name, model, lr in (("opt_g", g.G, cfg.lr), ("opt_d", g.D, cfg.d_learning_rate)):
-            setattr(g, name, torch.optim.Adam(model.parameters(), lr=lr, foreach=True,
-                                              betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps))
+        for name, model, lr in (
+            ("opt_g", g.G, cfg.optim.lr),
+            ("opt_d", g.D, cfg.optim.d_learning_rate),
+        ):
+            setattr(
+                g,
+                name,
+                torch.optim.Adam(
+                    model.parameters(),
+                    lr=lr,
+                    foreach=True,
+                    betas=(cfg.optim.beta1, cfg.optim.beta2),
+                    eps=cfg.optim.adam_eps,
+                ),
+            )
     return loop, threads
 
 
@@ -97,9 +109,8 @@ def main(argv=None) -> None:
         m = statistics.median(ms[spec])
         extra_s = warm[spec] - 3 * m / 1e3 - (warm[""] - 3 * base / 1e3)
         gain = (base - m) / 1e3
-        back = ("-" if extra_s <= 0 else f"{extra_s / gain:.0f}" if gain > 0 else "never")
-        print(f"| {spec or '(preset)'} | {m:.2f} | {base / m:.2f}x | {warm[spec]:.1f} | "
-              f"{back} |")
+        back = "-" if extra_s <= 0 else f"{extra_s / gain:.0f}" if gain > 0 else "never"
+        print(f"| {spec or '(preset)'} | {m:.2f} | {base / m:.2f}x | {warm[spec]:.1f} | {back} |")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from fashiongan import config, data
+from fashiongan import config, data, presets
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def tiny_cfg():
     """The article preset shrunk in time (not in architecture), with frequent files."""
 
     def make(**changes):
-        base = config.resolve("article").to_dict()
+        base = presets.resolve("article").to_dict()
         base.update(iterations=200, log_interval=50, sample_interval=100,
                     checkpoint_interval=100, threads=1)
         base.update(changes)

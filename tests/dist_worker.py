@@ -11,7 +11,7 @@ import sys
 
 import torch
 
-from fashiongan import config, data
+from fashiongan import data, presets
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.training import Trainer, distributed, noise_seed
 from fashiongan.training.step import GANStep
@@ -22,7 +22,7 @@ def fixed_batch(cfg, n):
     """A deterministic batch of n real images and n latents, the same in every process."""
     images, _ = data.load("train")
     real = images[:n].unsqueeze(1).float().div(127.5).sub(1)
-    z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(123))
+    z = torch.randn(n, cfg.model.latent_dim, generator=torch.Generator().manual_seed(123))
     return real, z
 
 
@@ -31,7 +31,7 @@ def equiv_step(cfg, real, z, ddp):
     step) on these reals, with fakes from these latents; D's weights after it. The article's
     D sees fakes from G in eval mode (Keras' G.predict), so a fake is a function of its own
     latent alone and half a batch per rank is exactly the whole batch split."""
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.schedule.seed)
     G, D = build_generator(cfg), build_discriminator(cfg)
     step = GANStep(cfg, G, D, torch.device("cpu"), ddp=ddp)
     step._z_y = lambda B: (z, None)  # the batch's latents instead of the step's noise
@@ -42,10 +42,10 @@ def equiv_step(cfg, real, z, ddp):
 def main(out, mode):
     cpu = torch.device("cpu")
     di = distributed.init(cpu)
-    cfg = config.resolve("article", ["batch_size=16", "batch_sampling=epoch"])
+    cfg = presets.resolve("article", ["batch_size=16", "batch_sampling=epoch"])
     if mode == "equiv":
-        real, z = fixed_batch(cfg, 2 * cfg.batch_size)
-        half = slice(di.rank * cfg.batch_size, (di.rank + 1) * cfg.batch_size)
+        real, z = fixed_batch(cfg, 2 * cfg.schedule.batch_size)
+        half = slice(di.rank * cfg.schedule.batch_size, (di.rank + 1) * cfg.schedule.batch_size)
         result = {"D": equiv_step(cfg, real[half], z[half], ddp=True)}
     else:
         images, labels, info = training_data()
@@ -53,7 +53,7 @@ def main(out, mode):
                      world_size=di.world_size, ddp=True)
         seen = [tr.sampler(step).clone() for step in range(5)]
         noise_first = [torch.randn(3, generator=torch.Generator().manual_seed(
-            noise_seed(cfg.seed, di.rank, step))) for step in range(5)]
+            noise_seed(cfg.schedule.seed, di.rank, step))) for step in range(5)]
         assert tr.run(5) == 5 and tr.step == 5
         G, D = tr.G, tr.D
         params = {f"G.{k}": v for k, v in G.named_parameters()}

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fashiongan import config
-from fashiongan.augment import DEFAULTS, AdaController, Augmenter, step_seed
+from fashiongan import presets
+from fashiongan.augment import AdaController, Augmenter, step_seed
 from fashiongan.errors import UserError
 from fashiongan.models.article import ArticleDiscriminator
 from tests.test_augment_fixtures import gen, one_thread, real_images  # noqa: F401 (fixture)
@@ -26,20 +26,20 @@ def augmenters(p: float = 0.5) -> dict[str, Augmenter]:
 
 
 def test_from_config_reads_keys_with_defaults():
-    cfg = config.resolve("article")  # today's TrainConfig: no augment keys yet
-    assert Augmenter.from_config(cfg).method == "none"
-    cfg = SimpleNamespace(**{**DEFAULTS, "augment": "ada", "ada_kimg": 2.0, "ada_p": 0.25,
-                             "ada_rotate90": True, "ada_xflip": False})
+    cfg = presets.resolve("article")
+    assert Augmenter.from_config(cfg.augment).method == "none"
+    cfg = SimpleNamespace(mode="ada", ada_kimg=2.0, ada_p=0.25, ada_rotate90=True,
+                          ada_xflip=False)
     a = Augmenter.from_config(cfg, reduce=lambda t: t * 2)
     assert a.controller.kimg == 2.0 and a.p == 0.25 and a.controller.interval == 4
     assert a.ada_options.rotate90 and not a.ada_options.xflip
     assert a.controller.reduce(torch.tensor(1.0)) == 2
-    d = Augmenter.from_config(SimpleNamespace(augment="diffaugment", augment_policy="cutout"))
+    d = Augmenter.from_config(SimpleNamespace(mode="diffaugment", policy="cutout"))
     assert d.policy == "cutout" and d.p == 1.0 and d.metrics() == {}
-    for bad, match in ((dict(augment="flip"), "augment must be one of"),
-                       (dict(augment="diffaugment", augment_policy="color,zoom"), "zoom"),
-                       (dict(augment="ada", ada_kimg=0.0), "kimg"),
-                       (dict(augment="ada", ada_p=1.5), "p must be in")):
+    for bad, match in ((dict(mode="flip"), "augment must be one of"),
+                       (dict(mode="diffaugment", policy="color,zoom"), "zoom"),
+                       (dict(mode="ada", ada_kimg=0.0), "kimg"),
+                       (dict(mode="ada", ada_p=1.5), "p must be in")):
         with pytest.raises(UserError, match=match):
             Augmenter.from_config(SimpleNamespace(**bad))
 
@@ -109,8 +109,7 @@ def test_resume_from_state_dict_is_bit_exact(data_dir, tmp_path):
         D = ArticleDiscriminator(d_width=32)
     # This untrained D's r_t runs -0.25, -0.5, -0.67, -0.33 over the four adjustments: with
     # the target between them p goes up and down (0.42, 0.30, 0.18, 0.30), never stuck at 0.
-    cfg = SimpleNamespace(augment="ada", ada_kimg=0.2, ada_interval=3, ada_p=0.3,
-                          ada_target=-0.4)
+    cfg = SimpleNamespace(mode="ada", ada_kimg=0.2, ada_interval=3, ada_p=0.3, ada_target=-0.4)
     straight = Augmenter.from_config(cfg)
     full = train_like(straight, D, range(14), reals)
     first = Augmenter.from_config(cfg)

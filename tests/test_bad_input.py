@@ -24,7 +24,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from fashiongan import config, snapshot
+from fashiongan import config, presets, snapshot
 from fashiongan.data import FILES
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
@@ -38,7 +38,7 @@ SLOW = pytest.mark.slow
 
 
 def _cfg(**changes):
-    base = config.resolve("article").to_dict()
+    base = presets.resolve("article").to_dict()
     base.update(iterations=2, log_interval=1, sample_interval=2, checkpoint_interval=1,
                 keep_checkpoints=3, threads=1, g_width=16, d_width=32, grid_rows=2,
                 grid_cols=2)

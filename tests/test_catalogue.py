@@ -77,13 +77,13 @@ def test_a_folder_is_imported_once_into_a_content_keyed_cache(photos, tmp_path):
 def test_evaluate_refuses_a_generator_of_another_data_set(tmp_path):
     """The judges score against Fashion-MNIST's test split: a colour shop generator is refused
     with one line instead of a shape error deep in the evaluator."""
-    from fashiongan import config
+    from fashiongan import presets
     from fashiongan.data import DatasetInfo
     from fashiongan.models import build_generator
     from fashiongan.snapshot import save_snapshot
 
     info = DatasetInfo(32, 3, ("a", "b"), name="my-shop")
-    cfg = config.resolve("cdcgan", ["num_classes=2", "g_width=32", "d_width=8"])
+    cfg = presets.resolve("cdcgan", ["num_classes=2", "g_width=32", "d_width=8"])
     save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", dataset=info)
     r = run_cli("evaluate", tmp_path / "snap", "--n", "20", "--no-floor")
     assert r.returncode == 2, r.stderr

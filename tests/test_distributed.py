@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.training import states
 from tests.conftest import run_cli
 from tests.dist_worker import equiv_step, fixed_batch
@@ -34,9 +34,9 @@ def test_ranks_stay_identical_and_see_different_batches(tmp_path):
     p0, p1 = r0["params"], r1["params"]
     assert len(p0) == 20 and all(torch.equal(p0[k], p1[k]) for k in p0)
     # the weights moved, so the comparison is not of two untouched inits
-    torch.manual_seed(config.resolve("article").seed)
+    torch.manual_seed(presets.resolve("article").seed)
     from fashiongan.models import build_generator
-    init = dict(build_generator(config.resolve("article")).named_parameters())
+    init = dict(build_generator(presets.resolve("article")).named_parameters())
     assert not torch.equal(p0["G.net.0.weight"], init["net.0.weight"])
     # per-rank BatchNorm (the article's): running statistics follow each rank's own batches
     assert not torch.equal(r0["G_buffers"]["net.2.running_mean"],
@@ -49,10 +49,10 @@ def test_ranks_stay_identical_and_see_different_batches(tmp_path):
 
 def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path):
     r0, r1 = torchrun(tmp_path, "equiv")
-    cfg = config.resolve("article", ["batch_size=16"])
+    cfg = presets.resolve("article", ["batch_size=16"])
     real, z = fixed_batch(cfg, 32)
     single = equiv_step(cfg, real, z, ddp=False)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.schedule.seed)
     from fashiongan.models import build_discriminator
     init = build_discriminator(cfg).state_dict()
     for k in single:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from fashiongan import config, data
+from fashiongan import config, data, presets
 from fashiongan.cli.common import default_checkpoint, main
 from fashiongan.data import DatasetInfo
 from fashiongan.data.folder import import_images
@@ -211,7 +211,7 @@ def test_the_idx_writer_renames_only_a_complete_file(tmp_path):
 def test_a_colour_generator_exports_in_every_layout(tmp_path):
     names = ("red", "green", "blue")
     info = DatasetInfo(32, 3, names, name="tinted")
-    cfg = config.from_dict({**config.resolve("cdcgan").to_dict(), "g_width": 8,
+    cfg = config.from_dict({**presets.resolve("cdcgan").to_dict(), "g_width": 8,
                             "num_classes": 3})
     torch.manual_seed(0)
     snap = save_snapshot(build_generator(cfg, info), cfg, tmp_path / "g", dataset=info)

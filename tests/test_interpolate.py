@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import config, sample, snapshot
+from fashiongan import config, presets, sample, snapshot
 from fashiongan.generate.interpolate import interpolate
 from fashiongan.generate.latent import lerp, slerp
 from fashiongan.models import build_generator
@@ -31,7 +31,7 @@ def test_slerp_keeps_the_norm_where_lerp_shrinks_it():
 
 
 def _tiny(preset):
-    base = config.resolve(preset).to_dict()
+    base = presets.resolve(preset).to_dict()
     base.update(g_width=16)
     torch.manual_seed(0)
     g = build_generator(config.from_dict(base)).eval()
@@ -68,7 +68,7 @@ def test_unconditional_and_bad_requests():
 
 def test_cli_writes_a_strip(tmp_path):
     g = _tiny("cdcgan")
-    snap = snapshot.save_snapshot(g, config.resolve("cdcgan").replace(g_width=16),
+    snap = snapshot.save_snapshot(g, presets.resolve("cdcgan").replace(g_width=16),
                                     tmp_path / "snap")
     png, npz = tmp_path / "strip.png", tmp_path / "strip.npz"
     r = run_cli("sample", snap, "--interpolate", 3, 4, "--steps", 7, "--class-from", "dress",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from fashiongan import cli, config, snapshot
+from fashiongan import cli, config, presets, snapshot
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.errors import UserError
@@ -161,7 +161,7 @@ def test_mismatched_targets_are_refused(env, ds, own_train, tmp_path, capsys):
 @pytest.fixture(scope="module")
 def generator_run(env, ds):
     """cDCGAN on the data set for 4 iterations (its samples are blobs: only sanity is asked)."""
-    base = config.resolve("cdcgan").to_dict()
+    base = presets.resolve("cdcgan").to_dict()
     base.update(iterations=4, log_interval=2, sample_interval=4, checkpoint_interval=4,
                 batch_size=16, threads=1, g_width=32, d_width=8, grid_rows=2, grid_cols=5,
                 grid_scale=1, num_classes=10)

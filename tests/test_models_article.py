@@ -2,12 +2,12 @@ import math
 
 import torch
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.models import build_discriminator, build_generator, count_params
 
 
 def _models():
-    c = config.resolve("article")
+    c = presets.resolve("article")
     torch.manual_seed(0)
     return build_generator(c), build_discriminator(c)
 

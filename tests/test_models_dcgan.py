@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fashiongan import config, data, load_generator, sample
+from fashiongan import config, data, load_generator, presets, sample
 from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator, generator_kwargs
 from fashiongan.models.layers import CondBatchNorm2d
@@ -19,7 +19,7 @@ from tests.conftest import run_cli
 
 
 def _cfg(preset="cdcgan", **changes):
-    base = config.resolve(preset).to_dict()
+    base = presets.resolve(preset).to_dict()
     base.update(changes)
     return config.from_dict(base)
 
@@ -33,13 +33,13 @@ def test_shapes_range_and_logits(preset):
     cfg = _cfg(preset)
     torch.manual_seed(0)
     g, d = build_generator(cfg), build_discriminator(cfg)
-    y = torch.arange(8) % 10 if cfg.num_classes else None
-    x = g(torch.randn(8, cfg.latent_dim), y)
+    y = torch.arange(8) % 10 if cfg.model.num_classes else None
+    x = g(torch.randn(8, cfg.model.latent_dim), y)
     assert x.shape == (8, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
     assert x.std() > 0.005  # not a constant image at init
     out = d(x, y)
     assert out.shape == (8,) and torch.isfinite(out).all()
-    assert g.latent_dim == 100 and g.num_classes == cfg.num_classes == d.num_classes
+    assert g.latent_dim == 100 and g.num_classes == cfg.model.num_classes == d.num_classes
 
 
 def test_widths_are_parameters():
@@ -117,7 +117,7 @@ def test_a_real_training_step_moves_the_loss(data_dir, loss, one_thread):
                spectral_norm=loss == "hinge", lr=1e-3, seed=3)
     images, labels = data.load("train", data_dir)
     real = images[:64].unsqueeze(1).float() / 127.5 - 1
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.schedule.seed)
     g, d = build_generator(cfg), build_discriminator(cfg)
     step = GANStep(cfg, g, d, torch.device("cpu"))
     g_before = [p.detach().clone() for p in g.parameters()]

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fashiongan import config, load_generator, sample
+from fashiongan import load_generator, presets, sample
 from fashiongan.data import DatasetInfo
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.models.resnet import SharedCondBN
@@ -18,7 +18,7 @@ from tests.conftest import run_cli
 
 
 def _cfg(**changes):
-    return config.resolve("default", ["model=resnet", *(f"{k}={v}" for k, v in
+    return presets.resolve("default", ["model=resnet", *(f"{k}={v}" for k, v in
                                                         changes.items())])
 
 
@@ -35,7 +35,7 @@ def test_shapes_at_every_resolution(resolution, channels, classes):
     torch.manual_seed(0)
     g, d = build_generator(cfg, info), build_discriminator(cfg, info)
     y = torch.arange(4) % 10 if classes else None
-    x = g(torch.randn(4, cfg.latent_dim), y)
+    x = g(torch.randn(4, cfg.model.latent_dim), y)
     assert x.shape == (4, channels, resolution, resolution)
     assert x.min() >= -1 and x.max() <= 1 and x.std() > 0.01
     out = d(x, y)

@@ -15,7 +15,7 @@ import time
 import pytest
 import torch
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.training import Trainer, states
 from fashiongan.training.trainer import training_data
 from tests.conftest import run_cli
@@ -74,7 +74,7 @@ def test_sigterm_saves_the_state_and_resume_continues(tmp_path):
 
 def _trainer(*overrides):
     images, labels, info = training_data()
-    cfg = config.resolve("default", ["g_width=16", "d_width=8", *overrides])
+    cfg = presets.resolve("default", ["g_width=16", "d_width=8", *overrides])
     return Trainer(cfg, images[:256], labels[:256], info, torch.device("cpu"))
 
 
@@ -118,7 +118,7 @@ def test_sync_bn_on_cpu_ranks_is_a_clear_error_not_a_ddp_traceback():
     alone = _trainer("sync_bn=true")  # one process: nothing to sync, nothing converted
     assert not any(isinstance(m, torch.nn.SyncBatchNorm) for m in alone.G.modules())
     images, labels, info = training_data()
-    cfg = config.resolve("dcgan", ["g_width=16", "d_width=8", "sync_bn=true"])
+    cfg = presets.resolve("dcgan", ["g_width=16", "d_width=8", "sync_bn=true"])
     with pytest.raises(UserError, match="sync_bn needs CUDA devices"):
         Trainer(cfg, images[:64], labels[:64], info, torch.device("cpu"), ddp=True)
 
@@ -143,13 +143,28 @@ def test_compile_trains_the_same_step_through_compiled_graphs():
 
 
 def test_training_in_process_gives_the_callers_thread_count_back(tmp_path):
-    """train.training_loop runs on cfg.threads and restores the caller's count: MKL's float32
+    """training_loop runs on cfg.runtime.threads and restores the caller's count: MKL's float32
     rounding follows it, so a library call must not change the process's numerics."""
     from fashiongan import cli
 
     torch.set_num_threads(2)
-    assert cli.main(["train", "--out", str(tmp_path / "run"), "--set", "iterations=2",
-                     "--set", "g_width=16", "--set", "d_width=8", *QUICK]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--out",
+                str(tmp_path / "run"),
+                "--set",
+                "iterations=2",
+                "--set",
+                "g_width=16",
+                "--set",
+                "d_width=8",
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     assert torch.get_num_threads() == 2  # QUICK sets threads=1 for the run itself
 
 

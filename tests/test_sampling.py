@@ -7,7 +7,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import fashiongan
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.generate.sampling import parse_class, sample
@@ -18,7 +18,7 @@ from tests.conftest import run_cli
 
 @pytest.fixture
 def snapshot(tmp_path):
-    cfg = config.resolve("article")
+    cfg = presets.resolve("article")
     torch.manual_seed(0)
     g = build_generator(cfg)
     # give BatchNorm real running statistics, so eval mode differs from a fresh model
@@ -75,7 +75,7 @@ def test_pickle_offered_as_weights_is_refused(tmp_path):
 def test_snapshots_carry_the_data_set_and_survive_unknown_model_arguments(tmp_path):
     """Format 3: model name, kwargs and DatasetInfo in the metadata, no training settings; a
     model argument this version does not know is warned about, not fatal."""
-    cfg = config.resolve("dcgan", ["g_width=32", "d_width=8"])
+    cfg = presets.resolve("dcgan", ["g_width=32", "d_width=8"])
     info = DatasetInfo(resolution=32, channels=3, class_names=("a", "b"), name="tiny")
     g = build_generator(cfg, info)
     save_snapshot(g, cfg, tmp_path / "snap", {"step": 1}, dataset=info)
@@ -89,4 +89,4 @@ def test_snapshots_carry_the_data_set_and_survive_unknown_model_arguments(tmp_pa
     with pytest.warns(UserWarning, match="a_renamed_argument"):
         back = fashiongan.load_generator(file)
     assert back.dataset == info and back.snapshot_info == {"step": 1}
-    assert tuple(back(torch.randn(2, cfg.latent_dim)).shape) == (2, 3, 32, 32)
+    assert tuple(back(torch.randn(2, cfg.model.latent_dim)).shape) == (2, 3, 32, 32)

@@ -19,7 +19,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan import config
+from fashiongan import config, presets
 from fashiongan.models import build_generator
 from fashiongan.serve.app import create_app
 from fashiongan.snapshot import save_snapshot
@@ -33,7 +33,7 @@ def tiny_snapshot(folder, model: str = "cdcgan"):
     """A small untrained generator of `model`, saved as a snapshot. Its class tables, conv
     weights and BatchNorm statistics get spread-out values, so that seeds, classes and eval
     mode differ visibly (a fresh conditional BatchNorm treats every class alike)."""
-    cfg = config.from_dict({**config.resolve("article").to_dict(), "model": model,
+    cfg = config.from_dict({**presets.resolve("article").to_dict(), "model": model,
                             **SIZES[model]})
     torch.manual_seed(0)
     g = build_generator(cfg)
@@ -45,8 +45,8 @@ def tiny_snapshot(folder, model: str = "cdcgan"):
                 m.reset_parameters()  # PyTorch's wider init: DCGAN's N(0, 0.02) gives flat grey
         g.train()
         for _ in range(3):
-            y = torch.arange(64) % 10 if cfg.num_classes else None
-            g(torch.randn(64, cfg.latent_dim), y)
+            y = torch.arange(64) % 10 if cfg.model.num_classes else None
+            g(torch.randn(64, cfg.model.latent_dim), y)
     return save_snapshot(g, cfg, folder, {"step": 0})
 
 
@@ -354,7 +354,6 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     """`sample default|best` (and `serve --checkpoint best`) names a generator in the package
     (README, The shipped generators); a folder of that name in the working directory wins, and
     an unknown name is a path."""
-    import dataclasses
 
     from fashiongan.snapshot import SHIPPED, load_generator, shipped_generator, snapshot_path
 
@@ -364,12 +363,12 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     assert best.model_name == "cdcgan" and best.snapshot_info["step"] == 97_650
     record = json.loads(shipped_generator("best").with_suffix(".json").read_text())
     trained = config.from_dict(record["config"])  # the training record beside the weights
-    assert trained.r1_interval == 16
+    assert trained.objective.r1_interval == 16
     assert record["step"] == 97_650 and record["fid"] < 3.0  # the README's figures' source
     # what `--preset best` trains now: the run's config but for the keys that steer the run
     # (threads, evaluation during it) and not what it learns
     run_keys = {"threads": 1, "eval_every": 10_000}
-    assert dataclasses.replace(config.resolve("best"), **run_keys) == trained
+    assert presets.resolve("best").replace(**run_keys) == trained
     resnet = load_generator("resnet")  # the best preset's residual nets before (slower)
     resnet_record = json.loads(shipped_generator("resnet").with_suffix(".json").read_text())
     assert resnet.model_name == "resnet" and resnet_record["config"]["loss"] == "hinge"
@@ -397,7 +396,7 @@ def test_a_colour_model_serves_its_own_categories_in_colour(tmp_path):
     from fashiongan.snapshot import load_generator
 
     info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
-    cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
+    cfg = presets.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
     save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", {"step": 0}, dataset=info)
     c = TestClient(create_app(load_generator(tmp_path / "snap")))
     classes = c.get("/api/classes").json()

@@ -210,13 +210,13 @@ def test_studio_of_a_colour_shop_model(browser, tmp_path):
     names on the chips, designs at its resolution, and colour pixels in them (read back from a
     canvas in the page, so what the browser decoded is what is checked)."""
     pytest.importorskip("fastapi")
-    from fashiongan import config
+    from fashiongan import presets
     from fashiongan.data import DatasetInfo
     from fashiongan.models import build_generator
     from fashiongan.snapshot import load_generator, save_snapshot
 
     info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
-    cfg = config.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
+    cfg = presets.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
     save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", {"step": 0}, dataset=info)
     with serving(tmp_path / "snap", tmp_path / "serve.log") as url:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -307,7 +307,7 @@ def test_nearest_training_image_on_the_page(browser, tmp_path):
     """The studio's "nearest" button: the training image the page shows is the data set's own
     image at the index it names, and the verdict gives the distance."""
     pytest.importorskip("fastapi")
-    from fashiongan import config
+    from fashiongan import presets
     from fashiongan.data.folder import import_images
     from fashiongan.data.store import open_dataset
     from fashiongan.models import build_generator
@@ -318,7 +318,7 @@ def test_nearest_training_image_on_the_page(browser, tmp_path):
     import_images(tmp_path / "src", tmp_path / "ds", resolution=28, channels=1,
                   test_fraction=0.2, progress=False, jobs=1, log=lambda line: None)
     ds = open_dataset(tmp_path / "ds")
-    cfg = config.resolve("cdcgan", [f"num_classes={ds.info.num_classes}", "g_width=32",
+    cfg = presets.resolve("cdcgan", [f"num_classes={ds.info.num_classes}", "g_width=32",
                                     "d_width=8"])
     save_snapshot(build_generator(cfg, ds.info), cfg, tmp_path / "snap", {"step": 0},
                   dataset=ds.info)

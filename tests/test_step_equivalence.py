@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from benchmarks.reference import ReferenceStep
-from fashiongan import config, data
+from fashiongan import data, presets
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.training.step import GANStep
 
@@ -46,7 +46,7 @@ def dtype(request):
 
 
 def _pair(cfg, channels_last=None):
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.schedule.seed)
     G, D = build_generator(cfg), build_discriminator(cfg)
     # copies first: GANStep switches its models' wide Linear layers to oneDNN in place, and the
     # reference is torch's plain nn.Linear
@@ -61,9 +61,9 @@ def _batches(cfg, data_dir, n):
     images, labels = data.load("train", data_dir)
     g = torch.Generator().manual_seed(123)
     for _ in range(n):
-        idx = torch.randint(0, 2000, (cfg.batch_size,), generator=g)
+        idx = torch.randint(0, 2000, (cfg.schedule.batch_size,), generator=g)
         yield (images[idx].unsqueeze(1).to(torch.get_default_dtype()) / 127.5 - 1.0,
-               labels[idx] if cfg.num_classes else None)
+               labels[idx] if cfg.model.num_classes else None)
 
 
 def _run(fast, ref, cfg, data_dir, noise_offset=0):
@@ -113,7 +113,7 @@ def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, path, data
     """nhwc None: GANStep's default (channels-last for conv models); False: the plain layout.
     path: fused = the article's hand-written CPU step (article_step.py), onednn = autograd
     with the wide Linear layers on oneDNN, aten = autograd with torch's own Linear."""
-    cfg = config.resolve(preset, [f"batch_size={batch}",
+    cfg = presets.resolve(preset, [f"batch_size={batch}",
                                   f"fused_step={path == 'fused'}",
                                   f"onednn_linear={path != 'aten'}"])
     fast, ref = _pair(cfg, channels_last=nhwc)
@@ -141,7 +141,7 @@ def test_fast_step_matches_reference_step(preset, batch, dtype, nhwc, path, data
 
 def test_equivalence_check_notices_different_noise(data_dir):
     """The tolerances above are tight enough to tell apart a step that saw other noise."""
-    cfg = config.resolve("article")
+    cfg = presets.resolve("article")
     fast, ref = _pair(cfg)
     f, r = _run(fast, ref, cfg, data_dir, noise_offset=1)
     assert not torch.allclose(f[:, :2], r[:, :2], atol=1e-5, rtol=1e-5)
@@ -154,7 +154,7 @@ def test_bf16_autocast_step_runs_on_cpu_and_stays_near_float32(data_dir):
     only: the same iterations in bf16 give losses within a few percent of float32's."""
     losses = {}
     for amp in ("none", "bf16"):
-        cfg = config.resolve("cdcgan", ["batch_size=16", f"amp={amp}"])
+        cfg = presets.resolve("cdcgan", ["batch_size=16", f"amp={amp}"])
         fast, ref = _pair(cfg)
         assert fast.amp == (amp == "bf16")
         f, _ = _run(fast, ref, cfg, data_dir)

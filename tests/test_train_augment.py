@@ -7,14 +7,14 @@ import json
 
 import torch
 
-from fashiongan import config, snapshot
+from fashiongan import config, presets, snapshot
 from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 from tests.test_train_colour import colour_fmnist
 
 
 def _cfg(**kw):
-    base = config.resolve("dcgan").to_dict()
+    base = presets.resolve("dcgan").to_dict()
     base.update(iterations=40, log_interval=10, sample_interval=20, checkpoint_interval=20,
                 batch_size=16, threads=1, g_width=16, d_width=8, grid_rows=1, grid_cols=2,
                 augment="ada", ada_kimg=1.0, ada_interval=2)

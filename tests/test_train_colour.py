@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fashiongan import config, data, snapshot
+from fashiongan import config, data, presets, snapshot
 from fashiongan.data import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.generate.sampling import sample
@@ -47,7 +47,7 @@ def colour_fmnist(n: int, resolution: int, labelled: bool = True) -> InMemory:
 
 
 def _cfg(model: str, **kw):
-    base = config.resolve(model).to_dict()
+    base = presets.resolve(model).to_dict()
     base.update(iterations=20, log_interval=10, sample_interval=10, checkpoint_interval=10,
                 batch_size=16, threads=1, g_width=32, d_width=8, grid_rows=2, grid_cols=5,
                 grid_scale=1)

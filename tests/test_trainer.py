@@ -4,7 +4,7 @@ a NaN stops it before its counters move, and stop() ends a run after the iterati
 import pytest
 import torch
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.training import NonFiniteLoss, Trainer
 from fashiongan.training.trainer import training_data
 
@@ -23,7 +23,7 @@ def fmnist():
 
 
 def _trainer(fmnist, preset="default", **changes):
-    cfg = config.resolve(preset, [f"{k}={v}" for k, v in changes.items()])
+    cfg = presets.resolve(preset, [f"{k}={v}" for k, v in changes.items()])
     return Trainer(cfg, *fmnist, torch.device("cpu"))
 
 

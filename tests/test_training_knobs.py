@@ -5,7 +5,7 @@ definition, with the plain setting as the control that the check would catch."""
 import pytest
 import torch
 
-from fashiongan import config
+from fashiongan import presets
 from fashiongan.data.info import DatasetInfo
 from fashiongan.data.sampler import BatchSampler
 from fashiongan.errors import UserError
@@ -66,20 +66,25 @@ def test_balanced_fake_labels_cycle_the_classes(fmnist):
 
 def test_balanced_needs_classes():
     with pytest.raises(UserError, match="class-conditional"):
-        config.resolve("dcgan", ["batch_sampling=balanced"])
+        presets.resolve("dcgan", ["batch_sampling=balanced"])
     # the default preset balances; on an unlabelled catalogue it falls back to plain epochs
     # (and becomes unconditional), unless the user asks for balance there
     unlabelled = DatasetInfo(32, 3, (), "photos")
-    assert config.resolve("default").batch_sampling == "balanced"
-    cfg = config.resolve("default", info=unlabelled)
-    assert (cfg.batch_sampling, cfg.num_classes, cfg.model) == ("epoch", 0, "dcgan")
+    assert presets.resolve("default").schedule.batch_sampling == "balanced"
+    cfg = presets.resolve("default", info=unlabelled)
+    assert (cfg.schedule.batch_sampling, cfg.model.num_classes, cfg.model.arch) == (
+        "epoch",
+        0,
+        "dcgan",
+    )
     with pytest.raises(UserError, match="class-conditional"):
-        config.resolve("default", ["batch_sampling=balanced"], info=unlabelled)
-    assert config.resolve("default", ["num_classes=0"]).batch_sampling == "epoch"
+        presets.resolve("default", ["batch_sampling=balanced"], info=unlabelled)
+    assert presets.resolve("default", ["num_classes=0"]).schedule.batch_sampling == "epoch"
 
 
 def test_lazy_r1_is_r1_times_the_interval_on_its_iterations(fmnist):
     """r1_interval 4: iteration 0 is R1 at 4 gamma, iteration 1 is no R1 at all."""
+
     def d_after_one_step(iteration, **changes):
         tr = _trainer(fmnist, loss="hinge", **changes)
         tr.gan.iteration = iteration
@@ -98,8 +103,12 @@ def test_lazy_r1_is_r1_times_the_interval_on_its_iterations(fmnist):
 def test_warmup_ramps_the_learning_rates_and_resumes_bit_exact(fmnist):
     tr = _trainer(fmnist, lr_warmup_kimg=0.32)  # 320 images: 10 iterations of 32
     used = []
-    tr.run(12, on_step=lambda: used.append((tr.gan.opt_g.param_groups[0]["lr"],
-                                            tr.gan.opt_d.param_groups[0]["lr"])))
+    tr.run(
+        12,
+        on_step=lambda: used.append(
+            (tr.gan.opt_g.param_groups[0]["lr"], tr.gan.opt_d.param_groups[0]["lr"])
+        ),
+    )
     ramp = [min(1.0, (i + 1) / 10) for i in range(12)]
     assert used == [pytest.approx((2e-4 * f, 4e-4 * f), rel=1e-12) for f in ramp]
     assert used[9] == (2e-4, 4e-4)  # the ramp ends on the full rates, exactly

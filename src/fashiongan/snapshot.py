@@ -34,19 +34,32 @@ def save_snapshot(generator: nn.Module, cfg, folder: str | Path, info: dict | No
                   dataset: DatasetInfo = FASHION_MNIST) -> Path:
     """Write generator.safetensors and config.json into folder; cfg names the model and sizes
     it (models.generator_kwargs) and is not stored."""
-    return write_snapshot(generator, folder, cfg.model, generator_kwargs(cfg, dataset), dataset,
-                          info)
+    return write_snapshot(
+        generator, folder, cfg.model.arch, generator_kwargs(cfg, dataset), dataset, info
+    )
 
 
-def write_snapshot(generator: nn.Module, folder: str | Path, model: str, kwargs: dict,
-                   dataset: DatasetInfo, info: dict | None = None) -> Path:
+def write_snapshot(
+    generator: nn.Module,
+    folder: str | Path,
+    model: str,
+    kwargs: dict,
+    dataset: DatasetInfo,
+    info: dict | None = None,
+) -> Path:
     folder = Path(folder)
-    meta = {"format": SNAPSHOT_FORMAT, "model": model, "model_kwargs": kwargs,
-            "dataset": dataset.to_dict(), **(info or {})}
+    meta = {
+        "format": SNAPSHOT_FORMAT,
+        "model": model,
+        "model_kwargs": kwargs,
+        "dataset": dataset.to_dict(),
+        **(info or {}),
+    }
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     # serialised in memory, then written by Python: a full disk is an OSError naming the file
-    atomic_write_bytes(folder / SNAPSHOT_FILE,
-                       save(tensors, metadata={"fashiongan": json.dumps(meta)}))
+    atomic_write_bytes(
+        folder / SNAPSHOT_FILE, save(tensors, metadata={"fashiongan": json.dumps(meta)})
+    )
     atomic_write_json(folder / "config.json", meta)
     return folder
 
@@ -57,8 +70,12 @@ def write_snapshot(generator: nn.Module, folder: str | Path, model: str, kwargs:
 # settings the best preset now trains (README, Better clothes), also called "long", its name
 # when it first shipped; "resnet" the residual nets the best preset trained before (1 h 45 min).
 # A path that exists wins over a name.
-SHIPPED = {"default": "generator.safetensors", "best": "generator-long.safetensors",
-           "long": "generator-long.safetensors", "resnet": "generator-resnet.safetensors"}
+SHIPPED = {
+    "default": "generator.safetensors",
+    "best": "generator-long.safetensors",
+    "long": "generator-long.safetensors",
+    "resnet": "generator-resnet.safetensors",
+}
 
 
 def shipped_generator(name: str = "default") -> Path:
@@ -82,16 +99,19 @@ def snapshot_path(path: str | Path) -> Path:
             return cand
     if not p.exists() and str(path) in SHIPPED:
         return shipped_generator(str(path))
-    raise UserError(f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} in it "
-                    "and in its snapshot/ folder)")
+    raise UserError(
+        f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} in it "
+        "and in its snapshot/ folder)"
+    )
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the generator from a snapshot; it comes back in eval mode."""
     file = snapshot_path(path)
     if file.suffix in (".pt", ".pth", ".pkl", ".pickle", ".ckpt"):
-        raise UserError(f"{file}: refusing a pickle-based file; generators load from "
-                        "safetensors only")
+        raise UserError(
+            f"{file}: refusing a pickle-based file; generators load from safetensors only"
+        )
     try:
         with safe_open(str(file), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("fashiongan", "null"))
@@ -100,21 +120,27 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
         # diagnosed only now: a valid header's length may begin with these very bytes
         with contextlib.suppress(OSError), open(file, "rb") as f:
             if f.read(2) in (b"PK", *(bytes([0x80, v]) for v in range(2, 6))):
-                raise UserError(f"{file}: this is a pickle/zip file, not safetensors; "
-                                "refusing it") from None
+                raise UserError(
+                    f"{file}: this is a pickle/zip file, not safetensors; refusing it"
+                ) from None
         raise UserError(f"{file}: not a readable safetensors snapshot ({e})") from None
     if not isinstance(meta, dict) or not ("model_kwargs" in meta or "config" in meta):
-        raise UserError(f"{file}: safetensors file without a fashiongan model description in "
-                        "its metadata")
+        raise UserError(
+            f"{file}: safetensors file without a fashiongan model description in its metadata"
+        )
     dataset = DatasetInfo.from_dict(meta["dataset"]) if "dataset" in meta else FASHION_MNIST
-    model, kwargs = (meta["model"], meta["model_kwargs"]) if "model_kwargs" in meta \
+    model, kwargs = (
+        (meta["model"], meta["model_kwargs"])
+        if "model_kwargs" in meta
         else _from_format_1(meta["config"], dataset, file)
+    )
     g = _build(model, kwargs, file)
     try:
         g.load_state_dict(tensors)
     except RuntimeError as e:
-        raise UserError(f"{file}: weights do not fit model {model!r} "
-                        f"({str(e).splitlines()[0]})") from None
+        raise UserError(
+            f"{file}: weights do not fit model {model!r} ({str(e).splitlines()[0]})"
+        ) from None
     g.model_name, g.model_kwargs, g.dataset = model, kwargs, dataset
     g.snapshot_info = {k: v for k, v in meta.items() if k not in STRUCTURE}
     return g.to(device).eval()
@@ -125,14 +151,19 @@ def _build(model: str, kwargs: dict, file: Path) -> nn.Module:
     fashiongan's) are dropped with a warning instead of refusing the weights."""
     if model not in REGISTRY:
         raise UserError(f"{file}: unknown model {model!r} (models: {', '.join(REGISTRY)})")
-    accepted = {name for cls in REGISTRY[model][0].__mro__ if "__init__" in vars(cls)
-                and issubclass(cls, nn.Module) and cls is not nn.Module
-                for name, p in inspect.signature(cls.__init__).parameters.items()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "self"}
+    accepted = {
+        name
+        for cls in REGISTRY[model][0].__mro__
+        if "__init__" in vars(cls) and issubclass(cls, nn.Module) and cls is not nn.Module
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "self"
+    }
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
-        warnings.warn(f"{file}: ignoring model argument(s) this version does not know: "
-                      f"{', '.join(unknown)}", stacklevel=3)
+        warnings.warn(
+            f"{file}: ignoring model argument(s) this version does not know: {', '.join(unknown)}",
+            stacklevel=3,
+        )
     try:
         return generator_from(model, {k: v for k, v in kwargs.items() if k in accepted})
     except (TypeError, ValueError) as e:
@@ -143,9 +174,13 @@ def _from_format_1(values: dict, dataset: DatasetInfo, file: Path) -> tuple[str,
     """A format-1 snapshot's model and kwargs, read from the training config it stored."""
     try:
         model = values["model"]
-        kwargs = dict(latent_dim=values.get("latent_dim", 100), g_width=values["g_width"],
-                      num_classes=values.get("num_classes", 0), channels=dataset.channels,
-                      resolution=dataset.resolution)
+        kwargs = dict(
+            latent_dim=values.get("latent_dim", 100),
+            g_width=values["g_width"],
+            num_classes=values.get("num_classes", 0),
+            channels=dataset.channels,
+            resolution=dataset.resolution,
+        )
     except (KeyError, TypeError):
         raise UserError(f"{file}: its stored config does not name and size a model") from None
     return model, kwargs

@@ -6,11 +6,11 @@ warps), controller (ADA's adaptive p). See docs/augment.md.
 """
 
 from fashiongan.augment.ada import AdaOptions, ada_augment
-from fashiongan.augment.augmenter import DEFAULTS, METHODS, Augmenter, step_seed
+from fashiongan.augment.augmenter import METHODS, Augmenter, step_seed
 from fashiongan.augment.controller import AdaController
 from fashiongan.augment.diffaugment import DEFAULT_POLICY, POLICIES, diff_augment
 
 __all__ = [
-    "DEFAULTS", "DEFAULT_POLICY", "METHODS", "POLICIES", "AdaController", "AdaOptions",
+    "DEFAULT_POLICY", "METHODS", "POLICIES", "AdaController", "AdaOptions",
     "Augmenter", "ada_augment", "diff_augment", "step_seed",
 ]

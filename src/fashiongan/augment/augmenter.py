@@ -1,6 +1,6 @@
 """The one object a training step needs: `augment=none|diffaugment|ada` behind one interface.
 
-    aug = Augmenter.from_config(cfg, reduce=all_reduce_or_None)
+    aug = Augmenter.from_config(cfg.augment, reduce=all_reduce_or_None)
     x = aug(x, generator=g)          # every batch D sees: reals and fakes, D's and G's steps
     aug.observe(real_logits)         # once per iteration (ADA's p; a no-op otherwise)
     aug.metrics()                    # {"aug_p", "aug_rt"} under ADA, {} otherwise
@@ -19,22 +19,11 @@ import torch
 from fashiongan.augment.ada import AdaOptions, ada_augment
 from fashiongan.augment.controller import AdaController, Reduce
 from fashiongan.augment.diffaugment import DEFAULT_POLICY, diff_augment, parse_policy
+from fashiongan.config import Augment
 from fashiongan.errors import UserError
 
 METHODS = ("none", "diffaugment", "ada")
 # The proposed TrainConfig fields and defaults (the paper values; see docs/augment.md).
-DEFAULTS = {
-    "augment": "none",  # none | diffaugment | ada
-    "augment_policy": DEFAULT_POLICY,  # DiffAugment: comma list of color, translation, cutout
-    "ada_target": 0.6,  # ADA: the r_t = E[sign(D(real))] that p is steered to
-    "ada_kimg": 500.0,  # ADA: thousands of images for p to go 0 -> 1 at the fastest
-    "ada_interval": 4,  # ADA: iterations between adjustments of p
-    "ada_xflip": True,  # ADA: left-right flips (garments are near-symmetric)
-    "ada_rotate90": False,  # ADA: quarter turns (garments are never seen upside down)
-    "ada_p": 0.0,  # ADA: p at the start of a run
-}
-
-
 def step_seed(seed: int, rank: int, step: int) -> int:
     """Seed of the augmentation generator for one iteration on one rank: a pure function like
     train.noise_seed (so resume needs no generator state), on different constants so that the
@@ -58,13 +47,16 @@ class Augmenter:
         self.controller = (controller or AdaController()) if method == "ada" else None
 
     @classmethod
-    def from_config(cls, cfg, reduce: Reduce | None = None) -> Augmenter:
-        def get(key):
-            return getattr(cfg, key, DEFAULTS[key])
+    def from_config(cls, section: Augment, reduce: Reduce | None = None) -> Augmenter:
+        """From the config's augment section (attributes it lacks take their defaults)."""
+        defaults = Augment()
 
-        method = get("augment")
+        def get(attr):
+            return getattr(section, attr, getattr(defaults, attr))
+
+        method = get("mode")
         if method != "ada":
-            return cls(method, get("augment_policy"))
+            return cls(method, get("policy"))
         try:
             controller = AdaController(get("ada_target"), get("ada_kimg"), get("ada_interval"),
                                        p=get("ada_p"), reduce=reduce)

@@ -11,10 +11,10 @@ from fashiongan.errors import UserError
 
 
 def register(sub) -> None:
-    from fashiongan import config
+    from fashiongan import config, presets
 
     t = sub.add_parser("train", help="train a GAN", description="Train a GAN. Presets: "
-                       + ", ".join(config.preset_names()) + ". Config keys: "
+                       + ", ".join(presets.preset_names()) + ". Config keys: "
                        + ", ".join(config.FIELDS))
     t.add_argument("--preset", help="preset name or YAML file (default: %(default)s)",
                    default=None)
@@ -50,7 +50,7 @@ def register(sub) -> None:
 
 
 def _train(args) -> int:
-    from fashiongan import config
+    from fashiongan import presets
     from fashiongan.training import distributed
     from fashiongan.training import rundir as runs
     from fashiongan.training.loop import pick_device, training_loop
@@ -77,14 +77,14 @@ def _train(args) -> int:
     else:
         dataset = _dataset(args.data, args) if args.data else None
         n_train = min(args.limit_data or math.inf, _train_size(dataset))
-        cfg = config.resolve(args.preset, args.set, dataset.info if dataset else None, n_train)
-        auto = config.small_data_augment(args.preset, args.set, n_train)
+        cfg = presets.resolve(args.preset, args.set, dataset.info if dataset else None, n_train)
+        auto = presets.small_data_augment(args.preset, args.set, n_train)
         if auto and distributed.info().is_main:  # once, not once per torchrun rank
-            print(f"small training set ({n_train:,} images < {config.SMALL_DATA_IMAGES:,}): "
+            print(f"small training set ({n_train:,} images < {presets.SMALL_DATA_IMAGES:,}): "
                   f"augment={auto} (set augment=none to turn it off)")
-        name = Path(args.preset).stem if args.preset else config.DEFAULT_PRESET
+        name = Path(args.preset).stem if args.preset else presets.DEFAULT_PRESET
         prior = runs.prior_contents(Path(args.out)) if args.out else "none"
-        distributed.init(pick_device(cfg.device))  # so that rank 0 alone picks the folder
+        distributed.init(pick_device(cfg.runtime.device))  # so that rank 0 alone picks the folder
         run_dir = distributed.on_main(lambda: runs.new_run_dir(args.out, name, args.overwrite))
     main = distributed.info().is_main
     with runs.hold(run_dir) if main else contextlib.nullcontext():
@@ -98,12 +98,12 @@ def _train(args) -> int:
             if plan is not None and main:
                 plan.prepare()
             evaluator = None
-            if cfg.eval_every and dataset is not None:
+            if cfg.output.eval_every and dataset is not None:
                 # its judge is the Fashion-MNIST evaluator: on other images its FID means nothing
                 raise UserError("--eval-every scores with the Fashion-MNIST evaluator, not on "
                                 "--data; score the run afterwards with `fashiongan evaluate "
                                 "RUN --data DATASET`")
-            if cfg.eval_every:  # FID during training (fashiongan.metrics)
+            if cfg.output.eval_every:  # FID during training (fashiongan.metrics)
                 from fashiongan.training.evaluation import make_evaluator
 
                 evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)

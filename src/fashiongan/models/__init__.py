@@ -36,12 +36,17 @@ def _classes(name: str):
 
 def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
     """The generator's own keyword arguments: what a snapshot stores to rebuild it."""
-    return dict(latent_dim=cfg.latent_dim, g_width=cfg.g_width, num_classes=cfg.num_classes,
-                channels=info.channels, resolution=info.resolution)
+    return dict(
+        latent_dim=cfg.model.latent_dim,
+        g_width=cfg.model.g_width,
+        num_classes=cfg.model.num_classes,
+        channels=info.channels,
+        resolution=info.resolution,
+    )
 
 
 def build_generator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
-    g = generator_from(cfg.model, generator_kwargs(cfg, info))
+    g = generator_from(cfg.model.arch, generator_kwargs(cfg, info))
     g.dataset = info  # what sampling, the studio and the snapshot read: shape and class names
     return g
 
@@ -53,16 +58,23 @@ def generator_from(model: str, kwargs: dict) -> nn.Module:
 
 
 def build_discriminator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
-    _, d_cls = _classes(cfg.model)
-    return d_cls(d_width=cfg.d_width, num_classes=cfg.num_classes,
-                 spectral_norm=cfg.spectral_norm, channels=info.channels,
-                 resolution=info.resolution)
+    _, d_cls = _classes(cfg.model.arch)
+    return d_cls(
+        d_width=cfg.model.d_width,
+        num_classes=cfg.model.num_classes,
+        spectral_norm=cfg.model.spectral_norm,
+        channels=info.channels,
+        resolution=info.resolution,
+    )
 
 
 def count_params(module: nn.Module, keras: bool = True) -> int:
     """Parameter count; keras=True also counts BatchNorm moving statistics, as Keras does."""
     n = sum(p.numel() for p in module.parameters())
     if keras:
-        n += sum(b.numel() for name, b in module.named_buffers()
-                 if name.endswith(("running_mean", "running_var")))
+        n += sum(
+            b.numel()
+            for name, b in module.named_buffers()
+            if name.endswith(("running_mean", "running_var"))
+        )
     return n

@@ -41,8 +41,7 @@ class Studio:
         self.num_classes = int(getattr(generator, "num_classes", 0))
         self.latent_dim = int(generator.latent_dim)
         self.device = next(generator.parameters()).device
-        cfg = getattr(generator, "config", None)
-        self.model = getattr(cfg, "model", type(generator).__name__)
+        self.model = getattr(generator, "model_name", type(generator).__name__)
         self.blend_mode = soft_class_mode(self.g)
         self._lock = threading.Lock()
 

@@ -32,18 +32,32 @@ _aten = torch.ops.aten
 
 
 def supported(cfg, G: nn.Module, D: nn.Module, device: torch.device, ddp: bool) -> bool:
-    return (cfg.fused_step and onednn_linear.available() and device.type == "cpu"
-            and type(G) is ArticleGenerator and type(D) is ArticleDiscriminator
-            # d_split_steps implies loss bce (config.py refuses anything else)
-            and cfg.d_split_steps and cfg.d_fakes_eval_mode and cfg.d_steps == 1
-            and not cfg.r1_gamma
-            and not ddp and cfg.amp == "none" and not cfg.compile
-            and all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters())))
+    return (
+        cfg.runtime.fused_step
+        and onednn_linear.available()
+        and device.type == "cpu"
+        and type(G) is ArticleGenerator
+        and type(D) is ArticleDiscriminator
+        # d_split_steps implies loss bce (config.py refuses anything else)
+        and cfg.objective.d_split_steps
+        and cfg.objective.d_fakes_eval_mode
+        and cfg.objective.d_steps == 1
+        and not cfg.objective.r1_gamma
+        and not ddp
+        and cfg.runtime.amp == "none"
+        and not cfg.runtime.compile
+        and all(p.dtype == torch.float32 for p in (*G.parameters(), *D.parameters()))
+    )
 
 
 class ArticleStep:
-    def __init__(self, G: ArticleGenerator, D: ArticleDiscriminator,
-                 opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer):
+    def __init__(
+        self,
+        G: ArticleGenerator,
+        D: ArticleDiscriminator,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+    ):
         self.opt_g, self.opt_d = opt_g, opt_d
         g, d = list(G.net), list(D.net)
         # G: (Linear, LeakyReLU, BatchNorm1d) x 3, Linear, Tanh.  D: Flatten, (Linear, LeakyReLU)
@@ -62,8 +76,8 @@ class ArticleStep:
         for lin, slope, bn in self.g_blocks:
             u = _lin(h, lin.weight, lin.bias, "leaky_relu", [slope])
             out, mean, invstd = _aten.native_batch_norm(
-                u, bn.weight, bn.bias, bn.running_mean, bn.running_var, train, bn.momentum,
-                bn.eps)
+                u, bn.weight, bn.bias, bn.running_mean, bn.running_var, train, bn.momentum, bn.eps
+            )
             if train:
                 bn.num_batches_tracked.add_(1)  # as nn.BatchNorm1d counts its batches
                 saved.append((h, u, mean, invstd))
@@ -82,11 +96,24 @@ class ArticleStep:
             lin, slope, bn = self.g_blocks[i]
             h, u, mean, invstd = saved[i]
             du, dgamma, dbeta = _aten.native_batch_norm_backward(
-                dh, u, bn.weight, bn.running_mean, bn.running_var, mean, invstd, True, bn.eps,
-                [True, True, True])
+                dh,
+                u,
+                bn.weight,
+                bn.running_mean,
+                bn.running_var,
+                mean,
+                invstd,
+                True,
+                bn.eps,
+                [True, True, True],
+            )
             da = _aten.leaky_relu_backward(du, u, slope, True)  # u is the activation's output
-            grads = [da.t().mm(h) if i == 0 else _mm_t(da.t(), h.t()), da.sum(0),
-                     dgamma, dbeta] + grads
+            grads = [
+                da.t().mm(h) if i == 0 else _mm_t(da.t(), h.t()),
+                da.sum(0),
+                dgamma,
+                dbeta,
+            ] + grads
             if i:
                 dh = _mm_t(da, lin.weight.t())
         return grads
@@ -130,8 +157,10 @@ class ArticleStep:
             out = []
             # D on the real batch (target 1), then on the fake batch (target 0): two Adam steps.
             # d/dlogit of mean softplus(-/+ logit) is (sigmoid(logit) - target) / B.
-            for x, target, loss_fn in ((x_real, 1.0, losses.bce_real),
-                                       (fake, 0.0, losses.bce_fake)):
+            for x, target, loss_fn in (
+                (x_real, 1.0, losses.bce_real),
+                (fake, 0.0, losses.bce_fake),
+            ):
                 logits, acts = self.d_forward(x)
                 loss = loss_fn(logits)
                 d_logits = torch.sigmoid(logits).sub_(target).div_(B)
@@ -144,8 +173,9 @@ class ArticleStep:
             img, saved = self.g_forward(z, train=True)
             logits, acts = self.d_forward(img)
             g_loss = losses.bce_real(logits)
-            _, d_img = self.d_backward(torch.sigmoid(logits).sub_(1.0).div_(B), acts,
-                                       weights=False, inputs=True)
+            _, d_img = self.d_backward(
+                torch.sigmoid(logits).sub_(1.0).div_(B), acts, weights=False, inputs=True
+            )
             self._apply(self.opt_g, self.G_params, self.g_backward(d_img, img, saved))
             a_real, a_fake = losses.accuracy(real_logits, fake_logits)
             return torch.stack([0.5 * (loss_r + loss_f), g_loss, a_real, a_fake])

@@ -29,7 +29,7 @@ from fashiongan.training.rundir import BEST_DIR
 class TrainingEvaluator:
     def __init__(self, cfg, run_dir, device=None, data_dir=None, seed: int = 0):
         self.cfg, self.run_dir, self.device, self.data_dir = cfg, Path(run_dir), device, data_dir
-        self.n, self.seed = cfg.eval_samples, seed
+        self.n, self.seed = cfg.output.eval_samples, seed
         self.best: float | None = None
         self._ref = None
 
@@ -72,5 +72,5 @@ class TrainingEvaluator:
 
 
 def make_evaluator(cfg, run_dir, device=None, data_dir=None) -> TrainingEvaluator | None:
-    """The callable training_loop takes as `evaluator=`; None when cfg.eval_every is 0."""
-    return TrainingEvaluator(cfg, run_dir, device, data_dir) if cfg.eval_every else None
+    """The callable training_loop takes as `evaluator=`; None when cfg.output.eval_every is 0."""
+    return TrainingEvaluator(cfg, run_dir, device, data_dir) if cfg.output.eval_every else None

@@ -4,9 +4,10 @@ a run without destroying it, and one writer per folder at a time.
 Resume rules: `--resume X --out NEW` (NEW another folder) branches: the training state is copied
 into NEW and training continues there; X is never written. Without `--out`, training continues
 in X: from its newest state freely, from an older one only with `--overwrite` (which deletes the
-later states it would otherwise mix with). `--set` on resume may change only RESUMABLE keys, and
-those are applied for real (the optimisers' hyper-parameters included); any other changed key is
-refused, and so is `--preset`.
+later states it would otherwise mix with). `--set` on resume may change only the keys of the
+sections that allow it (config.RESUMABLE: optimisation, output, runtime), and those are applied
+for real (the optimisers' hyper-parameters included); any other changed key is refused, and so
+is `--preset`.
 """
 
 from __future__ import annotations
@@ -19,20 +20,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from fashiongan import config
+from fashiongan import config, presets
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
 from fashiongan.training import states
-
-# Keys a resumed run may change: schedule, files, optimiser hyper-parameters and execution.
-# Everything else shapes the models, the data order, the noise or the objective, so changing it
-# would not continue the run but start another one from weights that do not belong to it.
-RESUMABLE = ("iterations", "lr", "d_lr", "beta1", "beta2", "adam_eps", "on_nan",
-             "max_rollbacks", "log_interval", "sample_interval", "checkpoint_interval",
-             "keep_checkpoints", "grid_rows", "grid_cols", "grid_scale", "eval_every",
-             "eval_samples", "device", "compile", "amp", "threads", "onednn_linear",
-             "fused_step")
-
 
 DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
 
@@ -99,13 +90,13 @@ def _source(resume: str, out: str | None) -> tuple[Path, Path | None]:
 
 
 def _changed_config(saved: TrainConfig, overrides: list[str]) -> TrainConfig:
-    changes = config.parse_overrides(overrides)
+    changes = presets.parse_overrides(overrides)
     cfg = config.from_dict({**saved.to_dict(), **changes}, source="--set")
-    fixed = sorted(k for k in changes if k not in RESUMABLE
-                   and getattr(cfg, k) != getattr(saved, k))
+    fixed = sorted(k for k in saved.changed(cfg) if not config.FIELDS[k].resumable)
     if fixed:
         raise UserError(f"--set {', '.join(fixed)}: cannot change on --resume (the run's model, "
-                        f"data order or objective); keys that may change: {', '.join(RESUMABLE)}")
+                        f"data order or objective); keys that may change: "
+                        f"{', '.join(config.RESUMABLE)}")
     return cfg
 
 
@@ -113,7 +104,7 @@ def plan_resume(resume: str, out: str | None, overrides: list[str], preset: str 
                 overwrite: bool) -> Resume:
     if preset:
         raise UserError(f"--preset {preset}: a resumed run keeps its own config.json; change "
-                        f"keys with --set (keys that may change: {', '.join(RESUMABLE)})")
+                        f"keys with --set (keys that may change: {', '.join(config.RESUMABLE)})")
     source, state = _source(resume, out)
     cfg = _changed_config(config.load_json(source / "config.json"), overrides)
     newest = states.latest_state(source / "checkpoints")

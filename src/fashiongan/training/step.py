@@ -27,7 +27,7 @@ class GANStep:
     def __init__(self, cfg: TrainConfig, G: nn.Module, D: nn.Module, device: torch.device,
                  ddp: bool = False, channels_last: bool | None = None):
         self.cfg, self.G, self.D, self.device = cfg, G, D, device
-        self.k = cfg.num_classes
+        self.k = cfg.model.num_classes
         # Convolutions in NHWC: cuDNN's fast layout (tensor cores under bf16), and oneDNN's on
         # CPU (cdcgan at batch 64: 1.10x, benchmarks/variants.py). Set before the optimisers
         # and DDP see the parameters; tensors are converted in place, so G and D stay the
@@ -41,45 +41,59 @@ class GANStep:
         # CPU float32: wide Linear layers on oneDNN's AVX-512 GEMM instead of MKL's (which runs
         # its AVX2 path on AMD CPUs): 1.25-1.42x per article iteration on a 2-core EPYC.
         # Same parameters and state_dict; off with onednn_linear=false.
-        if cfg.onednn_linear and device.type == "cpu":
+        if cfg.runtime.onednn_linear and device.type == "cpu":
             onednn_linear.convert(G)
             onednn_linear.convert(D)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = optim.adam(G.parameters(), cfg.lr, betas, cfg.adam_eps, cfg.compile)
-        self.opt_d = optim.adam(D.parameters(), cfg.d_learning_rate, betas, cfg.adam_eps,
-                                cfg.compile)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.opt_g = optim.adam(
+            G.parameters(), cfg.optim.lr, betas, cfg.optim.adam_eps, cfg.runtime.compile
+        )
+        self.opt_d = optim.adam(
+            D.parameters(),
+            cfg.optim.d_learning_rate,
+            betas,
+            cfg.optim.adam_eps,
+            cfg.runtime.compile,
+        )
         # The article's exact step on a CPU runs without autograd (article_step.py): 1.3x over
         # the line above; same tensors, so state_dict/load_state_dict below cover it too.
         # The fused step's hand-written backward has no augmentation in it.
-        self.article = (article_step.ArticleStep(G, D, self.opt_g, self.opt_d)
-                        if cfg.augment == "none" and article_step.supported(cfg, G, D, device, ddp)
-                        else None)
+        self.article = (
+            article_step.ArticleStep(G, D, self.opt_g, self.opt_d)
+            if cfg.augment.mode == "none" and article_step.supported(cfg, G, D, device, ddp)
+            else None
+        )
         # Augmentation draws from its own generator, reseeded every iteration by the loop
         # (augment.step_seed), so the latents are those of an unaugmented run and resume needs
         # no generator state; ADA's p is agreed across ranks through the all-reduce.
-        self.aug = Augmenter.from_config(cfg, reduce=distributed.all_reduce_sum if ddp else None)
-        self.aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 2)
-        self.noise = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        self.aug = Augmenter.from_config(cfg.augment,
+                                         reduce=distributed.all_reduce_sum if ddp else None)
+        self.aug_gen = torch.Generator(device=device).manual_seed(cfg.schedule.seed + 2)
+        self.noise = torch.Generator(device=device).manual_seed(cfg.schedule.seed + 1)
         self.iteration = 0  # set by the loop: lazy R1 (r1_interval) runs on multiples of it
         # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
         # parameters are frozen there, so no DDP hook waits for gradients that never come.
         G_train = nn.parallel.DistributedDataParallel(G) if ddp else G
         D_train = nn.parallel.DistributedDataParallel(D) if ddp else D
-        wrap = torch.compile if cfg.compile else (lambda m: m)
+        wrap = torch.compile if cfg.runtime.compile else (lambda m: m)
         self.G_train, self.D_train, self.D_frozen = wrap(G_train), wrap(D_train), wrap(D)
         # R1 differentiates D's gradient, and aot_autograd has no double backward: a compiled
         # run takes its R1 iterations (every r1_interval-th) through the eager D
         self.D_train_r1 = D_train
         # bf16 autocast: matmuls and convolutions in bf16 (tensor cores on CUDA; AVX512-BF16
         # on CPUs that have it), the rest and the weights in float32.
-        self.amp = cfg.amp == "bf16"
-        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if self.amp
-                         else nullcontext())
+        self.amp = cfg.runtime.amp == "bf16"
+        self.autocast = (
+            torch.autocast(device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
+        )
 
     # --- state for checkpoints ---------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "noise": self.noise.get_state()}
+        return {
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "noise": self.noise.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
@@ -93,17 +107,21 @@ class GANStep:
         return t.float() if self.amp else t
 
     def _z_y(self, B: int):
-        z = torch.randn(B, self.cfg.latent_dim, device=self.device, generator=self.noise)
+        z = torch.randn(B, self.cfg.model.latent_dim, device=self.device, generator=self.noise)
         if not self.k:
             return z, None
-        if self.cfg.batch_sampling == "balanced":  # the classes in turn from a random start
+        if (
+            self.cfg.schedule.batch_sampling == "balanced"
+        ):  # the classes in turn from a random start
             start = torch.randint(0, self.k, (1,), device=self.device, generator=self.noise)
             return z, (torch.arange(B, device=self.device) + start) % self.k
         return z, torch.randint(0, self.k, (B,), device=self.device, generator=self.noise)
 
     def _fakes_for_d(self, z, y):
         with torch.no_grad(), self.autocast:
-            if self.cfg.d_fakes_eval_mode:  # Keras' G.predict runs BatchNorm in inference mode
+            if (
+                self.cfg.objective.d_fakes_eval_mode
+            ):  # Keras' G.predict runs BatchNorm in inference mode
                 self.G.eval()
                 try:
                     return self._fp32(self.G(z, y))
@@ -116,10 +134,11 @@ class GANStep:
         B = real.shape[0]
         z, y_fake = self._z_y(B)
         fake = self._fakes_for_d(z, y_fake)
-        if cfg.d_split_steps:  # the article: two optimiser steps, real batch then fake batch
+        if (
+            cfg.objective.d_split_steps
+        ):  # the article: two optimiser steps, real batch then fake batch
             out = []
-            for x, y, loss_fn in ((real, y_real, losses.bce_real),
-                                  (fake, y_fake, losses.bce_fake)):
+            for x, y, loss_fn in ((real, y_real, losses.bce_real), (fake, y_fake, losses.bce_fake)):
                 x = self.aug(x, generator=self.aug_gen)
                 opt.zero_grad(set_to_none=True)
                 with self.autocast:
@@ -139,18 +158,23 @@ class GANStep:
         y = torch.cat([y_real, y_fake]) if self.k else None
         # lazy R1 (Karras et al. 2020, StyleGAN2): the penalty every r1_interval iterations,
         # weighted by the interval, so its mean pull is that of R1 every iteration
-        r1 = cfg.r1_gamma * cfg.r1_interval if self.iteration % cfg.r1_interval == 0 else 0.0
+        r1 = (
+            cfg.objective.r1_gamma * cfg.objective.r1_interval
+            if self.iteration % cfg.objective.r1_interval == 0
+            else 0.0
+        )
         if r1:
             x.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
         with self.autocast:
             logits = self._fp32((self.D_train_r1 if r1 else self.D_train)(x, y))
         real_logits, fake_logits = logits[:B], logits[B:]
-        loss = losses.d_loss(cfg.loss, real_logits, fake_logits)
+        loss = losses.d_loss(cfg.objective.loss, real_logits, fake_logits)
         total = loss
-        if cfg.loss == "wgan_gp":
-            total = total + cfg.gp_weight * losses.gradient_penalty(
-                self.D, real, fake, y_real, generator=self.noise)
+        if cfg.objective.loss == "wgan_gp":
+            total = total + cfg.objective.gp_weight * losses.gradient_penalty(
+                self.D, real, fake, y_real, generator=self.noise
+            )
         if r1:
             total = total + r1 * losses.r1_penalty(real_logits, x, n_real=B)
         total.backward()
@@ -162,9 +186,10 @@ class GANStep:
         self.D.requires_grad_(False)  # "G through the frozen D"
         self.opt_g.zero_grad(set_to_none=True)
         with self.autocast:
-            fake_logits = self._fp32(self.D_frozen(self.aug(self.G_train(z, y),
-                                                            generator=self.aug_gen), y))
-        loss = losses.g_loss(self.cfg.loss, fake_logits)
+            fake_logits = self._fp32(
+                self.D_frozen(self.aug(self.G_train(z, y), generator=self.aug_gen), y)
+            )
+        loss = losses.g_loss(self.cfg.objective.loss, fake_logits)
         loss.backward()
         optim.step(self.opt_g)
         self.D.requires_grad_(True)
@@ -174,10 +199,10 @@ class GANStep:
         """One iteration on a batch scaled to [-1, 1]; returns the tensor
         [d_loss, g_loss, acc_real, acc_fake] without synchronising with the device."""
         if self.article is not None:
-            return self.article(real, self.noise, self.cfg.latent_dim)
+            return self.article(real, self.noise, self.cfg.model.latent_dim)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        for _ in range(self.cfg.d_steps):
+        for _ in range(self.cfg.objective.d_steps):
             d_loss, real_logits, fake_logits = self.d_update(real, y_real)
         self.aug.observe(real_logits)  # ADA's p from the sign of D on reals; else a no-op
         g_loss = self.g_update(real.shape[0])

@@ -2,9 +2,9 @@
 data order, counters) and `run(n)`, n iterations of it. It writes no files: fashiongan.training.loop
 wraps it in a run folder, the benchmarks time it, the DDP test compares ranks through it.
 
-Everything random is a function of cfg.seed: model init (torch.manual_seed before building),
-the data order (`BatchSampler`, a pure function of the step) and the noise and augmentation
-(their generators are reseeded from (seed, rank, step) every iteration). Resuming from
+Everything random is a function of cfg.schedule.seed: model init (torch.manual_seed before
+building), the data order (`BatchSampler`, a pure function of the step) and the noise and
+augmentation (their generators are reseeded from (seed, rank, step) every iteration). Resuming from
 `state_dict()` therefore continues bit-for-bit on CPU, and every rank draws its own noise.
 """
 
@@ -48,8 +48,11 @@ def training_data(dataset=None, data_dir=None):
         return images.unsqueeze(1), labels, data.FASHION_MNIST
     pixels, labels = dataset.train()
     images = torch.from_numpy(np.ascontiguousarray(pixels))
-    labels = (torch.zeros(len(images), dtype=torch.long) if labels is None
-              else torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+    labels = (
+        torch.zeros(len(images), dtype=torch.long)
+        if labels is None
+        else torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    )
     return images, labels, dataset.info
 
 
@@ -58,7 +61,7 @@ class Trainer:
         self,
         cfg: TrainConfig,  # the resolved configuration
         images: torch.Tensor,  # uint8 [N,C,H,W] training images (moved to `device` once)
-        labels: torch.Tensor,  # int64 [N]; read only when cfg.num_classes
+        labels: torch.Tensor,  # int64 [N]; read only when cfg.model.num_classes
         info: data.DatasetInfo,  # what the models are sized by
         device: torch.device,
         *,
@@ -67,28 +70,43 @@ class Trainer:
         ddp: bool = False,  # wrap the models in DistributedDataParallel
         channels_last: bool | None = None,  # GANStep's layout choice; None: its default
     ):
-        if cfg.num_classes not in (0, info.num_classes):
-            raise UserError(f"config: num_classes must be 0 (unconditional) or "
-                            f"{info.num_classes}, the data's classes; got {cfg.num_classes}")
-        if cfg.sync_bn and ddp and device.type != "cuda":
+        if cfg.model.num_classes not in (0, info.num_classes):
+            raise UserError(
+                f"config: num_classes must be 0 (unconditional) or "
+                f"{info.num_classes}, the data's classes; got {cfg.model.num_classes}"
+            )
+        if cfg.model.sync_bn and ddp and device.type != "cuda":
             # torch's SyncBatchNorm has GPU kernels only; DDP would stop with a traceback
-            raise UserError("config: sync_bn needs CUDA devices (torch's SyncBatchNorm has no "
-                            f"CPU path); on {device.type} leave it off: each rank's BatchNorm "
-                            "then uses its own batch")
+            raise UserError(
+                "config: sync_bn needs CUDA devices (torch's SyncBatchNorm has no "
+                f"CPU path); on {device.type} leave it off: each rank's BatchNorm "
+                "then uses its own batch"
+            )
         self.cfg, self.info, self.device = cfg, info, device
         self.rank, self.world_size = rank, world_size
         self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
-        self.sampler = BatchSampler(len(images), cfg.batch_size, cfg.seed, cfg.batch_sampling,
-                                    device, rank, world_size, self.labels)
-        torch.manual_seed(cfg.seed)
+        self.sampler = BatchSampler(
+            len(images),
+            cfg.schedule.batch_size,
+            cfg.schedule.seed,
+            cfg.schedule.batch_sampling,
+            device,
+            rank,
+            world_size,
+            self.labels,
+        )
+        torch.manual_seed(cfg.schedule.seed)
         self.G = build_generator(cfg, info).to(device)
         self.D = build_discriminator(cfg, info).to(device)
-        if cfg.sync_bn and ddp:
+        if cfg.model.sync_bn and ddp:
             self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
         self.gan = GANStep(cfg, self.G, self.D, device, ddp=ddp, channels_last=channels_last)
-        self.ema = EMA(self.G, cfg.ema_halflife_kimg, cfg.ema_rampup) \
-            if cfg.ema_halflife_kimg else None
-        self.global_batch = cfg.batch_size * world_size
+        self.ema = (
+            EMA(self.G, cfg.schedule.ema_halflife_kimg, cfg.schedule.ema_rampup)
+            if cfg.schedule.ema_halflife_kimg
+            else None
+        )
+        self.global_batch = cfg.schedule.batch_size * world_size
         self.step, self.images_seen, self.lr_scale = 0, 0, 1.0
         self._sums = torch.zeros(5, device=device)  # d_loss, g_loss, acc_real, acc_fake, n
         self.G.train()
@@ -104,21 +122,26 @@ class Trainer:
         """The generator to draw pictures and snapshots from: the EMA when there is one."""
         return self.ema.model if self.ema is not None else self.G
 
-    def run(self, n: int, *, stop: Callable[[], bool] | None = None,
-            on_step: Callable[[], object] | None = None) -> int:
+    def run(
+        self,
+        n: int,
+        *,
+        stop: Callable[[], bool] | None = None,
+        on_step: Callable[[], object] | None = None,
+    ) -> int:
         """Up to n iterations; returns how many ran (fewer when `stop()` said so after one).
         A non-finite loss raises NonFiniteLoss before any counter moves (one host sync per
         iteration, so a NaN is caught in the iteration it appears)."""
-        cfg, gan, k = self.cfg, self.gan, self.cfg.num_classes
-        warm = 1000 * cfg.lr_warmup_kimg
+        cfg, gan, k = self.cfg, self.gan, self.cfg.model.num_classes
+        warm = 1000 * cfg.schedule.lr_warmup_kimg
         for done in range(1, n + 1):
             if self.images_seen < warm:  # the iteration's lrs; the last of them is the full lr
                 self._apply_lrs()
             gan.iteration = self.step
             idx = self.sampler(self.step)
             real = self.images[idx].float().div_(127.5).sub_(1.0)
-            gan.noise.manual_seed(noise_seed(cfg.seed, self.rank, self.step))
-            gan.aug_gen.manual_seed(augment.step_seed(cfg.seed, self.rank, self.step))
+            gan.noise.manual_seed(noise_seed(cfg.schedule.seed, self.rank, self.step))
+            gan.aug_gen.manual_seed(augment.step_seed(cfg.schedule.seed, self.rank, self.step))
             stats = gan(real, self.labels[idx] if k else None)
             if not bool(torch.isfinite(stats[:2]).all()):
                 raise NonFiniteLoss(self.step)
@@ -153,22 +176,32 @@ class Trainer:
     def warmup(self) -> float:
         """The learning-rate factor of the next iteration: lr_warmup_kimg's linear ramp, 1
         after it (a function of images seen, so a resumed run gets the same rates)."""
-        kimg = self.cfg.lr_warmup_kimg
+        kimg = self.cfg.schedule.lr_warmup_kimg
         return min(1.0, (self.images_seen + self.global_batch) / (1000 * kimg)) if kimg else 1.0
 
     def _apply_lrs(self) -> None:
         cfg, scale = self.cfg, self.lr_scale * self.warmup()
-        for opt, lr in ((self.gan.opt_g, cfg.lr), (self.gan.opt_d, cfg.d_learning_rate)):
+        for opt, lr in (
+            (self.gan.opt_g, cfg.optim.lr),
+            (self.gan.opt_d, cfg.optim.d_learning_rate),
+        ):
             for group in opt.param_groups:
-                group.update(lr=lr * scale, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+                group.update(
+                    lr=lr * scale, betas=(cfg.optim.beta1, cfg.optim.beta2), eps=cfg.optim.adam_eps
+                )
 
     def state_dict(self) -> dict:
         state = {
-            "G": self.G.state_dict(), "D": self.D.state_dict(),
-            "opt_g": self.gan.opt_g.state_dict(), "opt_d": self.gan.opt_d.state_dict(),
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.gan.opt_g.state_dict(),
+            "opt_d": self.gan.opt_d.state_dict(),
             "rng": {"cpu": torch.get_rng_state()},
-            "step": self.step, "images_seen": self.images_seen, "world_size": self.world_size,
-            "lr_scale": self.lr_scale, "augment": self.gan.aug.state_dict(),
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "world_size": self.world_size,
+            "lr_scale": self.lr_scale,
+            "augment": self.gan.aug.state_dict(),
             "train_images": self.sampler.n,  # a resume must draw from the same images
         }
         if self.ema is not None:
@@ -182,8 +215,10 @@ class Trainer:
             if self.ema is not None:
                 self.ema.model.load_state_dict(state["G_ema"])
         except (RuntimeError, KeyError) as e:
-            raise UserError(f"{state.get('path', 'training state')}: does not fit model "
-                            f"{self.cfg.model!r} ({str(e).splitlines()[0]})") from None
+            raise UserError(
+                f"{state.get('path', 'training state')}: does not fit model "
+                f"{self.cfg.model.arch!r} ({str(e).splitlines()[0]})"
+            ) from None
         self.gan.opt_g.load_state_dict(state["opt_g"])
         self.gan.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"]["cpu"])
