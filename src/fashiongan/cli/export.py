@@ -79,7 +79,7 @@ def _export(args) -> int:
     reference, reason = None, ""
     if not args.no_audit:
         ds, reason = audit.training_data(g.dataset, args.data, args.data_dir)
-        reference = audit.reference(ds, net, sha, args.data_dir) if ds is not None else None
+        reference = audit.reference(ds, net, sha) if ds is not None else None
     file = snapshot_path(source)
     generator = {"path": str(Path(file).resolve()), "sha256": file_digest(file),
                  "model": getattr(g, "model_name", type(g).__name__),

@@ -19,6 +19,7 @@ from fashiongan.errors import UserError
 from fashiongan.export import idx
 from fashiongan.export.formats import IDX_PREFIX, MANIFEST, NPZ_FILE
 from fashiongan.fileio import file_digest
+from fashiongan.imageio import from_nchw
 
 FORMAT = "fashiongan-export"
 FORMAT_VERSION = 1
@@ -58,10 +59,8 @@ def read_export(folder: str | Path, split: str = "train"):
             images, labels = _read_png(folder, m)
         elif fmt == "dataset":
             ds = open_dataset(folder)
-            from fashiongan.metrics.dataset_scores import sample_layout
-
             x, labels = ds.train() if split == "train" else ds.test()
-            images = sample_layout(x)
+            images = from_nchw(x)
         else:
             raise UserError(f"{folder / MANIFEST}: unknown export format {fmt!r}")
     except (OSError, ValueError, KeyError) as e:

@@ -237,21 +237,18 @@ def layout(image) -> np.ndarray:
 AUDIT_VERSION = 1  # bump when the distance or the candidate spaces change (cache key)
 
 
-def reference(ds, net=None, net_sha256: str | None = None, data_dir=None,
+def reference(ds, net=None, net_sha256: str | None = None,
               ) -> tuple[TrainingIndex, Calibration]:
     """The training split of data set ds as a TrainingIndex, and the copy thresholds from its
     test split; both cached (keyed by the data's and the judge's SHA-256), since embedding
     60,000 images and auditing 10,000 took about 80 s on one CPU core."""
-    from fashiongan.metrics.dataset_scores import identity
-    from fashiongan.metrics.reference import cache_key, cached_npz, data_fingerprint
+    from fashiongan.metrics.cache import cache_key, cached_npz
+    from fashiongan.metrics.reference import identity
 
     xtr, _ = ds.train()
     xte, yte = ds.test()
-    if ds.path:
-        ident = identity(ds)  # the manifest's hashes of the pixels and the split
-        data_id = ident["pixels_sha256"] + ident["split_sha256"]
-    else:
-        data_id = data_fingerprint(data_dir)
+    ident = identity(ds)  # the hashes of the pixels and the split
+    data_id = ident["pixels_sha256"] + ident["split_sha256"]
     key = cache_key(kind="audit", version=AUDIT_VERSION, data=data_id, judge=net_sha256,
                     k=K, shift=MAX_SHIFT, freq=FREQ)
 
@@ -274,7 +271,7 @@ def training_data(info, data: str | None, data_dir=None, what: str = "the genera
     from fashiongan.data import FASHION_MNIST
     from fashiongan.data.resolve import dataset_for
     from fashiongan.data.store import fmnist_dataset
-    from fashiongan.metrics.dataset_scores import check_match
+    from fashiongan.metrics.reference import check_match
 
     if data:
         res, ch = (info.resolution, info.channels) if info else (64, 3)

@@ -6,13 +6,10 @@ import math
 
 import torch
 
-from fashiongan.data import CLASS_NAMES
-
 COLLAPSE_FRACTION = 1 / 3  # a class under a third of its fair share counts as dropped
 
 
-def class_report(pred: torch.Tensor, labels: torch.Tensor | None = None,
-                 num_classes: int = len(CLASS_NAMES)) -> dict:
+def class_report(pred: torch.Tensor, labels: torch.Tensor | None, num_classes: int) -> dict:
     """Histogram of predicted classes, entropy in bits (log2(10) = 3.32 when uniform), the
     classes under COLLAPSE_FRACTION of 1/num_classes, and for labelled samples the evaluator's
     accuracy against the labels."""
@@ -28,7 +25,7 @@ def class_report(pred: torch.Tensor, labels: torch.Tensor | None = None,
     return out
 
 
-def collapse_warning(report: dict, names=CLASS_NAMES) -> str | None:
+def collapse_warning(report: dict, names) -> str | None:
     """A plain sentence naming the classes the samples (almost) never show, or None."""
     low = report["collapsed_classes"]
     if not low:

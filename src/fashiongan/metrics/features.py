@@ -1,11 +1,40 @@
-"""Images -> evaluator features (float64) and predicted classes, in one pass."""
+"""Feature networks as the metrics see them, and a classifier's features and classes.
+
+A FeatureNet turns uint8 images into features (and, for a classifier, predicted classes): the
+shipped Fashion-MNIST evaluator, a data set's judge, or Inception. Its `key` names everything
+its features depend on, so cached statistics are keyed by it (reference.py).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from fashiongan.imageio import to_nchw
 from fashiongan.metrics import evaluator
+
+
+@dataclass(frozen=True)
+class FeatureNet:
+    name: str  # what reports call it: "evaluator", "judge", the Inception file's name
+    key: str  # the weights' hash and anything else the features depend on
+    # (uint8 images, progress, desc) -> (features [N, D], predicted classes [N] or None)
+    run: Callable
+
+    def __call__(self, images, progress: bool = False, desc: str = ""):
+        return self.run(images, progress, desc)
+
+
+def classifier(net, sha256: str, name: str = "evaluator") -> FeatureNet:
+    """The evaluator or a judge: penultimate features (float64) and predicted classes."""
+    def run(images, progress, desc):
+        x = to_nchw(images, f"{name} input") if np.ndim(images) == 4 else images
+        return extract(x, net)
+
+    return FeatureNet(name, f"{name}:{sha256}", run)
 
 
 @torch.no_grad()

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from fashiongan.errors import UserError
 from fashiongan.fileio import file_digest
 from fashiongan.imageio import to_nchw
+from fashiongan.metrics.features import FeatureNet
 
 URL = ("https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/"
        "inception-2015-12-05.pt")
@@ -191,3 +192,11 @@ def features(net, images, batch_size: int = DEFAULT_BATCH, progress: bool = True
             out.append(net.run(x[i:i + batch_size]).cpu())
             bar.update(len(out[-1]))
     return torch.cat(out)
+
+
+def feature_net(net: Network) -> FeatureNet:
+    """The network as the metrics take it (features only: Inception predicts no classes)."""
+    def run(images, progress, desc):
+        return features(net, images, progress=progress, desc=desc or "Inception features"), None
+
+    return FeatureNet(net.name, net.key, run)

@@ -15,7 +15,6 @@ found there by `evaluate --data DATASET`; a read-only data set needs `--out` (an
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -27,9 +26,10 @@ import torch
 from fashiongan.errors import UserError
 from fashiongan.imageio import to_nchw
 from fashiongan.metrics import evaluator
+from fashiongan.metrics.cas import labelled_split
 from fashiongan.metrics.classes import class_report
-from fashiongan.metrics.dataset_scores import identity
 from fashiongan.metrics.features import extract
+from fashiongan.metrics.reference import identity
 
 JUDGE_NAME = "judge.safetensors"
 MIN_STEPS = 400  # a small data set gets more epochs than the recipe's 12 (12 x 540 images
@@ -51,12 +51,6 @@ def recipe_for(ds, **changes) -> evaluator.Recipe:
                                **{k: v for k, v in changes.items() if v}})
 
 
-def _labelled_split(ds, split: str):
-    if ds.labels is None or not ds.info.num_classes:
-        raise UserError(f"{ds.path}: the data set is unlabelled; a judge needs classes (import "
-                        "with class subfolders or --labels FILE.json)")
-    x, y = ds.train() if split == "train" else ds.test()
-    return torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y))
 
 
 def per_class_accuracy(pred: torch.Tensor, labels: torch.Tensor, k: int) -> list[float | None]:
@@ -77,8 +71,8 @@ def train_and_save(ds, out: str | Path, recipe: evaluator.Recipe, log=print,
                    max_steps: int = 0) -> dict:
     """`fashiongan evaluator train --data DATASET`: train on the training split, report the
     test split's accuracy, write weights and record (both name the data set)."""
-    x, y = _labelled_split(ds, "train")
-    xt, yt = _labelled_split(ds, "test")
+    x, y = labelled_split(ds, "train")
+    xt, yt = labelled_split(ds, "test")
     if len(x) < MIN_TRAIN or not len(xt):
         raise UserError(f"{ds.path}: {len(x)} training and {len(xt)} test images; a judge "
                         f"needs at least {MIN_TRAIN} and 1")
@@ -137,18 +131,6 @@ def conditional(net, record: dict, ds, images, labels) -> dict:
     return out
 
 
-def cas(ds, images, labels, recipe: evaluator.Recipe, log=print, max_steps: int = 0) -> dict:
-    """Train the judge's recipe on generated images and labels; accuracy on the real test
-    split."""
-    x = to_nchw(images, "CAS input").contiguous()
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    xt, yt = _labelled_split(ds, "test")
-    recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, len(x)))
-    net = evaluator.train(x, y, recipe, log=log, max_steps=max_steps,
-                          num_classes=ds.info.num_classes)
-    return {"cas_accuracy": evaluator.accuracy(net, xt, yt), "train_images": len(x),
-            "test_images": len(xt), "recipe": dataclasses.asdict(recipe),
-            "max_steps": max_steps or None}
 
 
 def for_images(info, path: str | Path | None = None):

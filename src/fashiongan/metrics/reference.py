@@ -1,94 +1,46 @@
-"""Real-data statistics, computed once and cached on disk.
+"""A data set's real side of every metric: its test split through a feature network (features,
+mean, covariance, k-NN radii), cached by the network's key and the data set's identity, and the
+training-split images that stand in for a perfect generator (the real floor).
 
-The cache key hashes everything a statistic depends on: the protocol version (bump it when any
-computation here changes), the evaluator weights' SHA-256, the data's bytes and the parameters
-(e.g. N of the floor). Change any of them and a new entry is computed; stale entries are never
-read. Files are written atomically, so concurrent runs at worst compute the same entry twice.
-Location: $FASHIONGAN_CACHE, else ~/.cache/fashiongan.
+Fashion-MNIST is a data set like any imported one; its identity is the hash of its arrays,
+an imported set's the SHA-256 of pixels.npy and split.npy that its manifest records (`fashiongan
+data info DATASET` verifies them against the files).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from fashiongan import data
-from fashiongan.fileio import atomic_write, atomic_write_json, cache_root
-from fashiongan.metrics.features import extract
+from fashiongan.data.store import read_manifest
+from fashiongan.errors import UserError
+from fashiongan.metrics.cache import cache_key, cached_npz
+from fashiongan.metrics.features import FeatureNet
 from fashiongan.metrics.fid import Moments
 from fashiongan.metrics.prdc import knn_radii
 
-PROTOCOL_VERSION = 1
 K_PR, K_DC = 3, 5  # neighbours for precision/recall and for density/coverage
 FLOOR_SEED = 0  # which training images form the real-data floor
-
-
-
-_FINGERPRINTS: dict = {}
-
-
-def data_fingerprint(data_dir=None) -> str:
-    """SHA-256 of the loaded train and test arrays (images and labels), once per process."""
-    d = str(data.find_data_dir(data_dir).resolve())
-    if d not in _FINGERPRINTS:
-        h = hashlib.sha256()
-        for split in ("train", "test"):
-            images, labels = data.load(split, data_dir)
-            h.update(images.numpy().tobytes())
-            h.update(labels.numpy().tobytes())
-        _FINGERPRINTS[d] = h.hexdigest()
-    return _FINGERPRINTS[d]
-
-
-def cache_key(**parts) -> str:
-    text = json.dumps({"protocol": PROTOCOL_VERSION, **parts}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+STATS = ("features", "mu", "sigma", "radii_pr", "radii_dc")
+MAX_DEFAULT_N = 5000
 
 
 @dataclass
 class Reference:
-    """The 10,000 test images seen through the evaluator."""
+    """A real set seen through a feature network."""
 
-    features: torch.Tensor  # float64 [10000, D]
-    classes: torch.Tensor  # the evaluator's predictions [10000]
-    mu: torch.Tensor
+    features: torch.Tensor  # [N, D]
+    mu: torch.Tensor  # float64
     sigma: torch.Tensor
-    radii: dict[int, torch.Tensor]  # k -> distance to the k-th nearest other test image
+    radii: dict[int, torch.Tensor]  # k -> distance to the k-th nearest other real image
     key: str
 
     def to(self, device) -> Reference:
-        return Reference(self.features.to(device), self.classes.to(device), self.mu.to(device),
-                         self.sigma.to(device), {k: r.to(device) for k, r in self.radii.items()},
-                         self.key)
-
-
-def _save_npz(path: Path, arrays: dict) -> None:
-    def write(tmp):
-        with open(tmp, "wb") as f:  # a file object: numpy would append ".npz" to a name
-            np.savez(f, **arrays)
-
-    atomic_write(path, write)
-
-
-def load_reference(net, weights_sha256: str, data_dir=None) -> Reference:
-    """Test-set statistics for this evaluator, from the cache or computed (and cached)."""
-    key = cache_key(kind="reference", evaluator=weights_sha256, data=data_fingerprint(data_dir),
-                    k=[K_PR, K_DC])
-
-    def compute():
-        images, _ = data.load("test", data_dir)
-        feats, classes = extract(images, net)
-        return {**feature_stats(feats.cpu()), "classes": classes.cpu()}
-
-    t = cached_npz("reference", key, compute, ("features", "classes", "mu", "sigma",
-                                               "radii_pr", "radii_dc"))
-    return Reference(t["features"], t["classes"], t["mu"], t["sigma"],
-                     {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
+        return Reference(self.features.to(device), self.mu.to(device), self.sigma.to(device),
+                         {k: r.to(device) for k, r in self.radii.items()}, self.key)
 
 
 def feature_stats(feats: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -99,37 +51,74 @@ def feature_stats(feats: torch.Tensor) -> dict[str, torch.Tensor]:
             "radii_dc": radii[K_DC]}
 
 
-def cached_npz(name: str, key: str, compute, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """compute() -> {name: tensor}, cached as <cache>/<name>-<key>.npz; an entry that is
-    damaged or lacks one of `names` is recomputed and replaced."""
-    path = cache_root() / f"{name}-{key}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                t = {n: torch.from_numpy(z[n]) for n in z.files}
-            if set(names) <= set(t):
-                return t
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged entry is recomputed and replaced
-    t = compute()
-    _save_npz(path, {n: v.numpy() for n, v in t.items()})
-    return t
+_ARRAY_IDS: dict = {}
 
 
-def floor_indices(n: int) -> torch.Tensor:
-    """The training images that stand in for a perfect generator of n samples."""
-    total = data.FILES[("train", "images")].count
-    return torch.randperm(total, generator=torch.Generator().manual_seed(FLOOR_SEED))[:n]
+def _sha256(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
-def cached_json(name: str, key: str, compute) -> dict:
-    """compute() -> dict, cached as <cache>/<name>-<key>.json."""
-    path = cache_root() / f"{name}-{key}.json"
-    if path.is_file():
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            pass
-    value = compute()
-    atomic_write_json(path, value)
-    return value
+def identity(ds) -> dict:
+    """What names a data set's pixels and split: for an imported set its manifest's SHA-256 of
+    pixels.npy and split.npy, else the hash of the arrays themselves; its classes and shape."""
+    if ds.path is not None:
+        files = read_manifest(ds.path)["files"]
+        pixels, split = files["pixels.npy"]["sha256"], files["split.npy"]["sha256"]
+    else:  # arrays in memory (Fashion-MNIST from its IDX files): hashed once per process
+        key = (id(ds.pixels), ds.pixels.shape, id(ds.split))
+        if key not in _ARRAY_IDS:
+            labels = () if ds.labels is None else (ds.labels,)
+            _ARRAY_IDS[key] = (_sha256(ds.pixels), _sha256(ds.split, *labels))
+        pixels, split = _ARRAY_IDS[key]
+    return {"pixels_sha256": pixels, "split_sha256": split, "name": ds.info.name,
+            "class_names": list(ds.info.class_names), "resolution": ds.info.resolution,
+            "channels": ds.info.channels}
+
+
+def reference(net: FeatureNet, ds, progress: bool = True) -> Reference:
+    """ds's test split through `net`, from the cache or computed (and cached)."""
+    ident = identity(ds)
+    key = cache_key(kind="reference", network=net.key, k=[K_PR, K_DC],
+                    dataset=[ident["pixels_sha256"], ident["split_sha256"]])
+
+    def compute():
+        feats, _ = net(np.asarray(ds.test()[0]), progress=progress,
+                       desc=f"{net.name} features, {len(ds.test_index)} test images (once)")
+        return feature_stats(feats.cpu())
+
+    t = cached_npz("reference", key, compute, STATS)
+    return Reference(t["features"], t["mu"], t["sigma"],
+                     {K_PR: t["radii_pr"], K_DC: t["radii_dc"]}, key)
+
+
+def floor_index(ds, n: int) -> np.ndarray:
+    """The training-split images that stand in for a perfect generator of n samples: a seeded
+    draw (FLOOR_SEED) of min(n, training split) of them."""
+    train = ds.train_index
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(FLOOR_SEED))[:n]
+    return train[pick.numpy()]
+
+
+def default_n(ds) -> int:
+    """Twice the test split, at most 5000: enough for KID and PR/DC to settle, and 20-50
+    images/s of Inception (bfloat16, two CPU cores) make it minutes, not hours."""
+    return min(2 * len(ds.test_index), MAX_DEFAULT_N)
+
+
+def check_match(info, ds, what: str) -> None:
+    """A one-line UserError unless `info` (a generator's or an .npz's DatasetInfo) has the
+    data set's resolution, channels and class names."""
+    d = ds.info
+    if (info.resolution, info.channels, info.class_names) == (d.resolution, d.channels,
+                                                             d.class_names):
+        return
+
+    def shape(i):
+        return f"{i.channels}x{i.resolution}x{i.resolution}, {i.num_classes} classes"
+
+    where = f"--data {ds.path}" if ds.path else "Fashion-MNIST"
+    raise UserError(f"{what} was trained on {info.name or 'another data set'} ({shape(info)}), "
+                    f"not on {where} ({d.name}: {shape(d)})")

@@ -16,12 +16,13 @@ from pathlib import Path
 import torch
 
 from fashiongan import snapshot
+from fashiongan.data.store import fmnist_dataset
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
 from fashiongan.metrics import evaluator
-from fashiongan.metrics.features import extract
+from fashiongan.metrics.features import classifier, extract
 from fashiongan.metrics.fid import Moments, frechet_distance
-from fashiongan.metrics.reference import load_reference
+from fashiongan.metrics.reference import reference
 from fashiongan.training import distributed, plots
 from fashiongan.training.rundir import BEST_DIR
 
@@ -35,7 +36,8 @@ class TrainingEvaluator:
 
     def _setup(self, device) -> None:
         self.net, digest = evaluator.load(device=device)
-        ref = load_reference(self.net, digest, self.data_dir)
+        ref = reference(classifier(self.net, digest), fmnist_dataset(self.data_dir),
+                        progress=False)
         self.mu, self.sigma = ref.mu, ref.sigma  # the test set's statistics only
         # After a resume the loop has cut metrics.jsonl back to the resumed step: best so far.
         fids = [r["fid"] for r in plots.read_jsonl(self.run_dir / "metrics.jsonl") if "fid" in r]
