@@ -1,6 +1,6 @@
 """What a user checks first, through the real CLI and the files of the checkout: which version
 is installed (`fashiongan --version`, `fashiongan.__version__`), what fashiongan is (`--help`,
-pyproject's description)."""
+pyproject's description) and under which licence."""
 
 from __future__ import annotations
 
@@ -45,3 +45,10 @@ def test_help_says_what_fashiongan_is():
     assert "--version" in text
     assert PROJECT["description"] == cli.DESCRIPTION.rstrip(".")
 
+
+def test_mit_licence_file_matches_pyproject():
+    assert PROJECT["license"] == {"text": "MIT"}
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n")
+    assert "Copyright (c) 2026 the fashiongan authors" in text
+    assert "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND" in text
