@@ -9,6 +9,7 @@ import json
 import socket
 import threading
 import time
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -89,6 +90,7 @@ def test_classes_and_health(client, uncond_client):
     assert body["class_blend"] == "soft"  # cdcgan takes class weights
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["snapshot"] == {"step": 0}
+    assert health["version"] == metadata.version("fashiongan") == fashiongan.__version__
     assert uncond_client.get("/api/classes").json()["conditional"] is False
     assert uncond_client.get("/healthz").json()["model"] == "article"
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -117,6 +118,8 @@ def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.goto(server)
     page.wait_for_selector("body[data-ready=true]")
+    # the footer names the fashiongan serving the page (from /healthz, before the page is ready)
+    assert f"fashiongan {metadata.version('fashiongan')}" in page.text_content("footer")
     # the category chips show sample thumbnails of their class
     assert loaded_sizes(page, "#classes img") == [[56, 56]] * 10
 

@@ -1,4 +1,5 @@
-"""fashiongan: train, evaluate, sample and serve GANs on Fashion-MNIST.
+"""fashiongan: train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own photo
+catalogue.
 
 Public API::
 
@@ -10,6 +11,7 @@ Public API::
 from fashiongan.data import CLASS_NAMES
 from fashiongan.generate.sampling import sample
 from fashiongan.snapshot import load_generator
+from fashiongan.version import version as _version  # the module stays fashiongan.version
 
-__all__ = ["CLASS_NAMES", "load_generator", "sample"]
-__version__ = "0.1.0"
+__all__ = ["CLASS_NAMES", "__version__", "load_generator", "sample"]
+__version__ = _version()  # what `fashiongan --version` prints

@@ -21,12 +21,17 @@ from fashiongan.cli import (
 )
 from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
+from fashiongan.version import version
 
 COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit)
+DESCRIPTION = ("Train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own "
+               "photo catalogue.")
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="fashiongan", description="GANs on Fashion-MNIST")
+    p = Parser(prog="fashiongan", description=DESCRIPTION)
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}",
+                   help="print the installed version and exit")  # stdout, exit 0
     sub = p.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(sub)

@@ -35,6 +35,7 @@ from fashiongan.serve.params import (
     invalid,
 )
 from fashiongan.serve.studio import MAX_SEED, Studio, grid_png, png_bytes
+from fashiongan.version import version
 
 
 def create_app(generator: nn.Module, title: str = "fashiongan studio",
@@ -52,6 +53,7 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
                     "seed and class: the same request always returns the same bytes.")
     app.state.studio = studio
     static = resources.files("fashiongan") / "serve" / "static"
+    running = version()  # the page's footer shows it, from /healthz
 
     @app.get("/", include_in_schema=False)
     def page():
@@ -59,13 +61,13 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    @app.get("/healthz", summary="Liveness and which generator is loaded",
+    @app.get("/healthz", summary="Liveness, fashiongan's version and which generator is loaded",
              response_model=schemas.Health)
     async def healthz():
         # async: answered on the event loop, so it stays instant while every worker thread of
         # the pool is busy generating (as a sync route it queued behind them: p99 ~1 s at 32
         # clients); it only reads attributes, nothing that blocks.
-        return {"status": "ok", **studio.info(),
+        return {"status": "ok", "version": running, **studio.info(),
                 "snapshot": getattr(generator, "snapshot_info", {})}
 
     @app.get("/api/classes", summary="The model's categories, and whether it takes one",

@@ -25,6 +25,7 @@ class Info(BaseModel):
 
 class Health(Info):
     status: Literal["ok"]
+    version: str = Field(description="the fashiongan serving it (`fashiongan --version`)")
     snapshot: dict[str, Any] = Field(description="what the snapshot says of itself (step, ...)")
 
 

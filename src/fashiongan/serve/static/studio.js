@@ -208,7 +208,9 @@ function restoreFromHash() {
 
 async function init() {
   try {
-    state.info = await api("/api/classes", {});
+    let health;
+    [state.info, health] = await Promise.all([api("/api/classes", {}), api("/healthz", {})]);
+    $("version").textContent = `fashiongan ${health.version}`;
   } catch (err) {
     $("model-info").textContent = `cannot reach the API: ${err.message}`;
     return;
