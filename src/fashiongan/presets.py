@@ -133,13 +133,10 @@ def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) ->
 
 
 # Below this many training images the default preset turns augmentation on by itself, in this
-# mode. benchmarks/small_data.py (README, "Small catalogues"), 2,000 images, the preset as it is:
-# FID of 5,000 samples none 4.82 vs ADA (ada_target 0.4) 2.76 at 50,000 iterations, none 4.29
-# and 3.70 (two runs) vs 2.15 at 70,000; at 3,000 iterations no mode is measurably better from
-# 1,000 images up, and 5,000 images are not measured at length, hence a threshold just above the
-# measured size. ADA, because it adapts: p stays near 0, near free, while D does not memorise,
-# and rises as it does.
-# Its ada_target stays Karras et al.'s 0.6: 0.4 beat 0.6 once (the older preset, one seed each).
+# mode: on 2,000 images ADA roughly halved the FID of no augmentation at 50,000-70,000
+# iterations, while from 1,000 images up no mode was measurably better over 3,000 iterations
+# (docs/results/2026-12-03-small-data.md), hence a threshold just above the measured size. ADA
+# because it adapts: p stays near 0, near free, while D does not memorise, and rises as it does.
 SMALL_DATA_IMAGES = 2_500
 SMALL_DATA_AUGMENT = "ada"
 

@@ -65,11 +65,10 @@ def write_snapshot(
 
 
 # Generators that ship in the package, by the name `sample`, `serve`, `export`, `audit` and
-# `project` accept in place of a path: "default" is the default preset's 15-minute model (the
-# one used when no checkpoint is given); "best" the best-scoring, 100 minutes of the network and
-# settings the best preset now trains (README, Better clothes), also called "long", its name
-# when it first shipped; "resnet" the residual nets the best preset trained before (1 h 45 min).
-# A path that exists wins over a name.
+# `project` accept in place of a path: "default" the default preset's 15-minute model (the one
+# used when no checkpoint is given); "best" (also "long") the same network and settings trained
+# 100 minutes; "resnet" the residual nets (figures: docs/results/2026-12-02-fashion-mnist-
+# quality.md). A path that exists wins over a name.
 SHIPPED = {
     "default": "generator.safetensors",
     "best": "generator-long.safetensors",
