@@ -15,7 +15,7 @@ from torch import nn
 from fashiongan import config, data, presets
 from fashiongan.cli.common import default_checkpoint, main
 from fashiongan.data import DatasetInfo
-from fashiongan.data.folder import import_images
+from fashiongan.data.importer import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.export import formats, idx, plan
 from fashiongan.export.manifest import read_export

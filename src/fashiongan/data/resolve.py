@@ -35,7 +35,7 @@ def dataset_for(path: str, resolution: int = 64, channels: int = 3,
         return open_dataset(p)
     if not p.exists():
         raise UserError(f"--data {path}: no such folder or file")
-    from fashiongan.data.folder import default_jobs, import_images
+    from fashiongan.data.importer import default_jobs, import_images
 
     out = cache_root() / "datasets" / f"{p.name}-{contents_key(p, resolution, channels)}"
     if not (out / MANIFEST).is_file():
