@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from fashiongan import config, data, presets
-from fashiongan.cli.common import default_checkpoint, main
+from fashiongan.cli import main
+from fashiongan.cli.common import default_checkpoint
 from fashiongan.data import DatasetInfo
 from fashiongan.data.importer import import_images
 from fashiongan.data.store import open_dataset
