@@ -173,14 +173,15 @@ def _dataset_target(args):
     target = Path(args.target)
     if not is_image_target(target):
         g = load_generator(target, args.device)
-        ds = dataset_for(args.data, g.dataset.resolution, g.dataset.channels, progress=False)
+        ds = dataset_for(args.data, g.dataset.resolution, g.dataset.channels, progress=False,
+                         on_import=print)
         dataset_scores.check_match(g.dataset, ds, str(target))
         n = dataset_scores.default_n(ds) if args.n is None else args.n
         validate.seed(args.seed, "--seed", n)
         return ds, g, None, None, n, {"generator": str(target), "seed": args.seed}
     images, labels = read_image_target(target)
     ds = dataset_for(args.data, images.shape[1] if images.ndim >= 3 else 64,
-                     3 if images.ndim == 4 else 1, progress=False)
+                     3 if images.ndim == 4 else 1, progress=False, on_import=print)
     validate.images(images, str(target), dataset_scores.sample_shape(ds.info))
     _check_count(images, target)
     if labels is not None:
@@ -305,7 +306,7 @@ def _judge_train(args) -> int:
     from fashiongan.data.resolve import dataset_for
     from fashiongan.metrics import judge
 
-    ds = dataset_for(args.data, args.resolution, args.channels, progress=True)
+    ds = dataset_for(args.data, args.resolution, args.channels, progress=True, on_import=print)
     judge._labelled_split(ds, "train")  # an unlabelled set is refused before anything else
     out = Path(args.out) if args.out else judge.default_path(ds)
     try:

@@ -5,6 +5,7 @@ a cache keyed by its contents (so the second run starts at once and an edited fo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from fashiongan.data.store import Dataset, open_dataset
@@ -12,7 +13,6 @@ from fashiongan.errors import UserError
 from fashiongan.fileio import cache_root
 
 MANIFEST = "manifest.json"
-
 
 
 def contents_key(src: Path, resolution: int, channels: int) -> str:
@@ -28,8 +28,11 @@ def contents_key(src: Path, resolution: int, channels: int) -> str:
     return h.hexdigest()[:16]
 
 
-def dataset_for(path: str, resolution: int = 64, channels: int = 3,
-                progress: bool = True) -> Dataset:
+def dataset_for(path: str, resolution: int = 64, channels: int = 3, progress: bool = True,
+                on_import: Callable[[str], None] | None = None) -> Dataset:
+    """The data set at PATH: an imported DATASET folder as it is, a folder or .zip of images
+    through the cache (imported there on first use). on_import(line) hears, before an import
+    starts, what is imported where (the commands print it; the library prints nothing)."""
     p = Path(path)
     if (p / MANIFEST).is_file():
         return open_dataset(p)
@@ -39,7 +42,8 @@ def dataset_for(path: str, resolution: int = 64, channels: int = 3,
 
     out = cache_root() / "datasets" / f"{p.name}-{contents_key(p, resolution, channels)}"
     if not (out / MANIFEST).is_file():
-        print(f"importing {p} into {out} (once; later runs reuse it)")
+        if on_import is not None:
+            on_import(f"importing {p} into {out} (once; later runs reuse it)")
         import_images(p, out, resolution=resolution, channels=channels, labels="subfolders",
                       jobs=default_jobs(), progress=progress,
                       command=["fashiongan", "train", "--data", str(p)])
