@@ -27,7 +27,7 @@ def _load_target(args):
     target = Path(args.target)
     if is_image_target(target):
         images, labels = read_image_target(target)
-        validate.images(images, str(target))
+        validate.images(images, str(target), (FASHION_MNIST.resolution,) * 2)  # grey
         _check_count(images, target)
         if labels is not None:  # checked whole, before --n cuts both
             labels = validate.labels(labels, len(images), len(CLASS_NAMES), str(target))
