@@ -40,7 +40,7 @@ def main() -> None:
         os.environ["FASHIONGAN_CACHE"] = tempfile.mkdtemp(prefix="fashiongan-cache-")
 
     from fashiongan import data, presets
-    from fashiongan.data.store import fmnist_dataset
+    from fashiongan.data.resolve import fashion_mnist as fmnist_dataset
     from fashiongan.generate.sampling import sample
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.classes import class_report

@@ -22,7 +22,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from fashiongan import data
-from fashiongan.data import folder, store
+from fashiongan.data import importer, store
 
 TINTS = np.array([(255, 64, 64), (64, 255, 64), (64, 64, 255), (255, 255, 64), (255, 64, 255),
                   (64, 255, 255), (255, 160, 64), (160, 64, 255), (128, 128, 128),
@@ -46,7 +46,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10000)
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--jobs", default=f"1,{folder.default_jobs()}",
+    p.add_argument("--jobs", default=f"1,{importer.default_jobs()}",
                    help="comma-separated pool sizes to time (1 = serial, no pool)")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="import-speed-"))
@@ -59,7 +59,7 @@ def main() -> None:
         for jobs in [int(j) for j in args.jobs.split(",")]:
             out = tmp / f"ds-{jobs}"
             t = time.perf_counter()
-            folder.import_images(tmp / "src", out, resolution=args.resolution, jobs=jobs,
+            importer.import_images(tmp / "src", out, resolution=args.resolution, jobs=jobs,
                                  progress=False, log=lambda line: None)
             dt = time.perf_counter() - t
             ds = store.open_dataset(out)

@@ -30,7 +30,7 @@ import torch
 
 from fashiongan import config, load_generator, sample
 from fashiongan.data import CLASS_NAMES
-from fashiongan.data.store import fmnist_dataset
+from fashiongan.data.resolve import fashion_mnist as fmnist_dataset
 from fashiongan.fileio import atomic_write_json
 from fashiongan.metrics import evaluator, report
 from fashiongan.metrics.features import classifier

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from fashiongan import data
-from fashiongan.data.folder import folder_name
+from fashiongan.data.classfolders import folder_name
 
 TINTS = [(255, 64, 64), (64, 255, 64), (64, 64, 255), (255, 255, 64), (255, 64, 255),
          (64, 255, 255), (255, 160, 64), (160, 64, 255), (128, 128, 128), (255, 255, 255)]

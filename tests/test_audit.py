@@ -12,7 +12,7 @@ from PIL import Image
 
 from fashiongan import data
 from fashiongan.cli import main
-from fashiongan.data.folder import import_images
+from fashiongan.data.importer import import_images
 from fashiongan.metrics import audit, evaluator
 from tests.datasets import fmnist_folder
 

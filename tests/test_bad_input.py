@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 
 from fashiongan import config, presets, snapshot
 from fashiongan.data import FILES
-from fashiongan.data.folder import import_images
+from fashiongan.data.importer import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.metrics import judge
 from fashiongan.training import states

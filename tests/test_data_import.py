@@ -12,7 +12,7 @@ import pytest
 from fashiongan import data
 from fashiongan.cli.common import Parser
 from fashiongan.cli.data import register
-from fashiongan.data import folder, store
+from fashiongan.data import classfolders, importer, resolve, store
 from fashiongan.errors import UserError
 from tests.datasets import (
     MESSY_EXPECT,
@@ -48,7 +48,7 @@ def messy(tmp_path_factory):
 @pytest.fixture(scope="module")
 def messy_ds(messy, tmp_path_factory):
     out = tmp_path_factory.mktemp("ds") / "messy-ds"
-    folder.import_images(messy, out, resolution=16, progress=False, log=lambda line: None)
+    importer.import_images(messy, out, resolution=16, progress=False, log=lambda line: None)
     return store.open_dataset(out, verify=True)
 
 
@@ -65,7 +65,7 @@ def test_messy_counts_classes_and_reasons(messy_ds):
     assert m["class_names"] == ["Blusen & Röcke", "tops", "裙子"]  # sorted, Unicode kept
     assert m["counts_per_class"] == {"Blusen & Röcke": 2, "tops": 12, "裙子": 1}
     assert sorted(store_sources(messy_ds)) == sorted(MESSY_EXPECT)
-    assert {s["path"]: folder._reason_kind(s["reason"]) for s in m["skipped"]} == MESSY_SKIPPED
+    assert {s["path"]: importer._reason_kind(s["reason"]) for s in m["skipped"]} == MESSY_SKIPPED
     assert m["skipped_counts"] == {"hidden": 3, "not an image file": 1, "empty file": 1,
                                    "not in a class folder": 1, "not a readable image": 1,
                                    "truncated": 1}
@@ -96,7 +96,7 @@ def test_messy_pixel_values(messy_ds):
 def test_zip_of_folder_gives_same_dataset(messy, messy_ds, tmp_path):
     z = zip_folder(messy, tmp_path / "messy.zip")
     out = tmp_path / "from-zip"
-    folder.import_images(z, out, resolution=16, progress=False, log=lambda line: None)
+    importer.import_images(z, out, resolution=16, progress=False, log=lambda line: None)
     dz = store.open_dataset(out)
     mz = store.read_manifest(out)
     assert mz["class_names"] == ["Blusen & Röcke", "tops", "裙子"]
@@ -141,10 +141,10 @@ def test_fmnist_export_import_bit_identical(tmp_path, capsys):
 
 def test_jpeg_folder_close_to_original(tmp_path):
     x, y = fmnist_folder(tmp_path / "jpg", 300, "jpg")
-    folder.import_images(tmp_path / "jpg", tmp_path / "ds", resolution=28, channels=1,
+    importer.import_images(tmp_path / "jpg", tmp_path / "ds", resolution=28, channels=1,
                          progress=False, jobs=2)
     ds = store.open_dataset(tmp_path / "ds")
-    assert ds.info.class_names == tuple(sorted({folder.folder_name(c)
+    assert ds.info.class_names == tuple(sorted({classfolders.folder_name(c)
                                                 for c in data.CLASS_NAMES}))  # no classes.json
     err = np.abs(ds.pixels[:, 0].astype(int) - x.astype(int)).mean()
     assert err < 4, err  # JPEG at quality 95 on 28 px images
@@ -155,7 +155,7 @@ def test_tinted_rgb_serial_equals_parallel_and_split(tmp_path):
     outs = []
     for jobs in (1, 2):
         out = tmp_path / f"ds{jobs}"
-        folder.import_images(tmp_path / "tint", out, resolution=64, progress=False, jobs=jobs,
+        importer.import_images(tmp_path / "tint", out, resolution=64, progress=False, jobs=jobs,
                              test_fraction=0.25, seed=3)
         outs.append(store.open_dataset(out))
     a, b = outs
@@ -180,18 +180,18 @@ def test_labels_json_both_forms(tmp_path):
     ours = tmp_path / "labels.json"
     ours.write_text(json.dumps({p: data.CLASS_NAMES[v] for p, v in label_of.items()
                                 if not p.endswith("00007.png")}))
-    folder.import_images(tmp_path / "src", tmp_path / "a", resolution=28, channels=1,
+    importer.import_images(tmp_path / "src", tmp_path / "a", resolution=28, channels=1,
                          labels=str(ours), progress=False)
     da = store.open_dataset(tmp_path / "a")
     assert len(da) == 39 and da.info.class_names == tuple(sorted(set(
         data.CLASS_NAMES[v] for p, v in label_of.items() if not p.endswith("00007.png"))))
     sg = tmp_path / "dataset.json"
     sg.write_text(json.dumps({"labels": [[p, v] for p, v in label_of.items()]}))
-    folder.import_images(tmp_path / "src", tmp_path / "b", resolution=28, channels=1,
+    importer.import_images(tmp_path / "src", tmp_path / "b", resolution=28, channels=1,
                          labels=str(sg), progress=False)
     db = store.open_dataset(tmp_path / "b")
     assert np.array_equal(db.labels, y) and db.info.class_names == tuple(map(str, range(10)))
-    folder.import_images(tmp_path / "src", tmp_path / "c", resolution=28, channels=1,
+    importer.import_images(tmp_path / "src", tmp_path / "c", resolution=28, channels=1,
                          labels="none", progress=False)
     dc = store.open_dataset(tmp_path / "c")
     assert dc.labels is None and not (tmp_path / "c" / "labels.npy").exists()
@@ -225,7 +225,7 @@ def test_interrupted_import_leaves_nothing(messy, tmp_path, monkeypatch):
     real_add = store.Writer.add
     monkeypatch.setattr(store.Writer, "add", add)
     with pytest.raises(KeyboardInterrupt):
-        folder.import_images(messy, tmp_path / "ds", resolution=16, progress=False,
+        importer.import_images(messy, tmp_path / "ds", resolution=16, progress=False,
                              log=lambda line: None)
     assert list(tmp_path.iterdir()) == []  # neither DATASET nor its hidden temp folder
     monkeypatch.setattr(store.Writer, "add", real_add)
@@ -235,7 +235,7 @@ def test_interrupted_import_leaves_nothing(messy, tmp_path, monkeypatch):
 
     monkeypatch.setattr(store, "sha256_file", failing_sha)
     with pytest.raises(OSError):
-        folder.import_images(messy, tmp_path / "ds", resolution=16, progress=False,
+        importer.import_images(messy, tmp_path / "ds", resolution=16, progress=False,
                              log=lambda line: None)
     assert list(tmp_path.iterdir()) == []
 
@@ -273,7 +273,7 @@ def test_old_data_command_kept(capsys):
 
 
 def test_fmnist_dataset_official_split():
-    ds = store.fmnist_dataset()
+    ds = resolve.fashion_mnist()
     assert ds.pixels.shape == (70000, 1, 28, 28) and ds.pixels.dtype == np.uint8
     (xtr, ytr), (xte, yte) = ds.train(), ds.test()
     x, y = data.load("train")

@@ -16,7 +16,7 @@ from fashiongan import config, data, presets
 from fashiongan.cli import main
 from fashiongan.cli.common import default_checkpoint
 from fashiongan.data import DatasetInfo
-from fashiongan.data.folder import import_images
+from fashiongan.data.importer import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.export import formats, idx, plan
 from fashiongan.export.manifest import read_export

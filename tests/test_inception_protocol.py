@@ -184,11 +184,11 @@ def test_evaluate_inception_flag_end_to_end(standin_file, tmp_path, monkeypatch,
     monkeypatch.setattr(inception, "shipped_path", lambda: standin_file)
     monkeypatch.setattr(inception, "SHIPPED_SHA1", inception.sha1_file(standin_file))
     monkeypatch.setattr(inception, "SHIPPED_SIZE", standin_file.stat().st_size)
-    from fashiongan.data import store
+    from fashiongan.data import resolve
 
     test, _ = data.load("test")
     small = _small_fmnist()
-    monkeypatch.setattr(store, "fmnist_dataset", lambda data_dir=None: small)
+    monkeypatch.setattr(resolve, "fashion_mnist", lambda data_dir=None: small)
     npz, out = tmp_path / "samples.npz", tmp_path / "eval.json"
     np.savez(npz, images=test[200:400].numpy())
     assert cli.main(["evaluate", str(npz), "--inception", "--no-floor", "--json", str(out)]) == 0

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from fashiongan import cli, config, presets, snapshot
-from fashiongan.data.folder import import_images
+from fashiongan.data.importer import import_images
 from fashiongan.data.store import open_dataset
 from fashiongan.errors import UserError
 from fashiongan.imageio import from_nchw

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from fashiongan import data
-from fashiongan.data.store import fmnist_dataset
+from fashiongan.data.resolve import fashion_mnist as fmnist_dataset
 from fashiongan.metrics import cache as stats_cache
 from fashiongan.metrics import cas, evaluator, inception, reference, report
 from fashiongan.metrics.classes import class_report, collapse_warning

@@ -311,7 +311,7 @@ def test_nearest_training_image_on_the_page(browser, tmp_path):
     image at the index it names, and the verdict gives the distance."""
     pytest.importorskip("fastapi")
     from fashiongan import presets
-    from fashiongan.data.folder import import_images
+    from fashiongan.data.importer import import_images
     from fashiongan.data.store import open_dataset
     from fashiongan.models import build_generator
     from fashiongan.snapshot import save_snapshot

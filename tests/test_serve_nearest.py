@@ -14,7 +14,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan.data.store import fmnist_dataset
+from fashiongan.data.resolve import fashion_mnist as fmnist_dataset
 from fashiongan.metrics import audit, evaluator
 from fashiongan.serve.app import create_app
 from fashiongan.serve.nearest import NearestTraining

@@ -5,7 +5,7 @@ Public API::
 
     import fashiongan
     g = fashiongan.load_generator("runs/default-000")   # run folder, snapshot folder or file
-    images = fashiongan.sample(g, 16, seed=0)            # uint8 [16, 28, 28]
+    images = fashiongan.sample(g, 16, seed=0)            # uint8 [16, H, W] (grey) or [16, H, W, 3]
 """
 
 from fashiongan.data import CLASS_NAMES

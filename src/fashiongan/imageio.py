@@ -49,9 +49,10 @@ def sample_shape(info) -> tuple[int, ...]:
 
 def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1) -> Image.Image:
     """Tile uint8 [N,H,W] (grey) or [N,H,W,3] (colour) images row-major into one picture
-    (missing cells dark grey), enlarged `scale` times without smoothing."""
+    (missing cells dark grey), enlarged `scale` times without smoothing. The cell size is
+    the images' own (an empty array still has its H and W)."""
     colour = images.ndim == 4
-    h, w = images.shape[1:3] if len(images) else (28, 28)
+    h, w = images.shape[1:3]
     canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, *images.shape[3:]), 64,
                      np.uint8)
     for i, img in enumerate(images[: rows * cols]):

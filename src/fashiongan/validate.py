@@ -49,8 +49,8 @@ def finite(name: str, value: float) -> float:
     return value
 
 
-def images(arr: np.ndarray, source: str, shape: tuple[int, ...] = (28, 28)) -> np.ndarray:
-    """uint8 N x shape images, N >= 1."""
+def images(arr: np.ndarray, source: str, shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 N x shape images, N >= 1; shape is one image's: (H, W) grey, (H, W, 3) colour."""
     if arr.dtype != np.uint8 or arr.ndim != 1 + len(shape) or tuple(arr.shape[1:]) != shape:
         want = "x".join(map(str, shape))
         raise UserError(f"{source}: 'images' must be uint8 Nx{want}, got {arr.dtype} "

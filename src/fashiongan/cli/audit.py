@@ -138,7 +138,8 @@ def _dataset(args, info):
     """The training data (audit.training_data), or a one-line error saying why there is none."""
     from fashiongan.metrics import audit
 
-    ds, why = audit.training_data(info, args.data, args.data_dir, str(args.target))
+    ds, why = audit.training_data(info, args.data, args.data_dir, str(args.target),
+                                  on_import=print)
     if ds is None:
         raise UserError(why)
     return ds

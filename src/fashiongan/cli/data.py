@@ -96,7 +96,8 @@ def _check(args) -> int:
 
 
 def _import(args) -> int:
-    from fashiongan.data.folder import default_jobs, import_images, parse_background
+    from fashiongan.data.importer import default_jobs, import_images
+    from fashiongan.data.prepare import parse_background
 
     if args.jobs < 0:
         raise UserError(f"--jobs must be >= 0, got {args.jobs}")
@@ -144,7 +145,7 @@ def _info(args) -> int:
 
 
 def _export(args) -> int:
-    from fashiongan.data.folder import export_fmnist
+    from fashiongan.data.classfolders import export_fmnist
 
     if args.limit < 0:
         raise UserError(f"--limit must be >= 0, got {args.limit}")

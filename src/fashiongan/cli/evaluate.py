@@ -56,12 +56,10 @@ def _read_npz(target: Path):
 
 def _dataset(args, resolution: int, channels: int):
     """--data (a FOLDER imported at the target's size), else Fashion-MNIST."""
-    from fashiongan.data.resolve import dataset_for
-    from fashiongan.data.store import fmnist_dataset
+    from fashiongan.data.resolve import resolve
 
-    if args.data:
-        return dataset_for(args.data, resolution, channels, progress=False)
-    return fmnist_dataset(args.data_dir)
+    return resolve(args.data, resolution, channels, args.data_dir, progress=False,
+                   on_import=print)
 
 
 def _target(args):

@@ -32,7 +32,7 @@ def _judge_train(args) -> int:
     from fashiongan.metrics import judge
     from fashiongan.metrics.cas import labelled_split
 
-    ds = dataset_for(args.data, args.resolution, args.channels, progress=True)
+    ds = dataset_for(args.data, args.resolution, args.channels, progress=True, on_import=print)
     labelled_split(ds, "train")  # an unlabelled set is refused before anything else
     out = Path(args.out) if args.out else judge.default_path(ds)
     try:

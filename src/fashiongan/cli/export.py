@@ -78,7 +78,7 @@ def _export(args) -> int:
     plan.check(g, req, net_for_labels)
     reference, reason = None, ""
     if not args.no_audit:
-        ds, reason = audit.training_data(g.dataset, args.data, args.data_dir)
+        ds, reason = audit.training_data(g.dataset, args.data, args.data_dir, on_import=print)
         reference = audit.reference(ds, net, sha) if ds is not None else None
     file = snapshot_path(source)
     generator = {"path": str(Path(file).resolve()), "sha256": file_digest(file),

@@ -95,7 +95,7 @@ def _project(args) -> int:
 def photo_files(paths: list[str]) -> list[tuple[Path, bool]]:
     """(file, skip when unreadable): files as given (a bad one is an error), a folder's image
     files in name order (digit runs as numbers), where a bad one is skipped with a warning."""
-    from fashiongan.data.folder import IMAGE_EXTS, order_key
+    from fashiongan.data.scan import IMAGE_EXTS, order_key
 
     out = []
     for text in paths:

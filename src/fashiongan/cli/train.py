@@ -137,7 +137,8 @@ def _train_size(dataset) -> int:
 def _dataset(path: str, args):
     from fashiongan.data.resolve import dataset_for
 
-    return dataset_for(path, args.resolution, args.channels, progress=not args.no_progress)
+    return dataset_for(path, args.resolution, args.channels, progress=not args.no_progress,
+                       on_import=print)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

@@ -73,17 +73,6 @@ class Dataset:
         return self.pixels[sel], labels
 
 
-def fmnist_dataset(data_dir=None) -> Dataset:
-    """Fashion-MNIST as a Dataset: 70,000 x 1 x 28 x 28, train = the official 60,000, test =
-    the official 10,000 (in that order)."""
-    from fashiongan.data import FASHION_MNIST, load
-
-    xtr, ytr = load("train", data_dir)
-    xte, yte = load("test", data_dir)
-    pixels = np.concatenate([xtr.numpy(), xte.numpy()])[:, None]
-    labels = np.concatenate([ytr.numpy(), yte.numpy()]).astype(np.int64)
-    split = np.repeat(np.array([TRAIN, TEST], np.uint8), [len(xtr), len(xte)])
-    return Dataset(pixels, labels, FASHION_MNIST, split)
 
 
 sha256_file = file_digest  # the manifest's digests

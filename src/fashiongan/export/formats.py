@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fashiongan.data.folder import class_folders, write_classes_file
+from fashiongan.data.classfolders import class_folders, write_classes_file
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import idx

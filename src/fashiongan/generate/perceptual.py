@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fashiongan.data import FASHION_MNIST
+
 PIXEL_WEIGHT = 4.0  # pixel MSE (~0.005-0.05) beside the feature term (~0.05-0.5): ties it down
 EVALUATOR_LAYERS = (2, 6, 10, 13)  # indices in EvaluatorNet.body after each ReLU
 PYRAMID_LEVELS = 4
@@ -32,7 +34,8 @@ class Distance(nn.Module):
 
     def __init__(self, channels: int, resolution: int):
         super().__init__()
-        self.kind = "evaluator" if (channels, resolution) == (1, 28) else "pyramid"
+        self.kind = ("evaluator" if (channels, resolution, resolution) == FASHION_MNIST.shape
+                     else "pyramid")
         self.net = None
         if self.kind == "evaluator":
             from fashiongan.metrics import evaluator

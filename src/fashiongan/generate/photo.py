@@ -6,7 +6,7 @@ garment light on a black background, trimmed to its bounding box, its longer sid
 28 px, centred. A shop photo is the opposite on most counts (colour, a white background,
 margins, any size), so:
 
-1. decoded upright (EXIF), transparency on white, as the importer does (data/folder.py);
+1. decoded upright (EXIF), transparency on white, as the importer does (data/prepare.py);
 2. grey for a grey model, RGB for a colour one;
 3. the background is the median of the border pixels; when it is light and the data set's is
    dark (or the other way round) the picture is inverted;
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fashiongan.data.folder import upright
+from fashiongan.data.prepare import upright
 from fashiongan.errors import UserError
 
 MAX_PIXELS = 40_000_000  # a larger picture is refused before it is decoded (decompression bomb)

@@ -65,7 +65,8 @@ def _device_of(g: nn.Module) -> torch.device:
 @torch.no_grad()
 def generate(g: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
              batch_size: int = 500) -> np.ndarray:
-    """Run G in eval mode over z (and labels) in batches; uint8 [N,28,28]."""
+    """Run G in eval mode over z (and labels) in batches; uint8 [N,H,W] (grey) or [N,H,W,3]
+    (colour) at the resolution of G's data set (image_shape)."""
     was_training = g.training
     g.eval()
     dev = _device_of(g)

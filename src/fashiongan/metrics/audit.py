@@ -264,23 +264,24 @@ def reference(ds, net=None, net_sha256: str | None = None,
     return index, thresholds(t["test_distances"].numpy(), yte, ds.info.num_classes)
 
 
-def training_data(info, data: str | None, data_dir=None, what: str = "the generator"):
+def training_data(info, data: str | None, data_dir=None, what: str = "the generator",
+                  on_import=None):
     """(data set, "") that images of data set `info` are audited against, or (None, why not):
     --data (checked against `info`), else Fashion-MNIST for its generators and for images of
-    unknown origin (info None: an .npz); its test split calibrates the threshold."""
+    unknown origin (info None: an .npz); its test split calibrates the threshold. A folder
+    of images for --data is imported once (resolve.dataset_for, which tells on_import)."""
     from fashiongan.data import FASHION_MNIST
-    from fashiongan.data.resolve import dataset_for
-    from fashiongan.data.store import fmnist_dataset
+    from fashiongan.data.resolve import resolve
     from fashiongan.metrics.reference import check_match
 
     if data:
         res, ch = (info.resolution, info.channels) if info else (64, 3)
-        ds = dataset_for(data, res, ch, progress=False)
+        ds = resolve(data, res, ch, progress=False, on_import=on_import)
         if info is not None:
             check_match(info, ds, what)
     elif info is None or (info.shape, info.class_names) == (FASHION_MNIST.shape,
                                                             FASHION_MNIST.class_names):
-        ds = fmnist_dataset(data_dir)
+        ds = resolve(None, data_dir=data_dir)
     else:
         return None, "no --data: the generator's training data is needed to audit against"
     if not len(ds.test_index):

@@ -1,8 +1,9 @@
 """Model registry: an architecture name maps to its (Generator, Discriminator) classes.
 
-Every generator takes (z [N, latent_dim], labels [N] or None) and returns images [N,1,28,28] in
-[-1, 1]; it has `latent_dim` and `num_classes` (0 when unconditional). Every discriminator takes
-(images, labels or None) and returns one logit per image, shape [N].
+Every generator takes (z [N, latent_dim], labels [N] or None) and returns images [N,C,H,W] in
+[-1, 1], at the channels and resolution of the DatasetInfo it was built for; it has
+`latent_dim` and `num_classes` (0 when unconditional). Every discriminator takes (images,
+labels or None) and returns one logit per image, shape [N].
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ MAX_SCALE = 16
 CLASS_DOC = "class index or name (the model's categories: GET /api/classes)"
 Seed = Annotated[int, Query(ge=0, lt=MAX_SEED, description="seed in [0, 2^31)")]
 ClassParam = Annotated[str | None, Query(max_length=40, description=CLASS_DOC)]
-Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each 28x28 design")]
+Scale = Annotated[int, Query(ge=1, le=MAX_SCALE, description="enlarge each design (at the data "
+                                                              "set's resolution) this many times")]
 Format = Annotated[Literal["png", "json"], Query(
     description="png: one picture, a grid with 2-px gaps (a single design comes unframed); "
                 "json: base64 PNGs with their seeds and classes")]

@@ -46,7 +46,8 @@ class Design(_WithClass):
     seed: int
     class_: int | None = Field(alias="class", description="class index; null: unconditional")
     class_name: str | None
-    png: str = Field(description="base64 PNG, 28x28 times scale, grey")
+    png: str = Field(description="base64 PNG, the data set's resolution times scale, grey "
+                                  "or colour")
 
 
 class Designs(_WithClass):

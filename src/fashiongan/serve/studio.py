@@ -32,7 +32,7 @@ MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
 class Design:
     seed: int
     label: int | None  # class index; None for an unconditional generator
-    image: np.ndarray  # uint8 [28, 28]
+    image: np.ndarray  # uint8 [H, W] grey or [H, W, 3] colour, at the data set's resolution
 
 
 class Studio:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from fashiongan import snapshot
-from fashiongan.data.store import fmnist_dataset
+from fashiongan.data.resolve import resolve
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
 from fashiongan.metrics import evaluator
@@ -36,7 +36,7 @@ class TrainingEvaluator:
 
     def _setup(self, device) -> None:
         self.net, digest = evaluator.load(device=device)
-        ref = reference(classifier(self.net, digest), fmnist_dataset(self.data_dir),
+        ref = reference(classifier(self.net, digest), resolve(None, data_dir=self.data_dir),
                         progress=False)
         self.mu, self.sigma = ref.mu, ref.sigma  # the test set's statistics only
         # After a resume the loop has cut metrics.jsonl back to the resumed step: best so far.

@@ -19,6 +19,7 @@ from torch import nn
 
 from fashiongan import augment, data
 from fashiongan.config import TrainConfig
+from fashiongan.data.resolve import resolve
 from fashiongan.data.sampler import BatchSampler
 from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator
@@ -43,9 +44,7 @@ def training_data(dataset=None, data_dir=None):
     """(uint8 images [N,C,H,W], int64 labels [N], DatasetInfo) of the training split, as CPU
     tensors; an unlabelled data set gets zeros, which only a conditional model would read.
     dataset: a data.store.Dataset; None: Fashion-MNIST from data_dir."""
-    if dataset is None:
-        images, labels = data.load("train", data_dir)
-        return images.unsqueeze(1), labels, data.FASHION_MNIST
+    dataset = resolve(None, data_dir=data_dir) if dataset is None else dataset
     pixels, labels = dataset.train()
     images = torch.from_numpy(np.ascontiguousarray(pixels))
     labels = (

@@ -1,0 +1,92 @@
+"""Class folders: a class name as a folder name on any file system, the classes.json that
+keeps the real names, and Fashion-MNIST exported as such a folder (one subfolder per class).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from PIL import Image
+
+from fashiongan.data.scan import CLASSES_FILE
+from fashiongan.errors import UserError
+
+_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
+
+
+def folder_name(name: str) -> str:
+    """A class name as a folder name on any file system: "T-shirt/top" -> "T-shirt_top"."""
+    safe = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).rstrip(" .")
+    return safe or "_"
+
+
+def class_folders(names) -> list[str]:
+    """One folder name per class name, safe on any file system and all different."""
+    folders = []
+    for name in names:
+        f = folder_name(name)
+        while f in folders:  # two names that sanitise alike stay apart
+            f += "_"
+        folders.append(f)
+    return folders
+
+
+def write_classes_file(root: Path, folders, names, source: str, order: str) -> None:
+    """root/classes.json: which folder is which class (folder order = label order), and the
+    real names, which `data import` reads back."""
+    (root / CLASSES_FILE).write_text(json.dumps(
+        {"folders": list(folders), "names": list(names), "source": source, "order": order},
+        indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
+                  progress: bool = True, overwrite: bool = False) -> tuple[Path, int]:
+    """Fashion-MNIST as OUT/<class folder>/<index>.png (index zero-padded, its place in the
+    split) plus OUT/classes.json with the real names; importing OUT with --resolution 28
+    --channels 1 gives back the same pixels and labels in the same order."""
+    from tqdm import tqdm
+
+    from fashiongan.data import CLASS_NAMES, load
+
+    if split not in ("train", "test"):
+        raise UserError(f"--split must be train or test, got {split!r}")
+    x, y = load(split, data_dir)
+    x, y = x.numpy(), y.numpy()
+    if limit:
+        x, y = x[:limit], y[:limit]
+    folders = class_folders(CLASS_NAMES)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite:
+            raise UserError(f"{out}: exists and is not empty; give --overwrite to replace it")
+        if not (out / CLASSES_FILE).is_file():  # replace an export, never some other folder
+            raise UserError(f"{out}: not an export (no {CLASSES_FILE}); refusing to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.exporting-"))
+    except OSError as e:
+        raise UserError(f"{out}: cannot write there ({e.strerror or e})") from None
+    try:
+        for f in folders:
+            (tmp / f).mkdir()
+        width = len(str(len(x) - 1))
+        for i in tqdm(range(len(x)), unit="img", desc="export", disable=not progress,
+                      file=sys.stderr):
+            Image.fromarray(x[i], "L").save(tmp / folders[y[i]] / f"{i:0{width}d}.png")
+        write_classes_file(tmp, folders, CLASS_NAMES, f"fashion-mnist {split}",
+                           "file name = index in the split")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            shutil.rmtree(out) if overwrite else out.rmdir()
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out, len(x)
