@@ -31,7 +31,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT))  # tests.datasets.shop_photo: the photos the tests use too
+sys.path.insert(0, str(ROOT))  # tests.support.datasets.shop_photo: the photos the tests use too
 
 COLOURS = [(200, 40, 60), (40, 90, 200), (30, 140, 60), (120, 60, 30), (90, 90, 90),
            (180, 120, 20), (110, 40, 140), (20, 20, 30)]
@@ -39,7 +39,7 @@ COLOURS = [(200, 40, 60), (40, 90, 200), (30, 140, 60), (120, 60, 30), (90, 90, 
 
 def photos(images: np.ndarray, seed: int) -> list[bytes]:
     """Each test image as a PNG shop photo (colour, light sheet, 64-96 px, off-centre)."""
-    from tests.datasets import shop_photo
+    from tests.support.datasets import shop_photo
 
     rng = np.random.default_rng(seed)
     out = []

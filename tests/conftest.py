@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -59,10 +55,3 @@ def tiny_cfg():
         return config.from_dict(base)
 
     return make
-
-
-def run_cli(*args, cwd=None, env=None, timeout=600):
-    """Run `python -m fashiongan ARGS` for real; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "fashiongan", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, **(env or {})})
