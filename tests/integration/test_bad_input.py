@@ -7,156 +7,17 @@ byte-for-byte as it was, with nothing added or removed: a refused command leaves
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-import os
-import pickle
-import resource
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-from safetensors.torch import save_file
 
-from fashiongan import config, presets, snapshot
-from fashiongan.data import FILES
-from fashiongan.data.importer import import_images
-from fashiongan.data.store import open_dataset
-from fashiongan.metrics import judge
-from fashiongan.training import states
-from fashiongan.training.loop import training_loop
 from tests.support.cli import run_cli
-from tests.support.datasets import tinted_folder
-
-SLOW = pytest.mark.slow
-
-
-def _cfg(**changes):
-    base = presets.resolve("article").to_dict()
-    base.update(iterations=2, log_interval=1, sample_interval=2, checkpoint_interval=1,
-                keep_checkpoints=3, threads=1, g_width=16, d_width=32, grid_rows=2,
-                grid_cols=2)
-    base.update(changes)
-    return config.from_dict(base)
-
-
-def _data_variant(folder: Path, data_dir: Path, damage: str | None, name: str) -> Path:
-    """A Fashion-MNIST folder of links to the real files, with one file damaged (or gone)."""
-    folder.mkdir()
-    for spec in FILES.values():
-        src = next(data_dir / n for n in (spec.name + ".gz", spec.name)
-                   if (data_dir / n).is_file())
-        if spec.name != name:
-            (folder / src.name).symlink_to(src.resolve())
-        elif damage == "truncated":  # a download cut short: half of the .gz
-            raw = src.read_bytes()
-            (folder / (spec.name + ".gz")).write_bytes(raw[:len(raw) // 2])
-        elif damage == "garbage":  # right name, random content
-            (folder / spec.name).write_bytes(np.random.default_rng(0).bytes(4096))
-        elif damage == "wrong-count":  # a valid header that promises too few items
-            content = bytearray(gzip.decompress(src.read_bytes()))
-            content[4:8] = (100).to_bytes(4, "big")
-            (folder / spec.name).write_bytes(bytes(content))
-    return folder
+from tests.support.workspace import SLOW, Case, case, listing, make_workspace  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, data_dir):
-    """The workspace every case runs against: two real (tiny) runs and every bad file."""
-    ws = tmp_path_factory.mktemp("ws")
-    training_loop(_cfg(), ws / "run", data_dir=data_dir, progress=False, max_train_images=256)
-    other_cfg = _cfg(model="dcgan", g_width=8, d_width=8)
-    training_loop(other_cfg, ws / "other", data_dir=data_dir, progress=False,
-                  max_train_images=256)
-    # a run folder whose config is the article's but whose state is another model's
-    (ws / "mixed" / "checkpoints").mkdir(parents=True)
-    shutil.copy(ws / "run" / "config.json", ws / "mixed" / "config.json")
-    for f in (ws / "other" / "checkpoints").iterdir():
-        shutil.copy(f, ws / "mixed" / "checkpoints" / f.name)
-    # files that are not what they claim
-    rng = np.random.default_rng(1)
-    (ws / "random.safetensors").write_bytes(rng.bytes(10_000))
-    (ws / "random.pt").write_bytes(rng.bytes(10_000))
-    (ws / "empty.safetensors").write_bytes(b"")
-    g = snapshot.load_generator(ws / "run")
-    torch.save(g.state_dict(), ws / "weights.pt")  # a pickle (zip) under its usual name
-    shutil.copy(ws / "weights.pt", ws / "zip-pickle.safetensors")
-    (ws / "raw-pickle.safetensors").write_bytes(
-        pickle.dumps({k: v.numpy() for k, v in g.state_dict().items()}, protocol=4))
-    other_g = snapshot.load_generator(ws / "other")
-    tensors = {k: v.contiguous() for k, v in other_g.state_dict().items()}
-    save_file(tensors, ws / "other-model.safetensors",  # dcgan weights, article's config
-              metadata={"fashiongan": json.dumps({"config": _cfg().to_dict()})})
-    save_file(tensors, ws / "no-metadata.safetensors")
-    np.savez(ws / "objects.npz", images=np.array([{"a": 1}], dtype=object))
-    np.savez(ws / "wrong-shape.npz", images=np.zeros((20, 32, 32), np.uint8))
-    (ws / "garbage.npz").write_bytes(rng.bytes(5000))
-    good = np.zeros((20, 28, 28), np.uint8)
-    labels = np.arange(20) % 10
-    np.savez(ws / "labels-column.npz", images=good, labels=labels[:, None])
-    np.savez(ws / "labels-range.npz", images=good, labels=labels + 3)
-    np.savez(ws / "labels-negative.npz", images=good, labels=labels - 1)
-    np.savez(ws / "labels-length.npz", images=good, labels=labels[:19])
-    np.savez(ws / "labels-strings.npz", images=good, labels=labels.astype(str))
-    np.savez(ws / "labels-floats.npz", images=good, labels=labels.astype(np.float32))
-    np.savez(ws / "one-image.npz", images=good[:1])
-    np.savez(ws / "no-image.npz", images=good[:0])
-    # presets
-    (ws / "unknown-key.yaml").write_text("model: article\ncolour: red\n")
-    (ws / "typed.yaml").write_text("batch_size: lots\n")
-    (ws / "broken.yaml").write_text("model: [article\n")
-    (ws / "list.yaml").write_text("- model\n- article\n")
-    # data folders
-    for damage, name in (("missing", "t10k-labels-idx1-ubyte"),
-                         ("truncated", "train-images-idx3-ubyte"),
-                         ("garbage", "train-labels-idx1-ubyte"),
-                         ("wrong-count", "train-labels-idx1-ubyte")):
-        _data_variant(ws / f"data-{damage}", Path(data_dir), damage, name)
-    (ws / "a-file").write_text("not a folder\n")
-    (ws / "a-folder").mkdir()
-    # imported data sets (60 tinted garments, 32 px RGB): labelled, and the same unlabelled;
-    # a judge of the labelled one (one step: only its metadata matters here)
-    tinted, _ = tinted_folder(ws / "photos", 60, size=32)
-    for name, labels in (("ds", "subfolders"), ("ds-unlabelled", "none")):
-        import_images(ws / "photos", ws / name, resolution=32, channels=3, labels=labels,
-                      test_fraction=0.25, jobs=1, progress=False, log=lambda line: None)
-    labelled = open_dataset(ws / "ds")
-    judge.train_and_save(labelled, ws / "judge-ds.safetensors", judge.recipe_for(labelled),
-                         log=lambda line: None, max_steps=1)
-    np.savez(ws / "tinted.npz", images=tinted[:20].transpose(0, 2, 3, 1))
-    return ws
-
-
-def _listing(root: Path) -> dict[str, str]:
-    """Every path under root -> SHA-256 of its bytes (links by target, folders as such)."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        rel = str(p.relative_to(root))
-        if p.is_symlink():
-            out[rel] = "link:" + os.readlink(p)
-        elif p.is_dir():
-            out[rel] = "dir"
-        else:
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-@dataclass(frozen=True)
-class Case:
-    argv: tuple[str, ...]  # "{ws}" and "{data}" are filled in
-    expect: str  # a fragment of the one stderr line (case-insensitive)
-    code: int = 2  # the README: 2 for bad input, 1 for a fault of the machine
-    cmd: str = field(default="", compare=False)
-
-
-def case(id_: str, expect: str, *argv: str, slow: bool = False, code: int = 2):
-    return pytest.param(Case(tuple(argv), expect, code), id=id_, marks=[SLOW] if slow else [])
+    return make_workspace(tmp_path_factory, data_dir)
 
 
 NEW = "{ws}/new-run"  # a run folder that must not come into being
@@ -410,13 +271,13 @@ CASES = [
 
 @pytest.mark.parametrize("c", CASES)
 def test_bad_input_is_one_clear_line(c: Case, ws, data_dir):
-    before = _listing(ws)
+    before = listing(ws)
     argv = [a.format(ws=ws, data=data_dir) for a in c.argv]
     try:
         r = run_cli(*argv, cwd=ws, timeout=120)
-        after = _listing(ws)
+        after = listing(ws)
     finally:  # whatever a failing case left behind must not spill into the next case
-        for rel in sorted(set(_listing(ws)) - set(before), key=len):
+        for rel in sorted(set(listing(ws)) - set(before), key=len):
             if (ws / rel).is_dir():
                 shutil.rmtree(ws / rel, ignore_errors=True)
             else:
@@ -440,66 +301,3 @@ def test_unwritable_results_file_fails_before_any_evaluation(ws):
     assert "FID" not in r.stdout and r.stdout.strip() == ""
 
 
-# --- disk full while a checkpoint is written ---------------------------------------------------
-
-def _state_file_bytes(run: Path) -> int:
-    return max(p.stat().st_size for p in states.list_states(run / "checkpoints"))
-
-
-def _limit_file_size(limit: int):
-    """preexec_fn: the kernel refuses to grow any file past `limit` bytes (EFBIG), as a full
-    disk refuses with ENOSPC; Python ignores SIGXFSZ, so the write raises OSError."""
-    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
-@pytest.fixture
-def disk_run(tmp_path, data_dir):
-    """A run with two good training states (iterations 1 and 2) of the full-size article."""
-    run = tmp_path / "run"
-    training_loop(_cfg(g_width=256, d_width=512), run, data_dir=data_dir, progress=False,
-                  max_train_images=256)
-    return run
-
-
-def _mount_small_tmpfs(folder: Path, size: int, request) -> None:
-    """A real file system that fills up; needs root and the right to mount, else a skip."""
-    folder.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "fashiongan-full",
-                        str(folder)], capture_output=True, text=True)
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(folder)]))
-
-
-@pytest.mark.parametrize("how", ["file-size-limit", "full-tmpfs"])
-def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, tmp_path,
-                                                       request):
-    """Resume a run where the next training state cannot be written: either every file is
-    capped at half a state (RLIMIT_FSIZE: EFBIG), or the run lives on a tmpfs with room for
-    half a state more (ENOSPC). One line naming the file, non-zero exit, the old states
-    untouched and still loading, no temp file left."""
-    state_bytes = _state_file_bytes(disk_run)
-    run, limit = disk_run, None
-    if how == "full-tmpfs":
-        used = sum(-(-f.stat().st_size // 4096) * 4096 for f in disk_run.rglob("*")
-                   if f.is_file())
-        _mount_small_tmpfs(tmp_path / "small-disk", used + state_bytes // 2, request)
-        run = shutil.copytree(disk_run, tmp_path / "small-disk" / "run")
-    else:
-        limit = _limit_file_size(state_bytes // 2)
-    ckpts = run / "checkpoints"
-    before = _listing(ckpts)
-    latest = states.latest_state(ckpts)
-    r = subprocess.run([sys.executable, "-m", "fashiongan", "train", "--resume", str(run),
-                        "--set", "iterations=4", "--no-progress", "--data-dir", str(data_dir),
-                        "--limit-data", "256"], capture_output=True, text=True, timeout=300,
-                       preexec_fn=limit)
-    err = r.stderr.strip().splitlines()
-    fault = "File too large" if limit else "No space left on device"
-    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
-    assert len(err) == 1, r.stderr
-    assert err[0] == (f"fashiongan: error: {ckpts / 'state-00000003.pt'}: cannot write: "
-                      f"{fault}; last good training state: {latest}")
-    assert _listing(ckpts) == before  # no new state, no temp file left, old ones intact
-    assert states.latest_state(ckpts) == latest
-    assert states.load_state(latest)["step"] == 2

@@ -1,7 +1,7 @@
 """The README's two commands, run for real (bootstrap.sh itself) as a new machine meets them.
 
-Stand-in apt-get, dpkg, sudo and id (tests/support/standins/) come first on PATH and record what they
-are asked; the Debian data set is hidden in a private mount namespace and "installed" again by
+Stand-in apt-get, dpkg, sudo and id (tests/support/standins/) come first on PATH and record what
+they are asked; the Debian data set is hidden in a private mount namespace and "installed" again by
 the stand-in apt-get. Everything else is real: the venv, pip, torch, the training, pytest.
 """
 

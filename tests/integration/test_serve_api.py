@@ -3,9 +3,6 @@ as real snapshots: one class-conditional (cdcgan), one unconditional (the articl
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 import socket
 import threading
 import time
@@ -13,42 +10,14 @@ from importlib import metadata
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 import fashiongan  # noqa: E402
-from fashiongan import config, presets
-from fashiongan.models import build_generator
 from fashiongan.serve.app import create_app
-from fashiongan.snapshot import save_snapshot
 from tests.support.cli import run_cli  # noqa: E402
-
-SIZES = {"cdcgan": dict(g_width=16, d_width=16, num_classes=10),
-         "article": dict(g_width=16, d_width=32, num_classes=0)}
-
-
-def tiny_snapshot(folder, model: str = "cdcgan"):
-    """A small untrained generator of `model`, saved as a snapshot. Its class tables, conv
-    weights and BatchNorm statistics get spread-out values, so that seeds, classes and eval
-    mode differ visibly (a fresh conditional BatchNorm treats every class alike)."""
-    cfg = config.from_dict({**presets.resolve("article").to_dict(), "model": model,
-                            **SIZES[model]})
-    torch.manual_seed(0)
-    g = build_generator(cfg)
-    with torch.no_grad():
-        for m in g.modules():
-            if isinstance(m, torch.nn.Embedding):
-                m.weight.normal_(1.0 if m.weight.mean() > 0.5 else 0.0, 0.5)
-            elif isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d):
-                m.reset_parameters()  # PyTorch's wider init: DCGAN's N(0, 0.02) gives flat grey
-        g.train()
-        for _ in range(3):
-            y = torch.arange(64) % 10 if cfg.model.num_classes else None
-            g(torch.randn(64, cfg.model.latent_dim), y)
-    return save_snapshot(g, cfg, folder, {"step": 0})
+from tests.support.studio import HardLabelsOnly, designs, pixels, png_array, tiny_snapshot  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")
@@ -65,22 +34,6 @@ def client(cond_g):
 def uncond_client(tmp_path_factory):
     g = fashiongan.load_generator(tiny_snapshot(tmp_path_factory.mktemp("art"), "article"))
     return TestClient(create_app(g))
-
-
-def png_array(data: bytes) -> np.ndarray:
-    im = Image.open(io.BytesIO(data))
-    assert im.format == "PNG" and im.mode == "L"
-    return np.asarray(im)
-
-
-def designs(client, **params) -> list[dict]:
-    r = client.get("/api/generate", params={**params, "format": "json"})
-    assert r.status_code == 200, r.text
-    return r.json()["images"]
-
-
-def pixels(item: dict) -> np.ndarray:
-    return png_array(base64.b64decode(item["png"]))
 
 
 def test_classes_and_health(client, uncond_client):
@@ -305,19 +258,6 @@ def test_cli_serve_names_a_taken_port(tmp_path):
     assert r.returncode == 2 and "cannot listen on 127.0.0.1:" in r.stderr
 
 
-class HardLabelsOnly(torch.nn.Module):
-    """A conditional generator that refuses class weights, as a third-party model might."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner, self.latent_dim, self.num_classes = inner, inner.latent_dim, 10
-
-    def forward(self, z, labels):
-        if labels.is_floating_point():
-            raise TypeError("int labels only")
-        return self.inner(z, labels)
-
-
 def test_generator_without_soft_classes_switches_class_halfway(cond_g):
     c = TestClient(create_app(HardLabelsOnly(cond_g)))
     assert c.get("/api/classes").json()["class_blend"] == "switch"
@@ -327,86 +267,3 @@ def test_generator_without_soft_classes_switches_class_halfway(cond_g):
 
     bag = designs(c, **{"class": "bag", "n": 1, "seed": 4})[0]["png"]
     assert one(mix_class="bag", mix=0.4) == one() and one(mix_class="bag", mix=0.6) == bag
-
-
-def test_shipped_generator_is_the_default(tmp_path):
-    """Without --checkpoint, sample and serve use the generator in the package, when one ships;
-    a build without one says so in one line."""
-    from importlib import resources
-
-    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
-    out = tmp_path / "s.npz"
-    r = run_cli("sample", "--class", "dress", "--n", 4, "--out", out)
-    if not shipped.is_file():
-        assert r.returncode == 2 and "does not ship in this build" in r.stderr
-        r = run_cli("serve", "--port", 0)
-        assert r.returncode == 2 and "does not ship in this build" in r.stderr
-        return
-    assert r.returncode == 0, r.stderr
-    assert np.load(out)["labels"].tolist() == [3, 3, 3, 3]
-    g = fashiongan.load_generator(str(shipped))
-    c = TestClient(create_app(g))
-    assert c.get("/api/classes").json()["conditional"] is True
-    items = designs(c, **{"class": "dress", "n": 4, "seed": 0})
-    for s, item in enumerate(items):  # each design is made alone (batch of one)
-        assert np.array_equal(pixels(item), fashiongan.sample(g, 1, seed=s, labels=3)[0])
-
-
-def test_shipped_generators_are_picked_by_name(tmp_path):
-    """`sample default|best` (and `serve --checkpoint best`) names a generator in the package
-    (README, The shipped generators); a folder of that name in the working directory wins, and
-    an unknown name is a path."""
-
-    from fashiongan.snapshot import SHIPPED, load_generator, shipped_generator, snapshot_path
-
-    assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
-    best = load_generator("best")  # the default preset's network trained for 100 minutes
-    assert shipped_generator("best") == shipped_generator("long")  # its name when it shipped
-    assert best.model_name == "cdcgan" and best.snapshot_info["step"] == 97_650
-    record = json.loads(shipped_generator("best").with_suffix(".json").read_text())
-    trained = config.from_dict(record["config"])  # the training record beside the weights
-    assert trained.objective.r1_interval == 16
-    assert record["step"] == 97_650 and record["fid"] < 3.0  # the README's figures' source
-    # what `--preset best` trains now: the run's config but for the keys that steer the run
-    # (threads, evaluation during it) and not what it learns
-    run_keys = {"threads": 1, "eval_every": 10_000}
-    assert presets.resolve("best").replace(**run_keys) == trained
-    resnet = load_generator("resnet")  # the best preset's residual nets before (slower)
-    resnet_record = json.loads(shipped_generator("resnet").with_suffix(".json").read_text())
-    assert resnet.model_name == "resnet" and resnet_record["config"]["loss"] == "hinge"
-    assert resnet.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
-    named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
-    for out, extra in ((named, ("default",)), (plain, ())):
-        r = run_cli("sample", *extra, "--n", 6, "--seed", 3, "--out", out)
-        assert r.returncode == 0, r.stderr
-    shipped = np.load(plain)["images"]
-    assert np.array_equal(np.load(named)["images"], shipped)
-    tiny_snapshot(tmp_path / "default")  # a run folder called "default" is not the shipped one
-    r = run_cli("sample", "default", "--n", 6, "--seed", 3, "--out", "own.npz",
-                cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    own = np.load(tmp_path / "own.npz")["images"]
-    assert own.shape == shipped.shape and not np.array_equal(own, shipped)
-    r = run_cli("sample", "bestest", "--out", tmp_path / "x.npz")
-    assert r.returncode == 2 and "no generator snapshot found" in r.stderr
-
-
-def test_a_colour_model_serves_its_own_categories_in_colour(tmp_path):
-    """A generator trained on an imported data set: its class names (Unicode), resolution and
-    colour reach /api/classes, and designs come back as RGB PNGs of its size."""
-    from fashiongan.data import DatasetInfo
-    from fashiongan.snapshot import load_generator
-
-    info = DatasetInfo(32, 3, ("Blusen & Röcke", "裙子", "Shoes"), name="my-shop")
-    cfg = presets.resolve("cdcgan", ["num_classes=3", "g_width=32", "d_width=8"])
-    save_snapshot(build_generator(cfg, info), cfg, tmp_path / "snap", {"step": 0}, dataset=info)
-    c = TestClient(create_app(load_generator(tmp_path / "snap")))
-    classes = c.get("/api/classes").json()
-    assert [x["name"] for x in classes["classes"]] == list(info.class_names)
-    assert (classes["resolution"], classes["channels"], classes["dataset"]) == (32, 3, "my-shop")
-    r = c.get("/api/generate", params={"class": "裙子", "n": 1, "seed": 5, "format": "png"})
-    assert r.status_code == 200, r.text
-    im = Image.open(io.BytesIO(r.content))
-    assert im.mode == "RGB" and im.size == (32, 32)
-    js = c.get("/api/generate", params={"class": "blusen & röcke", "n": 2, "format": "json"})
-    assert [d["class_name"] for d in js.json()["images"]] == ["Blusen & Röcke"] * 2

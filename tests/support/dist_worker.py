@@ -1,5 +1,6 @@
-"""Run under torchrun by tests/integration/test_distributed.py: `torchrun --nproc_per_node 2 dist_worker.py
-OUT MODE`. Each rank writes what it saw and its weights to OUT/rank<r>.pt for the test to compare.
+"""Run under torchrun by tests/integration/test_distributed.py: `torchrun --nproc_per_node 2
+dist_worker.py OUT MODE`. Each rank writes what it saw and its weights to OUT/rank<r>.pt for the
+test to compare.
 
 MODE steps: 5 real training iterations of the Trainer with DDP (the code `fashiongan train`
 runs, through its `run(n)`).

@@ -1,0 +1,80 @@
+"""A full disk while a checkpoint is written: the previous training state survives, the
+error is one line naming the file, and the run resumes from the last good state."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fashiongan.training import states
+from fashiongan.training.loop import training_loop
+from tests.support.workspace import cfg, listing
+
+# --- disk full while a checkpoint is written ---------------------------------------------------
+
+def _state_file_bytes(run: Path) -> int:
+    return max(p.stat().st_size for p in states.list_states(run / "checkpoints"))
+
+
+def _limit_file_size(limit: int):
+    """preexec_fn: the kernel refuses to grow any file past `limit` bytes (EFBIG), as a full
+    disk refuses with ENOSPC; Python ignores SIGXFSZ, so the write raises OSError."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.fixture
+def disk_run(tmp_path, data_dir):
+    """A run with two good training states (iterations 1 and 2) of the full-size article."""
+    run = tmp_path / "run"
+    training_loop(cfg(g_width=256, d_width=512), run, data_dir=data_dir, progress=False,
+                  max_train_images=256)
+    return run
+
+
+def _mount_small_tmpfs(folder: Path, size: int, request) -> None:
+    """A real file system that fills up; needs root and the right to mount, else a skip."""
+    folder.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "fashiongan-full",
+                        str(folder)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(folder)]))
+
+
+@pytest.mark.parametrize("how", ["file-size-limit", "full-tmpfs"])
+def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, tmp_path,
+                                                       request):
+    """Resume a run where the next training state cannot be written: either every file is
+    capped at half a state (RLIMIT_FSIZE: EFBIG), or the run lives on a tmpfs with room for
+    half a state more (ENOSPC). One line naming the file, non-zero exit, the old states
+    untouched and still loading, no temp file left."""
+    state_bytes = _state_file_bytes(disk_run)
+    run, limit = disk_run, None
+    if how == "full-tmpfs":
+        used = sum(-(-f.stat().st_size // 4096) * 4096 for f in disk_run.rglob("*")
+                   if f.is_file())
+        _mount_small_tmpfs(tmp_path / "small-disk", used + state_bytes // 2, request)
+        run = shutil.copytree(disk_run, tmp_path / "small-disk" / "run")
+    else:
+        limit = _limit_file_size(state_bytes // 2)
+    ckpts = run / "checkpoints"
+    before = listing(ckpts)
+    latest = states.latest_state(ckpts)
+    r = subprocess.run([sys.executable, "-m", "fashiongan", "train", "--resume", str(run),
+                        "--set", "iterations=4", "--no-progress", "--data-dir", str(data_dir),
+                        "--limit-data", "256"], capture_output=True, text=True, timeout=300,
+                       preexec_fn=limit)
+    err = r.stderr.strip().splitlines()
+    fault = "File too large" if limit else "No space left on device"
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert len(err) == 1, r.stderr
+    assert err[0] == (f"fashiongan: error: {ckpts / 'state-00000003.pt'}: cannot write: "
+                      f"{fault}; last good training state: {latest}")
+    assert listing(ckpts) == before  # no new state, no temp file left, old ones intact
+    assert states.latest_state(ckpts) == latest
+    assert states.load_state(latest)["step"] == 2
