@@ -186,7 +186,8 @@ def main(argv=None) -> None:
             torch.set_num_threads(threads)
         for preset in args.presets.split(","):
             base = presets.resolve(preset, args.set, info if args.data else None)
-            sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]
+            sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [
+                base.schedule.batch_size]
             for bs in sizes:
                 cfg = base.replace(batch_size=bs)
                 fast = Trainer(cfg, images, labels, info, device)
