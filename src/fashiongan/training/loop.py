@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import signal
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
 from fashiongan.imageio import grid
 from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots, states
+from fashiongan.training.interrupt import Interrupt
 from fashiongan.training.trainer import training_data
 
 
@@ -37,27 +37,6 @@ def pick_device(name: str) -> torch.device:
     return validate.device(name, "config: device")
 
 
-class _Interrupt:
-    """SIGINT/SIGTERM set a flag that the loop reads between iterations, so a training state is
-    never saved from the middle of an optimiser step; a second Ctrl-C stops at once."""
-
-    def __init__(self):
-        self.signum = 0
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signum and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 def _restoring_threads(fn):
@@ -227,7 +206,7 @@ def training_loop(
     )
     t_start, t_tick, step_tick = time.perf_counter(), time.perf_counter(), tr.step
     status, rec = "finished", {}
-    with _Interrupt() as interrupt:
+    with Interrupt() as interrupt:
         alone = not di.enabled  # alone, Ctrl-C stops after the iteration; ranks at a tick
         stop = (lambda: bool(interrupt.signum)) if alone else None
         try:
