@@ -25,7 +25,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    ap.add_argument("--generator", help="generator .safetensors (default: the shipped one)")
+    ap.add_argument("--generator", help="generator: a path or a shipped name (default: the "
+                    "shipped best)")
     ap.add_argument("--sets", default="train,generator",
                     help="which sets to score, comma-separated (default: %(default)s)")
     ap.add_argument("--json", help="write the results here")

@@ -69,6 +69,9 @@ def write_snapshot(
 # used when no checkpoint is given); "best" (also "long") the same network and settings trained
 # 100 minutes; "resnet" the residual nets (figures: docs/results/2026-12-02-fashion-mnist-
 # quality.md). A path that exists wins over a name.
+# The generator a command uses when none is named: the best shipped one (the others stay
+# reachable by name).
+DEFAULT_SHIPPED = "best"
 SHIPPED = {
     "default": "generator.safetensors",
     "best": "generator-long.safetensors",
@@ -77,7 +80,7 @@ SHIPPED = {
 }
 
 
-def shipped_generator(name: str = "default") -> Path:
+def shipped_generator(name: str = DEFAULT_SHIPPED) -> Path:
     """The shipped generator called `name` (a UserError when this build has none of it)."""
     from importlib import resources
 

@@ -22,22 +22,33 @@ from tests.support.cli import run_cli  # noqa: E402
 from tests.support.studio import designs, pixels, tiny_snapshot  # noqa: E402
 
 
-def test_shipped_generator_is_the_default(tmp_path):
-    """Without --checkpoint, sample and serve use the generator in the package, when one ships;
-    a build without one says so in one line."""
-    from importlib import resources
+def test_the_best_shipped_generator_is_the_default(tmp_path):
+    """Without a checkpoint, sample and serve use the best generator in the package (the
+    others stay reachable by name); a build without it says so in one line."""
+    import subprocess
+    import sys
 
-    shipped = resources.files("fashiongan") / "weights" / "generator.safetensors"
+    from fashiongan.snapshot import shipped_generator
+
+    best = shipped_generator("best")
     out = tmp_path / "s.npz"
     r = run_cli("sample", "--class", "dress", "--n", 4, "--out", out)
-    if not shipped.is_file():
-        assert r.returncode == 2 and "does not ship in this build" in r.stderr
-        r = run_cli("serve", "--port", 0)
-        assert r.returncode == 2 and "does not ship in this build" in r.stderr
-        return
     assert r.returncode == 0, r.stderr
-    assert np.load(out)["labels"].tolist() == [3, 3, 3, 3]
-    g = fashiongan.load_generator(str(shipped))
+    drawn = np.load(out)
+    assert drawn["labels"].tolist() == [3, 3, 3, 3]
+    g = fashiongan.load_generator(best)
+    assert np.array_equal(drawn["images"], fashiongan.sample(g, 4, seed=0, labels=3))
+    other = fashiongan.load_generator(shipped_generator("default"))
+    assert not np.array_equal(drawn["images"], fashiongan.sample(other, 4, seed=0, labels=3))
+    # the server says which generator it serves before it listens
+    p = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = p.stdout.readline()
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    assert first.startswith(f"fashiongan studio: {best} ")
     c = TestClient(create_app(g))
     assert c.get("/api/classes").json()["conditional"] is True
     items = designs(c, **{"class": "dress", "n": 4, "seed": 0})
@@ -47,12 +58,13 @@ def test_shipped_generator_is_the_default(tmp_path):
 
 def test_shipped_generators_are_picked_by_name(tmp_path):
     """`sample default|best` (and `serve --checkpoint best`) names a generator in the package
-    (README, The shipped generators); a folder of that name in the working directory wins, and
+    (docs/sampling.md); a folder of that name in the working directory wins, and
     an unknown name is a path."""
 
     from fashiongan.snapshot import SHIPPED, load_generator, shipped_generator, snapshot_path
 
-    assert snapshot_path("default") == shipped_generator() and "best" in SHIPPED
+    assert snapshot_path("default") == shipped_generator("default") and "best" in SHIPPED
+    assert snapshot_path("best") == shipped_generator()  # the one used when none is named
     best = load_generator("best")  # the default preset's network trained for 100 minutes
     assert shipped_generator("best") == shipped_generator("long")  # its name when it shipped
     assert best.model_name == "cdcgan" and best.snapshot_info["step"] == 97_650
@@ -69,13 +81,13 @@ def test_shipped_generators_are_picked_by_name(tmp_path):
     assert resnet.model_name == "resnet" and resnet_record["config"]["loss"] == "hinge"
     assert resnet.snapshot_info["step"] >= 8_700  # the 1-hour run's iteration, or later
     named, plain = tmp_path / "named.npz", tmp_path / "plain.npz"
-    for out, extra in ((named, ("default",)), (plain, ())):
+    for out, extra in ((named, ("best",)), (plain, ())):
         r = run_cli("sample", *extra, "--n", 6, "--seed", 3, "--out", out)
         assert r.returncode == 0, r.stderr
     shipped = np.load(plain)["images"]
     assert np.array_equal(np.load(named)["images"], shipped)
-    tiny_snapshot(tmp_path / "default")  # a run folder called "default" is not the shipped one
-    r = run_cli("sample", "default", "--n", 6, "--seed", 3, "--out", "own.npz",
+    tiny_snapshot(tmp_path / "best")  # a run folder called "best" is not the shipped one
+    r = run_cli("sample", "best", "--n", 6, "--seed", 3, "--out", "own.npz",
                 cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     own = np.load(tmp_path / "own.npz")["images"]

@@ -58,7 +58,7 @@ def set_threads(args) -> None:
 def default_checkpoint() -> str:
     from fashiongan.snapshot import shipped_generator
 
-    return str(shipped_generator("default"))
+    return str(shipped_generator())
 
 
 def savez(path: str, arrays: dict) -> None:

@@ -59,7 +59,8 @@ def _project(args) -> int:
     if args.grid:
         writable(Path(args.grid))
     set_threads(args)
-    g = load_generator(args.checkpoint or default_checkpoint(), args.device)
+    source = args.checkpoint or default_checkpoint()
+    g = load_generator(source, args.device)
     info = dataset_info(g)
     if args.class_ != "auto":  # a typo is told before minutes of work, not after
         class_labels(g, 1, args.class_)
@@ -80,7 +81,8 @@ def _project(args) -> int:
         raise UserError(f"{', '.join(args.images)}: no readable image in it")
     result = project(g, np.stack(inputs), args.class_, steps=args.steps, starts=args.starts,
                      seed=args.seed, progress=not args.no_progress)
-    arrays = {**result.arrays(), "sources": np.array(sources), "seed": np.array(args.seed)}
+    arrays = {**result.arrays(), "sources": np.array(sources), "seed": np.array(args.seed),
+              "generator": np.array(str(source))}  # which generator the latents belong to
     atomic_write(out, lambda tmp: savez(tmp, arrays))
     print(f"wrote {len(sources)} projection(s) to {out} (mean {result.kind} distance "
           f"{result.distances.mean():.4f})")

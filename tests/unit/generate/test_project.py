@@ -15,7 +15,7 @@ from fashiongan.generate.photo import to_dataset_form
 from fashiongan.generate.project import project
 from fashiongan.generate.sampling import latents
 from fashiongan.metrics.features import extract
-from fashiongan.snapshot import load_generator
+from fashiongan.snapshot import load_generator, shipped_generator
 from tests.support.datasets import shop_photo as photo_of
 
 EASY = {1: "Trouser", 7: "Sneaker", 8: "Bag", 9: "Ankle boot"}
@@ -107,6 +107,8 @@ def projected(tmp_path_factory, test_images):
                      str(out), "--grid", str(root / "grid.png"), "--steps", "30", "--starts",
                      "150", "--threads", "1", "--no-progress"])
     assert code == 0
+    # no --checkpoint: the best shipped generator, named in the file beside its latents
+    assert str(np.load(out)["generator"]) == str(shipped_generator("best"))
     return root, out, x[[trouser, top]]
 
 

@@ -115,9 +115,9 @@ def test_audit_command_on_copied_samples(tmp_path, small_dataset, monkeypatch, c
     assert r["command"].startswith("fashiongan audit ")
     assert {p["sample"] for p in r["closest"]} <= set(range(20))
     assert Image.open(tmp_path / "samples.audit.png").size == (3 * (4 * 30 + 2), 3 * (2 * 30 + 2))
-    # no target: the shipped generator (here refused: it was not trained on this data set)
+    # no target: the best shipped generator (here refused: not trained on this data set)
     assert main(["audit", "--n", "20", "--data", str(small_dataset)]) == 2
-    assert "weights/generator.safetensors was trained on fashion-mnist" in \
+    assert "weights/generator-long.safetensors was trained on fashion-mnist" in \
         capsys.readouterr().err
 
 
