@@ -52,10 +52,10 @@ def shipped_or_fresh(tmp: Path) -> tuple[str, str]:
     return str(tmp), "untrained cdcgan preset (no shipped weights)"
 
 
-def start(checkpoint: str, port: int, threads: int) -> subprocess.Popen:
+def start(checkpoint: str, port: int, threads: int, *extra: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
-                             checkpoint, "--port", str(port), "--threads", str(threads)],
-                            stdout=subprocess.DEVNULL)
+                             checkpoint, "--port", str(port), "--threads", str(threads),
+                             *extra], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

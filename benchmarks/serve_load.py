@@ -74,13 +74,15 @@ class LoadResult:
 
 
 async def _load(base_url: str, requests: int, concurrency: int, timeout_s: float,
-                first_seed: int) -> LoadResult:
+                first_seed: int, idlers: int, idle_s: tuple[float, ...],
+                keepalive_expiry: float) -> LoadResult:
     res = LoadResult(requests, concurrency, 0.0)
     next_i = iter(range(requests))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def client(http: httpx.AsyncClient) -> None:
-        for i in next_i:  # one shared iterator: the clients split the requests between them
+    async def client(http: httpx.AsyncClient, idle: float) -> None:
+        for n, i in enumerate(next_i):  # one shared iterator: the clients split the requests
+            if idle and n % 10 == 9:  # a client that pauses, then reuses its idle connection
+                await asyncio.sleep(idle)
             route, query = MIX[i % len(MIX)]
             t0 = time.perf_counter()
             try:
@@ -93,18 +95,32 @@ async def _load(base_url: str, requests: int, concurrency: int, timeout_s: float
                 continue
             res.latency_s[route].append(time.perf_counter() - t0)
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+    def pool():  # one connection per client, so an idle client's connection stays idle
+        return httpx.AsyncClient(base_url=base_url, timeout=60, limits=httpx.Limits(
+            max_connections=1, max_keepalive_connections=1, keepalive_expiry=keepalive_expiry))
+
+    pools = [pool() for _ in range(concurrency)]
+    idles = [idle_s[k % len(idle_s)] if k < idlers and idle_s else 0.0
+             for k in range(concurrency)]
+    try:
         t0 = time.perf_counter()
         # bounded in time as well as in count: a stalled server fails the run, not hangs it
-        await asyncio.wait_for(asyncio.gather(*(client(http) for _ in range(concurrency))),
-                               timeout_s)
+        await asyncio.wait_for(asyncio.gather(*(client(http, idle) for http, idle
+                                                in zip(pools, idles, strict=True))), timeout_s)
         res.wall_s = time.perf_counter() - t0
+    finally:
+        for http in pools:
+            await http.aclose()
     return res
 
 
 def run_load(base_url: str, requests: int = 2000, concurrency: int = 32,
-             timeout_s: float = 600, first_seed: int = 0) -> LoadResult:
-    return asyncio.run(_load(base_url, requests, concurrency, timeout_s, first_seed))
+             timeout_s: float = 600, first_seed: int = 0, idlers: int = 0,
+             idle_s: tuple[float, ...] = (), keepalive_expiry: float = 5.0) -> LoadResult:
+    """`requests` requests from `concurrency` keep-alive clients; the first `idlers` of them
+    pause `idle_s` seconds (cycled) before every tenth request, then reuse their connection."""
+    return asyncio.run(_load(base_url, requests, concurrency, timeout_s, first_seed, idlers,
+                             idle_s, keepalive_expiry))
 
 
 def raw_get(port: int, target: str, headers: str = "", timeout: float = 60) -> int:

@@ -40,19 +40,19 @@ def at_least(low: float, kind=int):
 
 def runtime_args(p: argparse.ArgumentParser) -> None:
     """--threads, --device, --data-dir: where a subcommand's work runs and what it reads."""
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: "
-                   "torch's choice)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: one "
+                   "per idle core when the command starts)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
 
 
-def set_threads(args) -> None:
+def set_threads(args) -> int:
+    """--threads N, or 0: as many as there are idle cores now (accel/threads.py)."""
+    from fashiongan.accel.threads import use_threads
+
     if args.threads < 0:
         raise UserError(f"--threads must be >= 0, got {args.threads}")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    return use_threads(args.threads)
 
 
 def default_checkpoint() -> str:

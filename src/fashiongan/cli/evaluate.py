@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from fashiongan import validate
-from fashiongan.cli.common import writable
+from fashiongan.cli.common import set_threads, writable
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write_json
 
@@ -127,10 +127,7 @@ def _evaluate(args) -> int:
     from fashiongan.metrics import judge, report
     from fashiongan.metrics.classes import collapse_warning
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args)
     if args.n is not None and args.n < MIN_IMAGES:
         raise UserError(f"--n must be at least {MIN_IMAGES} (k-nearest neighbours need company), "
                         f"got {args.n}")
@@ -225,7 +222,7 @@ def register(sub) -> None:
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.add_argument("--batch-size", type=int, default=500)
     e.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: "
-                   "torch's choice)")
+                   "one per idle core when the command starts)")
     e.add_argument("--device", default="cpu")
     e.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
     e.set_defaults(func=_evaluate)

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--grid", metavar="OUT.png",
                    help="a PNG: one row per photo, converted form | reconstruction")
     p.add_argument("--threads", type=at_least(0), default=0,
-                   help="torch CPU threads (default: torch's own choice)")
+                   help="torch CPU threads (default: one per idle core at start)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_project)

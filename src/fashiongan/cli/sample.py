@@ -13,6 +13,7 @@ from fashiongan.cli.common import (
     at_least,
     default_checkpoint,
     savez,
+    set_threads,
     writable,
 )
 from fashiongan.errors import UserError
@@ -35,6 +36,8 @@ def register(sub) -> None:
                    help="enlarge the grid PNG by this factor")
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="cpu")
+    s.add_argument("--threads", type=at_least(0), default=0,
+                   help="torch CPU threads (default: one per idle core at start)")
     s.add_argument("--interpolate", nargs=2, type=_end, metavar=("A", "B"),
                    help="write a strip walking from A to B (slerp) instead of --n samples; "
                    "an end is a seed or a projected design FILE.npz:INDEX")
@@ -72,6 +75,7 @@ def _sample(args) -> int:
     if not args.from_ and (args.variations or args.strength is not None):
         raise UserError("--variations/--strength draw around a projected design: give "
                         "--from FILE.npz (written by `fashiongan project`)")
+    set_threads(args)
     source = args.checkpoint or default_checkpoint()
     g = load_generator(source, args.device)
     if args.interpolate:

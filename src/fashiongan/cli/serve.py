@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import socket
 
+from fashiongan.cli.common import at_least
 from fashiongan.errors import UserError
+
+# An idle keep-alive connection closed by the server just as a client reuses it fails that
+# request ("Server disconnected without sending a response"). uvicorn's 5 s equals httpx's own
+# idle limit, so the two raced; a server limit well above the clients' (httpx and requests 5 s,
+# reverse proxies 60 s) leaves the closing to the client, which does it safely.
+KEEP_ALIVE_S = 75.0
 
 
 def register(subparsers) -> None:
@@ -18,12 +25,16 @@ def register(subparsers) -> None:
                    help="address to bind (default: %(default)s, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     s.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (default: torch's own choice)")
+                   help="torch CPU threads (default: one per idle core at start)")
     s.add_argument("--device", default="cpu")
     s.add_argument("--data", metavar="DATASET", help="the generator's training data, for the "
                    "nearest-training-image button (default: Fashion-MNIST for its generators)")
     s.add_argument("--evaluator", metavar="PATH", help="the judge whose features find the "
                    "nearest training image (default: the shipped evaluator for Fashion-MNIST)")
+    s.add_argument("--keep-alive", type=at_least(0.1, float), default=KEEP_ALIVE_S,
+                   metavar="SECONDS", help="how long an idle connection is kept open "
+                   "(default: %(default)s; longer than clients' own idle limits, so the server "
+                   "never closes a connection a client is about to reuse: docs/serve.md)")
     s.set_defaults(func=_serve)
 
 
@@ -48,7 +59,8 @@ def _serve(args) -> int:
     app = create_app(g, nearest=for_generator(g, args.data, args.evaluator))
     _check_listen(args.host, args.port)
     print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                timeout_keep_alive=args.keep_alive)
     return 0
 
 

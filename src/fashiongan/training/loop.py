@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from fashiongan import snapshot, validate
+from fashiongan.accel import threads
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
@@ -91,8 +92,10 @@ def training_loop(
     checkpoints/state-<step>.pt (+ .json checksum), snapshot/generator.safetensors."""
     run_dir = Path(run_dir)
     device = pick_device(cfg.runtime.device)
-    if cfg.runtime.threads:
-        torch.set_num_threads(cfg.runtime.threads)
+    state = states.load_state(resume) if resume is not None else None
+    # threads=0: the idle cores now, or on resume the count the run had (MKL's float32
+    # rounding follows the thread count, so a resumed run keeps it to continue bit for bit)
+    threads.use_threads(cfg.runtime.threads or (state or {}).get("threads", 0))
     di = distributed.init(device)
     if di.enabled and device.type == "cuda":
         device = torch.device("cuda", di.local_rank)
@@ -100,7 +103,6 @@ def training_loop(
     main = di.is_main
 
     images, labels, info = training_data(dataset, data_dir)
-    state = states.load_state(resume) if resume is not None else None
     n = resumed_images(state, max_train_images, len(images)) if state else max_train_images
     if n:
         images, labels = images[:n], labels[:n]
@@ -151,7 +153,8 @@ def training_loop(
         nonlocal last_ckpt
         if not main:
             return
-        state = {**tr.state_dict(), "config": json.dumps(cfg.to_dict())}
+        state = {**tr.state_dict(), "config": json.dumps(cfg.to_dict()),
+                 "threads": torch.get_num_threads()}
         try:
             saved = states.save_state(ckpt_dir, tr.step, state, cfg.output.keep_checkpoints)
         except OSError as e:  # disk full...: say where the last good state is
