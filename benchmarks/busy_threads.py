@@ -1,0 +1,96 @@
+"""The default thread count on an idle and on a busy machine, against one thread and against the
+old default (one thread per core, OpenMP's own wait policy).
+
+Each configuration runs the same command in a fresh process, in turns, `--reps` times; "busy"
+means a process spinning on one core for the whole command. Printed: the median wall time of
+each, and the ratios the default is judged by: default / threads=1 when busy, default / old
+default when idle.
+
+    python benchmarks/busy_threads.py                   # train --preset article, 300 iterations
+    python benchmarks/busy_threads.py --command sample  # sample 2,000 designs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMANDS = {  # (argv after `fashiongan`, how the thread count is given)
+    "train": (["train", "--preset", "article", "--set", "iterations=300", "--no-progress",
+               "--out", "{tmp}/run", "--overwrite"], "--set=threads={n}"),
+    "sample": (["sample", "best", "--n", "2000", "--out", "{tmp}/s.npz"], "--threads={n}"),
+}
+
+
+@contextlib.contextmanager
+def hog(on: bool):
+    p = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if on else None
+    try:
+        time.sleep(0.5 if on else 0)  # the load is there before the command looks
+        yield
+    finally:
+        if p is not None:
+            p.kill()
+            p.wait()
+
+
+def run(argv: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fashiongan", *argv], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--command", choices=sorted(COMMANDS), default="train")
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    base, thread_arg = COMMANDS[args.command]
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    old_env = {**env, "OMP_WAIT_POLICY": ""}  # set but empty: OpenMP's own default policy
+    configs = {  # name -> (extra argv, environment)
+        "default": ([], env),
+        "threads=1": ([thread_arg.format(n=1)], env),
+        f"old default ({cores} threads, OpenMP's wait)": ([thread_arg.format(n=cores)],
+                                                           old_env),
+    }
+    times: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [a.format(tmp=tmp) for a in base]
+        run(argv, env)  # warm the file cache and the data set's first load
+        for busy in (False, True):
+            with hog(busy):
+                for _ in range(args.reps):
+                    for name, (extra, e) in configs.items():
+                        times.setdefault((busy, name), []).append(run(argv + extra, e))
+    load = os.getloadavg()[0]
+    print(f"`fashiongan {' '.join(base)}` on {cores} cores; median of {args.reps} runs each, "
+          f"in turns; busy = one process spinning on a core; load average {load:.1f} at the "
+          "end\n")
+    print("| machine | configuration | median s | runs s |")
+    print("|---|---|---|---|")
+    for (busy, name), xs in times.items():
+        print(f"| {'busy' if busy else 'idle'} | {name} | {statistics.median(xs):.1f} | "
+              f"{', '.join(f'{x:.1f}' for x in xs)} |")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    old = [k for k in configs if k.startswith("old")][0]
+    print(f"\nbusy: default / threads=1 = {med[(True, 'default')] / med[(True, 'threads=1')]:.2f}"
+          f" (goal <= 1.10); old default / threads=1 = "
+          f"{med[(True, old)] / med[(True, 'threads=1')]:.2f}")
+    print(f"idle: default / old default = {med[(False, 'default')] / med[(False, old)]:.2f} "
+          "(goal <= 1.05)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
