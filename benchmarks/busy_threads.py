@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 COMMANDS = {  # (argv after `fashiongan`, how the thread count is given)
     "train": (["train", "--preset", "article", "--set", "iterations=300", "--no-progress",
