@@ -53,7 +53,7 @@ STEPS = [
     ("batch 64", ["batch_size=64"]),
     ("wider: g 128, d 64", ["g_width=128", "d_width=64"]),
     ("residual G and D (resnet, g 64, d 32)", ["model=resnet"]),
-    # the issue's remaining candidates (tests/test_training_knobs.py): a warm-up of 1,000
+    # the issue's remaining candidates (tests/unit/training/test_knobs.py): a warm-up of 1,000
     # iterations, class-balanced real batches and fake labels, StyleGAN2's lazy R1 (interval 16)
     ("learning-rate warm-up, 32 kimg", ["lr_warmup_kimg=32"]),
     ("class-balanced batches", ["batch_sampling=balanced"]),

@@ -8,7 +8,7 @@ example), `.item()` on every loss, and `model.eval()`/`model.train()` around the
 `G.predict`.
 
 The noise comes from a torch.Generator handed in, drawn in the same order as GANStep draws it,
-so that tests can feed both steps the same noise (tests/test_step_equivalence.py).
+so that tests can feed both steps the same noise (tests/unit/training/test_step.py).
 """
 
 from __future__ import annotations

@@ -108,7 +108,8 @@ def test_data_present_asks_for_nothing(tmp_path):
 
 @pytest.mark.parametrize("root", [True, False], ids=["root", "sudo"])
 def test_test_mode_installs_chromium_and_shellcheck_then_collects(tmp_path, root):
-    r, log = bootstrap(tmp_path, "test", "--collect-only", "-q", str(REPO / "tests/test_config.py"),
+    r, log = bootstrap(tmp_path, "test", "--collect-only", "-q",
+                       str(REPO / "tests/unit/test_config.py"),
                        root=root, installed=("dataset-fashion-mnist",), hide_data=False)
     assert installs(log) == [TEST_PACKAGES]
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
@@ -116,7 +117,8 @@ def test_test_mode_installs_chromium_and_shellcheck_then_collects(tmp_path, root
 
 
 def test_test_mode_with_everything_present_asks_for_nothing(tmp_path):
-    r, log = bootstrap(tmp_path, "test", "--collect-only", "-q", str(REPO / "tests/test_config.py"),
+    r, log = bootstrap(tmp_path, "test", "--collect-only", "-q",
+                       str(REPO / "tests/unit/test_config.py"),
                        installed=("dataset-fashion-mnist", *TEST_PACKAGES), hide_data=False)
     assert installs(log) == []
     assert r.returncode == 0 and "tests collected" in r.stdout, r.stderr[-2000:]

@@ -20,8 +20,8 @@ from fashiongan.training import states
 from fashiongan.training.ema import EMA
 from fashiongan.training.loop import NonFiniteError, training_loop
 from fashiongan.training.plots import read_jsonl
-from tests.integration.test_bad_input import _listing
 from tests.support.cli import run_cli
+from tests.support.workspace import listing
 
 QUICK = ("--no-progress", "--limit-data", "2000")
 
@@ -39,12 +39,12 @@ def _g(state_file):
 
 
 def test_branching_resume_never_touches_the_source_and_continues_bit_for_bit(run, tmp_path):
-    before = _listing(run)
+    before = listing(run)
     new = tmp_path / "branch"
     r = run_cli("train", "--resume", run / "checkpoints" / "state-00000100.pt", "--out", new,
                 *QUICK)
     assert r.returncode == 0, r.stderr
-    assert _listing(run) == before  # not a byte of the original changed
+    assert listing(run) == before  # not a byte of the original changed
     assert [p.name for p in states.list_states(new / "checkpoints")][-1] \
         == "state-00000200.pt"
     a, b = _g(new / "checkpoints" / "state-00000200.pt"), _g(run / "checkpoints" /

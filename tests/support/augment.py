@@ -1,4 +1,4 @@
-"""Real Fashion-MNIST batches for the augmentation tests (imported by tests/test_augment_*.py),
+"""Real Fashion-MNIST batches for the augmentation tests (imported by tests/unit/augment/test_*.py),
 and the checks that they are what those tests assume."""
 
 from __future__ import annotations
