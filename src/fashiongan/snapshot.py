@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import json
 import warnings
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -80,10 +81,19 @@ SHIPPED = {
 }
 
 
+def listed_shipped() -> list[tuple[str, Path]]:
+    """(name, file) of every generator this build ships, the default first, aliases once."""
+    seen, out = set(), []
+    for name in (DEFAULT_SHIPPED, *SHIPPED):
+        file = Path(str(resources.files("fashiongan") / "weights" / SHIPPED[name]))
+        if SHIPPED[name] not in seen and file.is_file():
+            seen.add(SHIPPED[name])
+            out.append((name, file))
+    return out
+
+
 def shipped_generator(name: str = DEFAULT_SHIPPED) -> Path:
     """The shipped generator called `name` (a UserError when this build has none of it)."""
-    from importlib import resources
-
     if name not in SHIPPED:
         raise UserError(f"no shipped generator is named {name!r} (names: {', '.join(SHIPPED)})")
     file = Path(str(resources.files("fashiongan") / "weights" / SHIPPED[name]))

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import numpy as np
 import pytest
@@ -143,7 +143,7 @@ def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     # the single-design download is the same design: fetch it as the page would
     href = page.get_attribute("#grid figure:nth-child(5) a", "href")
     assert "seed=127" in href and "class=3" in href
-    png = page.request.get(server + href)
+    png = page.request.get(urljoin(page.url, href))  # relative to the page, as a browser reads it
     assert png.ok and png.headers["content-type"] == "image/png"
     scale = int(parse_qs(urlparse(href).query).get("scale", ["1"])[0])
     im = Image.open(io.BytesIO(png.body()))
@@ -155,6 +155,35 @@ def test_studio_page_generate_and_morph(server, browser, snap, tmp_path):
     shot = tmp_path / "studio.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    assert errors == []
+    page.close()
+
+
+def test_the_page_picks_among_the_served_generators(server, browser, snap):
+    """`serve --checkpoint RUN` offers RUN first and the shipped generators beside it; picking
+    one opens its own page, whose designs are that generator's."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_visible("#generator")
+    options = page.eval_on_selector_all("#generator option", "o => o.map(x => x.textContent)")
+    assert options == [str(snap), "best", "default", "resnet"]
+    assert page.eval_on_selector("#generator", "s => s.value") == "/"
+    with page.expect_navigation():
+        page.select_option("#generator", label="default")
+    page.wait_for_selector("body[data-ready=true]")
+    assert urlparse(page.url).path == "/g/default/"
+    assert page.eval_on_selector("#generator", "s => s.value") == "/g/default/"
+    generate_on_page(page, 3, 4, 50)
+    href = page.get_attribute("#grid figure:nth-child(1) a", "href")
+    png = page.request.get(urljoin(page.url, href))
+    shown = np.asarray(Image.open(io.BytesIO(png.body())))
+    scale = int(parse_qs(urlparse(href).query).get("scale", ["1"])[0])
+    shipped = fashiongan.load_generator("default")
+    want = fashiongan.sample(shipped, 1, seed=50, labels=3)[0]
+    assert np.array_equal(shown, want.repeat(scale, 0).repeat(scale, 1))
     assert errors == []
     page.close()
 

@@ -19,8 +19,10 @@ def register(subparsers) -> None:
         "serve", help="the studio: web page and REST API for new designs",
         description="Serve the studio page at http://HOST:PORT/ and its API (OpenAPI docs at "
                     "/docs). Needs `pip install fashiongan[serve]`.")
-    s.add_argument("--checkpoint", help="run folder, snapshot folder or .safetensors "
-                   "(default: the pretrained generator shipped in the package)")
+    s.add_argument("--checkpoint", action="append", metavar="RUN",
+                   help="run folder, snapshot folder, .safetensors or a shipped name; repeat it "
+                   "to offer several (the first is the default; the shipped generators are "
+                   "always offered too; default: the best shipped generator)")
     s.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default: %(default)s, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
@@ -42,7 +44,7 @@ def _serve(args) -> int:
     try:
         import uvicorn
 
-        from fashiongan.serve.app import create_app
+        from fashiongan.serve.multi import create_studio
     except ModuleNotFoundError as e:
         raise UserError(f"serve needs the serve extra ({e.name} is missing): "
                         "pip install 'fashiongan[serve]'") from None
@@ -52,13 +54,20 @@ def _serve(args) -> int:
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be in 0-65535, got {args.port}")
     set_threads(args)
-    source = args.checkpoint or default_checkpoint()
     from fashiongan.serve.nearest import for_generator
+    from fashiongan.snapshot import listed_shipped
 
-    g = load_generator(source, args.device)
-    app = create_app(g, nearest=for_generator(g, args.data, args.evaluator))
+    given = args.checkpoint or [default_checkpoint()]
+    served = [(str(c), load_generator(c, args.device)) for c in given]
+    entries = [(name, g, for_generator(g, args.data, args.evaluator)) for name, g in served]
+    for name, file in listed_shipped():  # the others to pick from on the page
+        if not any(c in (name, str(file)) for c in map(str, given)):
+            g = load_generator(file, args.device)
+            entries.append((name, g, for_generator(g)))
+    app = create_studio(entries)
     _check_listen(args.host, args.port)
-    print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
+    print(f"fashiongan studio: {given[0]} on http://{args.host}:{args.port}/ (also on the page: "
+          f"{', '.join(name for name, _, _ in entries[1:]) or 'nothing else'})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 timeout_keep_alive=args.keep_alive)
     return 0

@@ -25,7 +25,7 @@
     panel.hidden = false;
     $("nearest-verdict").textContent = "searching the training images… (the first search indexes them)";
     try {
-      const res = await fetch("/api/nearest", {
+      const res = await fetch("api/nearest", {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ seed, class: cls === "" ? null : cls, scale: 4 }),
       });

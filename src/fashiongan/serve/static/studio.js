@@ -36,7 +36,7 @@ function className(index) {
 }
 
 function designUrl(seed, cls, scale = 8) {
-  return `/api/generate?${query({ class: cls, n: 1, seed, format: "png", scale })}`;
+  return `api/generate?${query({ class: cls, n: 1, seed, format: "png", scale })}`;
 }
 
 function chip(value, label, thumb) {
@@ -127,10 +127,10 @@ async function generate() {
   const mine = ++state.request;
   try {
     const t0 = performance.now();
-    const body = await api("/api/generate", { ...params, format: "json" });
+    const body = await api("api/generate", { ...params, format: "json" });
     if (mine !== state.request) return; // a newer request was made meanwhile: it will draw
     $("grid").replaceChildren(...body.images.map(designFigure));
-    $("download-grid").href = `/api/generate?${query({ ...params, format: "png", scale: 4 })}`;
+    $("download-grid").href = `api/generate?${query({ ...params, format: "png", scale: 4 })}`;
     $("download-grid").download = `fashiongan-grid-seed${params.seed}.png`;
     state.picks = [];
     state.mixed = Boolean(params.mix_class);
@@ -165,7 +165,7 @@ async function morph() {
   const params = { seed_a: a.seed, seed_b: b.seed, class_a: a.cls, class_b: b.cls, steps: MORPH_STEPS };
   setStatus("morphing…");
   try {
-    const body = await api("/api/interpolate", { ...params, format: "json" });
+    const body = await api("api/interpolate", { ...params, format: "json" });
     state.frames = body.frames;
     $("morph").hidden = false;
     $("morph-a").src = `data:image/png;base64,${body.frames[0].png}`;
@@ -177,7 +177,7 @@ async function morph() {
     $("morph-slider").max = body.frames.length - 1;
     $("morph-slider").value = Math.floor((body.frames.length - 1) / 2);
     showFrame();
-    $("download-morph").href = `/api/interpolate?${query({ ...params, format: "png", scale: 4 })}`;
+    $("download-morph").href = `api/interpolate?${query({ ...params, format: "png", scale: 4 })}`;
     $("download-morph").download = `fashiongan-morph-${a.seed}-${b.seed}.png`;
     setStatus(`morph from seed ${a.seed} to seed ${b.seed} in ${body.frames.length} frames`);
     $("morph").scrollIntoView({ behavior: "smooth", block: "nearest" });
@@ -206,10 +206,36 @@ function restoreFromHash() {
   if (h.has("class") && state.info.conditional) selectClass(h.get("class"));
 }
 
+// The generators this server offers (GET /api/generators at the root, when it serves several):
+// each lives under its own path with the same page and API; picking one opens its page.
+async function listGenerators() {
+  let list;
+  try {
+    const res = await fetch("/api/generators");
+    if (!res.ok) return;
+    list = (await res.json()).generators;
+  } catch (err) {
+    return;
+  }
+  if (!list || list.length < 2) return;
+  const here = location.pathname.endsWith("/") ? location.pathname : `${location.pathname}/`;
+  const select = $("generator");
+  for (const g of list) {
+    const opt = document.createElement("option");
+    opt.value = g.path;
+    opt.textContent = g.name;
+    opt.selected = g.path === here;
+    select.append(opt);
+  }
+  select.addEventListener("change", () => { location.href = select.value; });
+  $("generator-box").hidden = false;
+}
+
 async function init() {
+  await listGenerators();
   try {
     let health;
-    [state.info, health] = await Promise.all([api("/api/classes", {}), api("/healthz", {})]);
+    [state.info, health] = await Promise.all([api("api/classes", {}), api("healthz", {})]);
     $("version").textContent = `fashiongan ${health.version}`;
   } catch (err) {
     $("model-info").textContent = `cannot reach the API: ${err.message}`;

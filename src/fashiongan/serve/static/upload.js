@@ -28,7 +28,7 @@
       variations: 6 }); // query: studio.js's
     try {
       const t0 = performance.now();
-      const d = await post(`/api/project?${q}`, file, file.type || "application/octet-stream");
+      const d = await post(`api/project?${q}`, file, file.type || "application/octet-stream");
       panel.design = d;
       el("upload-input").src = png(d.input);
       el("upload-recon").src = png(d.reconstruction);
@@ -53,7 +53,7 @@
     const body = JSON.stringify({ latent: d.latent, class_weights: d.class_weights,
       class_to: el("upload-class-to").value, steps: FRAMES, scale: 4 });
     try {
-      const r = await post("/api/restyle", body, "application/json");
+      const r = await post("api/restyle", body, "application/json");
       panel.frames = r.frames;
       el("upload-restyle").dataset.classTo = r.class_to; // which morph is shown (tests wait on it)
       el("upload-slider").max = r.frames.length - 1;
@@ -71,7 +71,7 @@
   }
 
   async function init() {
-    const res = await fetch("/api/classes");
+    const res = await fetch("api/classes");
     if (!res.ok) return;
     panel.info = await res.json();
     for (const c of panel.info.classes) {
