@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import warnings
 from pathlib import Path
 
@@ -84,16 +85,15 @@ def export(g: nn.Module, path: Path, description: dict | None = None) -> dict:
     chatter = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(chatter), \
-                contextlib.redirect_stderr(chatter), _quiet("torch.onnx", "torch.export"):
+                contextlib.redirect_stderr(chatter), _quiet():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
                 graph, _examples(g, kind, EXAMPLE_BATCH), None, input_names=names,
                 output_names=["images"], dynamic_shapes=dynamic, dynamo=True,
                 external_data=False)
     except Exception as e:  # noqa: BLE001 - any exporter failure is "this model cannot"
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"model {getattr(g, 'model_name', type(g).__name__)!r} cannot be "
-                        f"exported to ONNX: {type(e).__name__}: {why[:300]}") from None
+                        f"exported to ONNX: {_reason(e)}") from None
     model = program.model_proto
     meta = {"inputs": {n: _shape(n, g) for n in names}, "output": "images [N, C, H, W] in "
             "[-1, 1]", **(description or {})}
@@ -114,16 +114,24 @@ def _opset(model) -> int:
 
 
 @contextlib.contextmanager
-def _quiet(*loggers: str):
-    """The exporter logs its steps and optional-package notes; keep them off the terminal."""
-    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
-    for lg, _ in saved:
-        lg.setLevel(logging.ERROR)
+def _quiet():
+    """The exporter logs its steps, optional-package notes and tracing guesses through
+    handlers that hold the real stderr; keep warnings and below off the terminal meanwhile."""
+    before = logging.root.manager.disable
+    logging.disable(logging.WARNING)
     try:
         yield
     finally:
-        for lg, level in saved:
-            lg.setLevel(level)
+        logging.disable(before)
+
+
+def _reason(e: BaseException) -> str:
+    """The first line of the innermost cause: the exporter wraps the real reason (a
+    data-dependent branch, an unsupported operator) in a generic "step 1/3" message."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"[:300]
 
 
 def session(path: Path, threads: int = 0):
