@@ -15,6 +15,7 @@ place; --overwrite replaces only a folder whose config.json carries the package 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from fashiongan.fileio import (
     is_empty_dir,
     replace_folder,
     staging_folder,
+    umask,
 )
 from fashiongan.generate.sampling import sample
 from fashiongan.imageio import grid
@@ -91,6 +93,7 @@ def make_package(req: Request) -> dict:
             "dataset": info.to_dict(), **g.snapshot_info, "fashiongan_version": version()}
     tmp = staging_folder(req.out, req.overwrite, PACKAGE_CONFIG, "package")
     try:
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's 0700 would hide a folder meant to share
         atomic_write_bytes(tmp / PACKAGE_WEIGHTS,
                            save(load_file(str(file)), metadata={"fashiongan": json.dumps(meta)}))
         atomic_write_json(tmp / PACKAGE_CONFIG, {**meta, MARKER: PACKAGE_FORMAT})

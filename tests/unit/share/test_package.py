@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 import fashiongan
 from fashiongan.errors import UserError
+from fashiongan.fileio import umask
 from fashiongan.share import package as pkg
 from fashiongan.share.package import Request, is_package, make_package
 from fashiongan.snapshot import shipped_generator
@@ -45,6 +46,8 @@ def test_package_loads_to_the_same_bytes_and_holds_the_snapshots_weights(run, tm
         g = fashiongan.load_generator(target)
         assert np.array_equal(fashiongan.sample(g, 20, seed=5), fashiongan.sample(src, 20, seed=5))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    mode = out.stat().st_mode & 0o777  # readable by others as the umask allows, not mkdtemp's
+    assert mode == 0o777 & ~umask() and mode != 0o700
 
 
 @pytest.mark.parametrize("name", ["default", "best", "resnet"])
