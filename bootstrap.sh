@@ -31,7 +31,7 @@ PY="$VENV/bin/python"
 "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q torch==2.13.0
 extras="serve,metrics"
 if [ "$mode" = test ]; then
-  extras="serve,metrics,test"
+  extras="serve,metrics,share,test"
   apt_install chromium chromium-driver shellcheck  # the browser test; .ci/run lints with it
 fi
 # pip only when this checkout, its extras or pyproject.toml changed since the last install:

@@ -1,11 +1,16 @@
 """fashiongan: train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own photo
 catalogue.
 
-Public API::
+Public API (docs/python-api.md)::
 
     import fashiongan
-    g = fashiongan.load_generator("runs/default-000")   # run folder, snapshot folder or file
-    images = fashiongan.sample(g, 16, seed=0)            # uint8 [16, H, W] (grey) or [16, H, W, 3]
+    g = fashiongan.load_generator("default")   # a shipped name, run, snapshot or package folder
+    dresses = fashiongan.sample(g, 8, seed=0, classes="dress")   # uint8 [8, 28, 28]
+    fashiongan.class_names(g)                   # ('T-shirt/top', 'Trouser', ...)
+
+Latents and walks: `latents`, `slerp`, `lerp`, `interpolate`; photos into the model:
+`project`, then `render` its latents again. Sharing a model: `fashiongan package` and
+fashiongan.share (config.json + model.safetensors, Hugging Face's layout; ONNX).
 """
 
 import os
@@ -15,9 +20,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fashiongan.data import CLASS_NAMES  # noqa: E402
-from fashiongan.generate.sampling import sample  # noqa: E402
+from fashiongan.generate.interpolate import interpolate  # noqa: E402
+from fashiongan.generate.latent import latents, lerp, slerp  # noqa: E402
+from fashiongan.generate.project import project, render  # noqa: E402
+from fashiongan.generate.sampling import class_names, sample  # noqa: E402
 from fashiongan.snapshot import load_generator  # noqa: E402
 from fashiongan.version import version as _version  # noqa: E402 - the module stays fashiongan.version
 
-__all__ = ["CLASS_NAMES", "__version__", "load_generator", "sample"]
+__all__ = ["CLASS_NAMES", "__version__", "class_names", "interpolate", "latents", "lerp",
+           "load_generator", "project", "render", "sample", "slerp"]
 __version__ = _version()  # what `fashiongan --version` prints

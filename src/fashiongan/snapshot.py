@@ -25,6 +25,10 @@ from fashiongan.fileio import atomic_write_bytes, atomic_write_json
 from fashiongan.models import REGISTRY, generator_from, generator_kwargs
 
 SNAPSHOT_FILE = "generator.safetensors"
+# a shared package (`fashiongan package`, share/package.py): the Hugging Face layout, weights
+# as model.safetensors beside a config.json that describes the model as a snapshot does
+PACKAGE_WEIGHTS = "model.safetensors"
+PACKAGE_CONFIG = "config.json"
 # 1: a training config only (Fashion-MNIST implied); 2: + model kwargs and data set, with the
 # config; 3: model, kwargs and data set, no training settings. 1 and 2 still load.
 SNAPSHOT_FORMAT = 3
@@ -103,18 +107,43 @@ def shipped_generator(name: str = DEFAULT_SHIPPED) -> Path:
 
 
 def snapshot_path(path: str | Path) -> Path:
-    """A run folder, a snapshot folder, a .safetensors file or a shipped generator's name
-    (SHIPPED) -> the .safetensors file."""
+    """A run folder, a snapshot folder, a package folder (config.json + model.safetensors), a
+    .safetensors file or a shipped generator's name (SHIPPED) -> the .safetensors file."""
     p = Path(path)
-    for cand in (p, p / SNAPSHOT_FILE, p / "snapshot" / SNAPSHOT_FILE):
+    for cand in (p, p / SNAPSHOT_FILE, p / PACKAGE_WEIGHTS, p / "snapshot" / SNAPSHOT_FILE):
         if cand.is_file():
             return cand
     if not p.exists() and str(path) in SHIPPED:
         return shipped_generator(str(path))
+    if _describes_model(p / PACKAGE_CONFIG):
+        raise UserError(f"{p}: has {PACKAGE_CONFIG} but no {PACKAGE_WEIGHTS}: an incomplete "
+                        "package (copy the whole folder again)")
     raise UserError(
-        f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} in it "
-        "and in its snapshot/ folder)"
+        f"{p}: no generator snapshot found (looked for {SNAPSHOT_FILE} and {PACKAGE_WEIGHTS} "
+        "in it and in its snapshot/ folder)"
     )
+
+
+def _describes_model(file: Path) -> bool:
+    """file is a snapshot's or a package's config.json (a run's config.json is its training
+    settings: no model_kwargs)."""
+    try:
+        return "model_kwargs" in json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _package_description(file: Path) -> dict | None:
+    """The config.json beside a package's model.safetensors, for weights saved without
+    fashiongan's metadata (by huggingface_hub's save_pretrained, say); None elsewhere."""
+    config_file = file.with_name(PACKAGE_CONFIG)
+    if file.name != PACKAGE_WEIGHTS or not config_file.is_file():
+        return None
+    try:
+        meta = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"{config_file}: not readable JSON ({e})") from None
+    return meta if isinstance(meta, dict) else None
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
@@ -136,9 +165,12 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
                     f"{file}: this is a pickle/zip file, not safetensors; refusing it"
                 ) from None
         raise UserError(f"{file}: not a readable safetensors snapshot ({e})") from None
+    if meta is None:
+        meta = _package_description(file)
     if not isinstance(meta, dict) or not ("model_kwargs" in meta or "config" in meta):
         raise UserError(
             f"{file}: safetensors file without a fashiongan model description in its metadata"
+            + (f" or in {PACKAGE_CONFIG} beside it" if file.name == PACKAGE_WEIGHTS else "")
         )
     dataset = DatasetInfo.from_dict(meta["dataset"]) if "dataset" in meta else FASHION_MNIST
     model, kwargs = (

@@ -21,7 +21,7 @@ LAYERS = [
     ("metrics",),
     ("generate",),
     ("training",),
-    ("export", "texture", "serve"),
+    ("export", "texture", "serve", "share"),
     ("cli",),
     ("__init__", "__main__"),  # the public API and `python -m fashiongan`
 ]

@@ -14,6 +14,7 @@ from fashiongan.cli import (
     evaluate,
     evaluator,
     export,
+    package,
     project,
     sample,
     serve,
@@ -23,7 +24,8 @@ from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
 from fashiongan.version import version
 
-COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit)
+COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit,
+            package)
 DESCRIPTION = ("Train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own "
                "photo catalogue.")
 

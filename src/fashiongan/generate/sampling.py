@@ -33,6 +33,7 @@ def image_shape(g: nn.Module) -> tuple[int, ...]:
 
 
 def class_names(g: nn.Module) -> tuple[str, ...]:
+    """The names of g's classes, index i naming class i (empty for an unlabelled data set)."""
     return dataset_info(g).class_names
 
 
@@ -81,14 +82,19 @@ def generate(g: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
 
 
 def sample(g: nn.Module, n: int, seed: int = 0, labels=None, batch_size: int = 500,
-           return_labels: bool = False):
-    """n images from seeds seed..seed+n-1.
+           return_labels: bool = False, *, classes=None):
+    """n images from seeds seed..seed+n-1: uint8 [n, H, W] (grey) or [n, H, W, 3] (colour).
 
-    For a class-conditional G, `labels` is one class (index or name) or one per image; when
-    omitted, image i gets class i % num_classes, so any n >= 10 is balanced.
+    For a class-conditional G, `classes` (or its older name `labels`) is one class or one per
+    image, each a name ("dress", "ankle boot") or an index; when omitted, image i gets class
+    i % num_classes, so any n >= 10 is balanced. With return_labels, (images, classes drawn).
     """
     if n < 0:
         raise UserError(f"n must be >= 0, got {n}")
+    if classes is not None:
+        if labels is not None:
+            raise UserError("give classes= or labels= (the same thing), not both")
+        labels = classes
     seeds = list(range(seed, seed + n))
     y = class_labels(g, n, labels)
     images = generate(g, latents(seeds, g.latent_dim), y, batch_size)

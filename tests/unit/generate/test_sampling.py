@@ -90,3 +90,18 @@ def test_snapshots_carry_the_data_set_and_survive_unknown_model_arguments(tmp_pa
         back = fashiongan.load_generator(file)
     assert back.dataset == info and back.snapshot_info == {"step": 1}
     assert tuple(back(torch.randn(2, cfg.model.latent_dim)).shape) == (2, 3, 32, 32)
+
+
+def test_classes_keyword_takes_names_or_indices_as_labels_does(tmp_path):
+    from tests.support.studio import tiny_snapshot
+
+    g = fashiongan.load_generator(tiny_snapshot(tmp_path / "c"))
+    by_name, drawn = sample(g, 4, seed=3, classes=["dress", "Sneaker", 3, "ankle boot"],
+                            return_labels=True)
+    assert drawn.tolist() == [3, 7, 3, 9]
+    assert np.array_equal(by_name, sample(g, 4, seed=3, labels=[3, 7, 3, 9]))
+    assert np.array_equal(sample(g, 2, classes="dress"), sample(g, 2, labels=3))
+    assert not np.array_equal(sample(g, 2, classes="dress"), sample(g, 2, classes="coat"))
+    assert fashiongan.class_names(g)[3] == "Dress"
+    with pytest.raises(UserError, match="not both"):
+        sample(g, 2, classes=3, labels=3)
