@@ -231,7 +231,7 @@ def test_concurrent_requests_get_the_serial_bytes(tmp_path):
 def test_page_static_files_and_openapi(client):
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert '<script src="/static/studio.js">' in page.text and "//cdn" not in page.text
+    assert '<script src="static/studio.js">' in page.text and "//cdn" not in page.text
     for name in ("studio.js", "studio.css"):
         assert client.get(f"/static/{name}").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

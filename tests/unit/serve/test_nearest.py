@@ -83,7 +83,7 @@ def test_bad_requests_are_422_before_any_search(client, body, where):
 
 def test_the_studio_page_loads_the_nearest_button(client):
     c = client[0]
-    assert '<script src="/static/nearest.js"></script>' in c.get("/").text
+    assert '<script src="static/nearest.js"></script>' in c.get("/").text
     js = c.get("/static/nearest.js")
     assert js.status_code == 200 and "/api/nearest" in js.text
 
