@@ -20,8 +20,8 @@ from fashiongan.training import states
 from fashiongan.training.ema import EMA
 from fashiongan.training.loop import NonFiniteError, training_loop
 from fashiongan.training.plots import read_jsonl
-from tests.integration.test_bad_input import _listing
 from tests.support.cli import run_cli
+from tests.support.workspace import listing as _listing
 
 QUICK = ("--no-progress", "--limit-data", "2000")
 

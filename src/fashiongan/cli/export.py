@@ -56,7 +56,8 @@ def _export(args) -> int:
     from fashiongan import validate
     from fashiongan.cli.common import default_checkpoint, set_threads
     from fashiongan.export import plan, run
-    from fashiongan.fileio import file_digest
+    from fashiongan.export.formats import OWNED
+    from fashiongan.fileio import check_folder_output, check_out, file_digest
     from fashiongan.metrics import audit, judge
     from fashiongan.snapshot import load_generator, snapshot_path
 
@@ -69,6 +70,10 @@ def _export(args) -> int:
                        min_confidence=plan.parse_filters(args.filter), chunk=args.chunk)
     validate.seed(args.seed, "--seed", args.n + args.test_n)
     source = args.run or default_checkpoint()
+    out = Path(args.out)
+    check_folder_output(out, {snapshot_path(source): "the generator being exported",
+                              args.data: "the training data", args.evaluator: "the judge"})
+    check_out(out, args.overwrite, OWNED)  # before the generator, judge and audit load
     g = load_generator(source, args.device)
     req.classes = parse_classes(args.classes, g)
     conditional = bool(getattr(g, "num_classes", 0))

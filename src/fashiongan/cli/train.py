@@ -51,6 +51,7 @@ def register(sub) -> None:
 
 def _train(args) -> int:
     from fashiongan import presets
+    from fashiongan.fileio import check_folder_output
     from fashiongan.training import distributed
     from fashiongan.training import rundir as runs
     from fashiongan.training.loop import pick_device, training_loop
@@ -75,6 +76,8 @@ def _train(args) -> int:
         if plan.branch:
             distributed.on_main(lambda: runs.new_run_dir(str(run_dir), "", args.overwrite))
     else:
+        if args.out and args.data:
+            check_folder_output(Path(args.out), {args.data: "the data set being trained on"})
         dataset = _dataset(args.data, args) if args.data else None
         n_train = min(args.limit_data or math.inf, _train_size(dataset))
         cfg = presets.resolve(args.preset, args.set, dataset.info if dataset else None, n_train)

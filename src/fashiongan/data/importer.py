@@ -21,6 +21,7 @@ from fashiongan.data.prepare import Options, prepare
 from fashiongan.data.scan import ORDER, Source, assign_labels, scan
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
+from fashiongan.fileio import check_folder_output
 
 # ---------------------------------------------------------------- decoding, in a pool
 
@@ -126,6 +127,9 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
     if resolution > 1024:
         raise UserError(f"--resolution {resolution}: more than 1024 is not a GAN training size")
     opts = Options(resolution, channels, tuple(background))
+    labels_file = None if labels in ("subfolders", "none") else Path(labels)
+    check_folder_output(Path(out), {Path(src): "the folder being imported",
+                                    labels_file: "the labels file"})
     source = scan(src)
     label_of, class_names, names = assign_labels(source, labels)
     if not names:

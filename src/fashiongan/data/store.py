@@ -22,12 +22,19 @@ import numpy as np
 
 from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import file_digest, replace_folder, staging_folder, umask
+from fashiongan.fileio import Owned, file_digest, replace_folder, staging_folder, umask
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TRAIN, TEST = 0, 1  # the values of split.npy
+# what fashiongan writes into DATASET/: the import's files, a judge (`evaluator train --data`)
+# and, for `export --format dataset`, the export's description
+FILES = ("pixels.npy", "labels.npy", "split.npy", "judge.safetensors", "judge.json",
+         "export.json")
+OWNED = Owned(MANIFEST, "a fashiongan-dataset manifest",
+              ours=lambda m: m.get("format") == FORMAT,
+              expected=lambda rel, m: rel in FILES)
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,11 @@ class Writer:
     """
 
     def __init__(self, out: str | os.PathLike, capacity: int, shape: tuple[int, int, int],
-                 overwrite: bool = False):
+                 overwrite: bool = False, owned: Owned = OWNED):
         self.out = Path(out)
-        self.overwrite = overwrite
+        self.overwrite, self.owned = overwrite, owned
         self.shape = shape
-        self.tmp = staging_folder(self.out, overwrite, MANIFEST, "importing")
+        self.tmp = staging_folder(self.out, overwrite, owned, "importing")
         self.capacity = max(capacity, 1)  # a 0-length memmap cannot be made
         self.pixels = np.lib.format.open_memmap(self.tmp / "pixels.npy", mode="w+",
                                                 dtype=np.uint8, shape=(self.capacity, *shape))
@@ -222,7 +229,7 @@ class Writer:
         return manifest
 
     def _rename_into_place(self) -> None:
-        replace_folder(self.tmp, self.out, self.overwrite, MANIFEST)
+        replace_folder(self.tmp, self.out, self.overwrite, self.owned)
 
 
 def _truncate_npy(f: Path, shape: tuple) -> None:

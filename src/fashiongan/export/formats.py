@@ -16,6 +16,7 @@ nothing under OUT's name.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -23,17 +24,41 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fashiongan.data import store
 from fashiongan.data.classfolders import class_folders, write_classes_file
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import idx
 from fashiongan.export.plan import Chunk
-from fashiongan.fileio import atomic_write_json, replace_folder, staging_folder
+from fashiongan.fileio import Owned, atomic_write_json, replace_folder, staging_folder
 
 MANIFEST = "export.json"
+FORMAT = "fashiongan-export"
 FORMATS = ("idx", "png", "npz", "dataset")
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 NPZ_FILE = "samples.npz"
+_TOP = re.compile(r"(train|t10k)-(images-idx[34]|labels-idx1)-ubyte\.gz|samples\.npz|"
+                  r"classes\.json|\d+\.png")
+
+
+def _expected(rel: str, m: dict) -> bool:
+    """The files an export of any layout holds: IDX files, samples.npz, numbered PNGs (in
+    the class folders its class names give), a data set's files."""
+    if m.get("export_format") == "dataset" and rel in (store.MANIFEST, *store.FILES):
+        return True
+    names = m.get("class_names")
+    folders = class_folders(names) if isinstance(names, list) and all(
+        isinstance(n, str) for n in names) else []
+    parts = rel.rstrip("/").split("/")
+    if rel.endswith("/"):
+        return len(parts) == 1 and parts[0] in folders
+    if len(parts) == 1:
+        return bool(_TOP.fullmatch(rel))
+    return len(parts) == 2 and parts[0] in folders and bool(re.fullmatch(r"\d+\.png", parts[1]))
+
+
+OWNED = Owned(MANIFEST, "a fashiongan-export description",
+              ours=lambda m: m.get("format") == FORMAT, expected=_expected)
 
 
 class _Folder:
@@ -41,13 +66,13 @@ class _Folder:
 
     def __init__(self, out: Path, overwrite: bool):
         self.out, self.overwrite = Path(out), overwrite
-        self.root = staging_folder(self.out, overwrite, MANIFEST, "exporting")
+        self.root = staging_folder(self.out, overwrite, OWNED, "exporting")
 
     def commit(self, manifest: dict) -> None:
         self.finish()
         atomic_write_json(self.root / MANIFEST, manifest)
         self.root.chmod(0o755)  # mkdtemp's 0700 would hide the export from others
-        replace_folder(self.root, self.out, self.overwrite, MANIFEST)
+        replace_folder(self.root, self.out, self.overwrite, OWNED)
 
     def finish(self) -> None:
         """Close what is open (all chunks are written)."""
@@ -162,7 +187,8 @@ class DatasetSink:
 
     def __init__(self, out, overwrite, info, sizes: dict[str, int]):
         self.info, self.sizes = info, sizes
-        self.writer = Writer(out, sum(sizes.values()), info.shape, overwrite=overwrite)
+        self.writer = Writer(out, sum(sizes.values()), info.shape, overwrite=overwrite,
+                             owned=OWNED)
         self.labels, self.split = [], []
 
     def write(self, chunk: Chunk) -> None:

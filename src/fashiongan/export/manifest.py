@@ -17,11 +17,10 @@ from PIL import Image
 from fashiongan.data.store import open_dataset, read_format_json
 from fashiongan.errors import UserError
 from fashiongan.export import idx
-from fashiongan.export.formats import IDX_PREFIX, MANIFEST, NPZ_FILE
+from fashiongan.export.formats import FORMAT, IDX_PREFIX, MANIFEST, NPZ_FILE
 from fashiongan.fileio import file_digest
 from fashiongan.imageio import from_nchw
 
-FORMAT = "fashiongan-export"
 FORMAT_VERSION = 1
 
 

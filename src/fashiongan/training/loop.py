@@ -24,7 +24,7 @@ from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
-from fashiongan.imageio import grid
+from fashiongan.imageio import grid, save_png
 from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots, states
 from fashiongan.training.trainer import training_data
 
@@ -165,7 +165,7 @@ def training_loop(
             cfg.output.grid_cols,
             scale=cfg.output.grid_scale,
         )
-        atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+        save_png(img, path)
         return path
 
     def save_all() -> None:

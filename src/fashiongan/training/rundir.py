@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from fashiongan import config, presets
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
+from fashiongan.fileio import printable
 from fashiongan.training import states
 
 DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
@@ -133,6 +135,9 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
     if d.is_dir() and any(d.iterdir()) and not overwrite:
         raise UserError(f"--out {d}: folder exists and is not empty; pass --overwrite to "
                         "replace it or --resume to continue it")
+    why = why_not_a_run(d) if d.is_dir() else None
+    if why:
+        raise UserError(f"--out {d}: {why}; refusing to replace it")
 
 
 # What a training writes into its folder. A fresh run with --overwrite removes these first: left
@@ -142,6 +147,41 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
 BEST_DIR = "snapshot-best"  # the best-FID snapshot of --eval-every (metrics.training)
 RUN_FILES = ("checkpoints", "samples", "snapshot", BEST_DIR, "config.json", DATA_JSON,
              "metrics.jsonl", "losses.png", "fid.png")
+
+
+# the files fashiongan writes in a run's folders (a temp file of an interrupted write too)
+_TMP = r"(\.[^/]*\.tmp)?"
+RUN_PARTS = {"checkpoints": re.compile(r"\.?state-\d+\.(pt|json)" + _TMP),
+             "samples": re.compile(r"\.?grid-[\w-]+\.png" + _TMP),
+             "snapshot": re.compile(r"\.?(generator\.safetensors|config\.json)" + _TMP),
+             BEST_DIR: re.compile(r"\.?(generator\.safetensors|config\.json)" + _TMP)}
+
+
+def why_not_a_run(d: Path) -> str | None:
+    """None when what the folder holds under a run's names (RUN_FILES) is a fashiongan run's:
+    its config.json a run's config (mostly fashiongan's keys, a model among them), its
+    checkpoints/, samples/ and snapshot folders nothing but fashiongan's files. Else the file
+    that says otherwise: a web project's snapshot/ or config.json is never replaced. A folder
+    holding none of those names is no run at all; training adds its files beside the rest."""
+    present = [n for n in RUN_FILES if (d / n).exists() or (d / n).is_symlink()]
+    if not present:
+        return None
+    try:
+        values = json.loads((d / "config.json").read_text())
+        values = values.get("config", values) if isinstance(values, dict) else None
+    except (OSError, ValueError, RecursionError):
+        values = None
+    if not isinstance(values, dict) or "model" not in values or \
+            len(set(values) & set(config.FIELDS)) * 2 < len(values):
+        return "config.json is not a fashiongan run's config"
+    for sub, pattern in RUN_PARTS.items():
+        folder = d / sub
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return f"{sub} is not a run's folder"
+        for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if f.is_dir() or not pattern.fullmatch(f.name):
+                return f"holds {printable(str(f.relative_to(d)))}, which fashiongan did not write"
+    return None
 
 
 def clear_previous_run(run_dir: Path) -> list[str]:
