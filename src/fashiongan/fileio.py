@@ -50,6 +50,26 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
         return hashlib.file_digest(f, algorithm).hexdigest()
 
 
+def remembered_digest(path: str | os.PathLike, fresh: bool = False) -> str:
+    """file_digest, hashed once and then remembered (in the cache root) for as long as the
+    file (its inode) keeps its size, modification and change times: any edit changes its
+    ctime, which no one can set back. A cache that cannot be written only costs the hash.
+    fresh: hash it now whatever is remembered (and remember that)."""
+    path = Path(path)
+    st = path.stat()
+    key = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    # by inode: a folder renamed into place (an import's last step) keeps its files' entries
+    entry = cache_root() / "digests" / f"{st.st_dev}-{st.st_ino}.json"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        record = {} if fresh else json.loads(entry.read_text())
+        if record.get("key") == key and isinstance(record.get("sha256"), str):
+            return record["sha256"]
+    digest = file_digest(path)
+    with contextlib.suppress(OSError):
+        atomic_write_json(entry, {"key": key, "sha256": digest})
+    return digest
+
+
 def umask() -> int:
     """The process umask, read without changing it (os.umask sets while it reads, which races
     with the studio's threads); Linux reports it in /proc/self/status."""

@@ -22,7 +22,13 @@ import numpy as np
 
 from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import Owned, file_digest, replace_folder, staging_folder, umask
+from fashiongan.fileio import (
+    Owned,
+    remembered_digest,
+    replace_folder,
+    staging_folder,
+    umask,
+)
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1
@@ -82,7 +88,9 @@ class Dataset:
 
 
 
-sha256_file = file_digest  # the manifest's digests
+def sha256_file(f: Path) -> str:
+    """A digest for the manifest: computed now, and remembered for the check at every open."""
+    return remembered_digest(f, fresh=True)
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -95,7 +103,43 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise UserError(f"{mpath}: format version {manifest.get('format_version')}, this "
                         f"fashiongan reads version {FORMAT_VERSION}")
+    fault = _manifest_fault(manifest)
+    if fault:
+        raise UserError(f"{mpath}: not a valid data set manifest ({fault})")
     return manifest
+
+
+def _manifest_fault(m: dict) -> str | None:
+    """What is missing or of the wrong type in a data set's manifest (None: nothing)."""
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if not count(m.get("count")):
+        return f"'count' must be an integer >= 0, got {_show(m.get('count'))}"
+    for key in ("resolution", "channels"):
+        if not count(m.get(key)):
+            return f"{key!r} must be an integer, got {_show(m.get(key))}"
+    names = m.get("class_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) \
+            or len(set(names)) != len(names):
+        return "'class_names' must be a list of different, non-empty strings"
+    if not isinstance(m.get("name", ""), str):
+        return "'name' must be a string"
+    files = m.get("files")
+    if not isinstance(files, dict) or not {"pixels.npy", "split.npy"} <= set(files):
+        return "'files' must map pixels.npy, split.npy (and labels.npy) to their digests"
+    for name, spec in files.items():
+        if name not in ("pixels.npy", "labels.npy", "split.npy"):
+            return f"'files' lists {_show(name)}, which a data set does not hold"
+        if not isinstance(spec, dict) or not count(spec.get("bytes")) or not (
+                isinstance(spec.get("sha256"), str) and len(spec["sha256"]) == 64):
+            return f"'files' {name}: needs 'sha256' (64 hex digits) and 'bytes'"
+    return None
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_format_json(mpath: Path, fmt: str, made_by: str) -> dict:
@@ -105,16 +149,17 @@ def read_format_json(mpath: Path, fmt: str, made_by: str) -> dict:
     except FileNotFoundError:
         raise UserError(f"{mpath.parent}: no {mpath.name}; not {made_by} (or it did not "
                         "finish)") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise UserError(f"{mpath}: unreadable ({e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != fmt:
         raise UserError(f"{mpath}: not a {fmt} manifest")
     return manifest
 
 
-def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """Check every file listed in the manifest against its SHA-256; (name, sha256) per file.
-    A mismatch is a UserError naming the file."""
+def verify_dataset(path: str | os.PathLike, fresh: bool = True) -> list[tuple[str, str]]:
+    """Check every file listed in the manifest against its size and SHA-256; (name, sha256)
+    per file. A mismatch is a UserError naming the file. fresh=False takes a digest
+    remembered from an earlier reading of the unchanged file (fileio.remembered_digest)."""
     path = Path(path)
     manifest = read_manifest(path)
     out = []
@@ -122,7 +167,11 @@ def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
         f = path / name
         if not f.is_file():
             raise UserError(f"{f}: missing (the manifest lists it)")
-        digest = sha256_file(f)
+        size = f.stat().st_size
+        if size != spec["bytes"]:
+            raise UserError(f"{f}: {size} bytes, the manifest says {spec['bytes']} (changed "
+                            "or damaged after import)")
+        digest = remembered_digest(f, fresh)
         if digest != spec["sha256"]:
             raise UserError(f"{f}: SHA-256 {digest[:16]}... does not match the manifest's "
                             f"{spec['sha256'][:16]}... (changed or damaged after import)")
@@ -130,13 +179,14 @@ def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
     return out
 
 
-def open_dataset(path: str | os.PathLike, verify: bool = False) -> Dataset:
-    """Map DATASET/ (pixels stay on disk until read). Shapes are always checked against the
-    manifest; verify=True also checks the SHA-256 of every file (reads all of them)."""
+def open_dataset(path: str | os.PathLike, verify: bool = True) -> Dataset:
+    """Map DATASET/ (pixels stay on disk until read), its shapes checked against the manifest
+    and every file against its size and SHA-256: edited pixels are refused, never trained on.
+    The digest is computed once and remembered while the file is unchanged (verify_dataset)."""
     path = Path(path)
     manifest = read_manifest(path)
     if verify:
-        verify_dataset(path)
+        verify_dataset(path, fresh=False)
     info = DatasetInfo.from_dict(manifest)  # resolution, channels, class_names, name
     n = manifest["count"]
     pixels = _load(path / "pixels.npy", (n, *info.shape), np.uint8, mmap=True)

@@ -138,11 +138,12 @@ def training_loop(
     last_ckpt: str | None = None
     if main:
         atomic_write_json(run_dir / "config.json", cfg.to_dict())
-        if getattr(dataset, "path", None) is not None:  # what --resume reopens
-            atomic_write_json(
-                run_dir / "data.json",
-                {"path": str(Path(dataset.path).resolve()), "info": info.to_dict()},
-            )
+        # what --resume reopens (path null: Fashion-MNIST), and what it must find there
+        path = getattr(dataset, "path", None)
+        atomic_write_json(
+            run_dir / "data.json",
+            {"path": None if path is None else str(Path(path).resolve()), "info": info.to_dict()},
+        )
         samples_dir.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(metrics_path, tr.step)
         tqdm.write(
