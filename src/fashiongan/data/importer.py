@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image
 
 from fashiongan.data.prepare import Options, prepare
-from fashiongan.data.scan import ORDER, Source, assign_labels, scan
+from fashiongan.data.scan import NOT_UTF8, ORDER, UNSAFE, Source, assign_labels, scan
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
-from fashiongan.fileio import check_folder_output
+from fashiongan.fileio import check_folder_output, printable
 
 # ---------------------------------------------------------------- decoding, in a pool
 
@@ -141,13 +141,16 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
         def log(line):
             tqdm.write(line, file=sys.stderr)
 
+    for path, reason in source.skipped:  # names no manifest could hold: told by name
+        if reason in (NOT_UTF8, UNSAFE):
+            log(f"skipped {path}: {reason}")
     shape = info.shape
     kept_labels, sources = [], []
     with Writer(out, len(names), shape, overwrite=overwrite) as w:
         for i, data, reason in decode_all(source, names, opts, jobs or default_jobs(), progress):
             if data is None:
                 source.skipped.append((names[i], reason))
-                log(f"skipped {names[i]}: {reason}")
+                log(f"skipped {printable(names[i])}: {printable(reason)}")
                 continue
             w.add(np.frombuffer(data, np.uint8).reshape(shape))
             sources.append(names[i])
@@ -169,7 +172,7 @@ def _manifest(src, labels, class_names, lab, split, sources, source, opts, test_
     skipped_per_class = Counter(class_names[label_by_name[p]] for p, _ in source.skipped
                                 if p in label_by_name)
     return {
-        "name": Path(src).stem,
+        "name": printable(Path(src).stem),
         "resolution": opts.resolution,
         "channels": opts.channels,
         "class_names": list(class_names),
@@ -181,14 +184,16 @@ def _manifest(src, labels, class_names, lab, split, sources, source, opts, test_
         "split": {"file": "split.npy", "values": {str(TRAIN): "train", str(TEST): "test"},
                   "seed": seed, "test_fraction": test_fraction, "stratified": lab is not None,
                   "train": int((split == TRAIN).sum()), "test": int((split == TEST).sum())},
-        "source": {"path": str(Path(src).resolve()), "kind": "zip" if source.is_zip else "folder"},
-        "labels_from": labels if labels in ("subfolders", "none") else str(Path(labels).resolve()),
+        "source": {"path": printable(str(Path(src).resolve())),
+                   "kind": "zip" if source.is_zip else "folder"},
+        "labels_from": labels if labels in ("subfolders", "none") else
+        printable(str(Path(labels).resolve())),
         "background": "#" + "".join(f"{v:02x}" for v in opts.background),
         "order": ORDER,
         "sources": sources,
         "skipped": [{"path": p, "reason": r} for p, r in sorted(source.skipped)],
         "skipped_counts": dict(Counter(_reason_kind(r) for _, r in source.skipped)),
-        "command": list(command) if command is not None else sys.argv,
+        "command": [printable(a) for a in (command if command is not None else sys.argv)],
     }
 
 

@@ -237,6 +237,9 @@ def open_sink(fmt: str, out, overwrite: bool, info, sizes: dict[str, int], label
     shape = (info.resolution, info.resolution) if info.channels == 1 else \
         (info.resolution, info.resolution, 3)
     if fmt == "idx":
+        if max(sizes.values()) > idx.MAX_ITEMS:
+            raise UserError(f"--n {max(sizes.values())}: the IDX header holds at most "
+                            f"{idx.MAX_ITEMS} items a file; use npz or dataset")
         return IdxSink(out, overwrite, shape, sizes, labelled)
     if fmt == "png":
         if sizes.get("test"):

@@ -25,6 +25,7 @@ import numpy as np
 from fashiongan.fileio import atomic_path
 
 UBYTE = 0x08
+MAX_ITEMS = 2**32 - 1  # a size is a big-endian uint32
 
 
 def header(shape: tuple[int, ...]) -> bytes:
