@@ -5,6 +5,7 @@ writability check every command makes before it works, and the cache root."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -68,6 +69,56 @@ def remembered_digest(path: str | os.PathLike, fresh: bool = False) -> str:
     with contextlib.suppress(OSError):
         atomic_write_json(entry, {"key": key, "sha256": digest})
     return digest
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def free_bytes(folder: Path) -> int | None:
+    try:
+        st = os.statvfs(folder)
+        return st.f_bavail * st.f_frsize
+    except OSError:
+        return None
+
+
+def preallocate(f, size: int, path: Path) -> None:
+    """Reserve `size` bytes for an open file before writing it, so that a full disk is found
+    now, in one line naming the file and the space it needs, instead of midway (or, through
+    a sparse memory map, by SIGBUS). File systems without fallocate just go on."""
+    try:
+        os.posix_fallocate(f.fileno(), 0, size)
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            return
+        raise space_error(e, path, size) from None
+
+
+def space_error(e: OSError, path: Path, needed: int | None = None) -> OSError:
+    """An OSError naming `path` (the file meant, not a temp file) and, when the disk is full,
+    how much the file needs and how much is free."""
+    text = f"cannot write: {e.strerror or e}"
+    if needed is not None and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        where = Path(path).absolute().parent
+        while not where.exists() and where != where.parent:  # a folder not yet renamed in
+            where = where.parent
+        free = free_bytes(where)
+        text += f" (needs {megabytes(needed)}" + (f", {megabytes(free)} free" if free is not
+                                                 None else "") + ")"
+    return OSError(e.errno, text, str(path))
+
+
+def as_written_to(e: OSError, staging: Path, out: Path, current: Path | None = None) -> OSError:
+    """An OSError about a file in a staging folder, told of the file under its final name;
+    `current`: the file being written, for an error that names none (zipfile, Pillow)."""
+    name = e.filename or current
+    if not name or not Path(name).is_relative_to(staging):
+        return e if name else OSError(e.errno, f"cannot write: {e.strerror or e}", str(out))
+    strerror = e.strerror or str(e)
+    if not strerror.startswith("cannot write"):
+        strerror = f"cannot write: {strerror}"
+    return OSError(e.errno, strerror, str(out / Path(name).relative_to(staging)))
 
 
 def umask() -> int:

@@ -12,6 +12,7 @@ hidden temp folder beside it, the manifest last, and the folder is renamed into 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,8 +25,11 @@ from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.fileio import (
     Owned,
+    as_written_to,
+    preallocate,
     remembered_digest,
     replace_folder,
+    space_error,
     staging_folder,
     umask,
 )
@@ -216,9 +220,11 @@ class Writer:
     """Builds DATASET/ in a hidden temp folder beside it; `commit()` renames it into place.
 
     Used as a context manager: leaving the block by an exception (or an interrupt) removes the
-    temp folder, so DATASET/ never exists half-written. Pixels go straight to a memmap sized
-    for every candidate image and the array is cut to the images actually read at the end, so
-    a large import never holds its pixels in memory.
+    temp folder, so DATASET/ never exists half-written. Pixels are written as they come into
+    a file reserved (fallocate) for every candidate image, and cut to the images actually read
+    at the end: a large import never holds its pixels in memory, and a full disk is found at
+    the start, in one line naming the file and the space it needs (never SIGBUS, which a
+    sparse memory map gave).
     """
 
     def __init__(self, out: str | os.PathLike, capacity: int, shape: tuple[int, int, int],
@@ -227,10 +233,21 @@ class Writer:
         self.overwrite, self.owned = overwrite, owned
         self.shape = shape
         self.tmp = staging_folder(self.out, overwrite, owned, "importing")
-        self.capacity = max(capacity, 1)  # a 0-length memmap cannot be made
-        self.pixels = np.lib.format.open_memmap(self.tmp / "pixels.npy", mode="w+",
-                                                dtype=np.uint8, shape=(self.capacity, *shape))
+        self.capacity = capacity
         self.count = 0
+        self.row = int(np.prod(shape))
+        self.file = None
+        try:
+            self.file = open(self.tmp / "pixels.npy", "wb")  # noqa: SIM115 - closed by commit
+            np.lib.format.write_array_header_1_0(self.file, {
+                "descr": "|u1", "fortran_order": False, "shape": (capacity, *shape)})
+            self.offset = self.file.tell()
+            preallocate(self.file, self.offset + capacity * self.row, self.out / "pixels.npy")
+        except BaseException as e:
+            self.discard()
+            if isinstance(e, OSError):
+                raise as_written_to(e, self.tmp, self.out) from None
+            raise
 
     def __enter__(self):
         return self
@@ -242,20 +259,37 @@ class Writer:
 
     def add(self, image: np.ndarray) -> int:
         """Store one C x H x W uint8 image; returns its index."""
-        self.pixels[self.count] = image
+        image = np.ascontiguousarray(image, np.uint8)
+        if image.size != self.row or self.count >= self.capacity:  # H x W is 1 x H x W
+            raise ValueError(f"image {image.shape} #{self.count + 1}, the data set holds "
+                             f"{self.capacity} of {self.shape}")
+        try:
+            self.file.write(image.tobytes())
+        except OSError as e:
+            raise space_error(e, self.out / "pixels.npy",
+                              self.offset + self.capacity * self.row) from None
         self.count += 1
         return self.count - 1
 
     def discard(self) -> None:
-        self.pixels = None
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
         """Write labels, split and (last) the manifest, then rename the folder into place;
         returns the manifest as written."""
+        try:
+            return self._commit(manifest, labels, split)
+        except OSError as e:  # named as the file meant, not as the hidden folder's
+            raise as_written_to(e, self.tmp, self.out) from None
+
+    def _commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
         n = self.count
-        self.pixels.flush()
-        self.pixels = None  # unmap before the file is cut
+        self.file.close()
+        self.file = None
         _truncate_npy(self.tmp / "pixels.npy", (n, *self.shape))
         files = {"pixels.npy": None}
         if labels is not None:
@@ -269,6 +303,9 @@ class Writer:
             files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "count": n,
                     **manifest, "files": files}
+        fault = _manifest_fault(manifest)
+        if fault:  # a fault of ours: found before the folder takes its name
+            raise ValueError(f"the manifest about to be written is invalid: {fault}")
         with open(self.tmp / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1, ensure_ascii=False)
             f.write("\n")

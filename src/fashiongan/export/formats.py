@@ -67,6 +67,11 @@ class _Folder:
     def __init__(self, out: Path, overwrite: bool):
         self.out, self.overwrite = Path(out), overwrite
         self.root = staging_folder(self.out, overwrite, OWNED, "exporting")
+        self.current: Path | None = None  # the file being written (named by a write error)
+
+    @property
+    def staging(self) -> Path:
+        return self.root
 
     def commit(self, manifest: dict) -> None:
         self.finish()
@@ -95,8 +100,8 @@ class IdxSink(_Folder):
             self.finish()
             self.split = chunk.split
             name = f"{IDX_PREFIX[chunk.split]}-images-idx{1 + len(self.shape)}-ubyte.gz"
-            self.writer = idx.IdxWriter(self.root / name, (self.sizes[chunk.split],
-                                                           *self.shape))
+            self.current = self.root / name
+            self.writer = idx.IdxWriter(self.current, (self.sizes[chunk.split], *self.shape))
         self.writer.write(chunk.images)
         if chunk.labels is not None:
             self.labels.append(chunk.labels)
@@ -106,6 +111,7 @@ class IdxSink(_Folder):
             return
         self.writer.close()
         if self.labelled:  # labels are one byte an image: held until the images are done
+            self.current = self.root / f"{IDX_PREFIX[self.split]}-labels-idx1-ubyte.gz"
             idx.write(self.root / f"{IDX_PREFIX[self.split]}-labels-idx1-ubyte.gz",
                       np.concatenate(self.labels).astype(np.uint8))
         self.writer, self.labels = None, []
@@ -130,8 +136,9 @@ class PngSink(_Folder):
     def write(self, chunk: Chunk) -> None:
         for i, img in enumerate(chunk.images):
             folder = self.root / self.folders[chunk.labels[i]] if self.folders else self.root
-            Image.fromarray(img, "RGB" if img.ndim == 3 else "L").save(
-                folder / f"{self.count:0{self.width}d}.png", compress_level=1)
+            self.current = folder / f"{self.count:0{self.width}d}.png"
+            Image.fromarray(img, "RGB" if img.ndim == 3 else "L").save(self.current,
+                                                                        compress_level=1)
             self.count += 1
 
 
@@ -142,8 +149,8 @@ class NpzSink(_Folder):
     def __init__(self, out, overwrite, shape, sizes: dict[str, int]):
         super().__init__(out, overwrite)
         self.shape, self.sizes = shape, sizes
-        self.zip = zipfile.ZipFile(self.root / NPZ_FILE, "w", zipfile.ZIP_DEFLATED,
-                                   compresslevel=1)
+        self.current = self.root / NPZ_FILE
+        self.zip = zipfile.ZipFile(self.current, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self.member, self.split, self.small = None, None, {}
 
     def write(self, chunk: Chunk) -> None:
@@ -190,6 +197,7 @@ class DatasetSink:
         self.writer = Writer(out, sum(sizes.values()), info.shape, overwrite=overwrite,
                              owned=OWNED)
         self.labels, self.split = [], []
+        self.staging, self.current = self.writer.tmp, self.writer.tmp / "pixels.npy"
 
     def write(self, chunk: Chunk) -> None:
         for img in chunk.images:
