@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fashiongan.data.prepare import Options, prepare
+from fashiongan.data.prepare import MAX_FILE_BYTES, Options, open_image, prepare
 from fashiongan.data.scan import NOT_UTF8, ORDER, UNSAFE, Source, assign_labels, scan
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
@@ -40,16 +40,27 @@ def _decode(name: str):
         if _WORKER["is_zip"]:
             if _WORKER["zip"] is None:  # one handle per process, opened on first use
                 _WORKER["zip"] = zipfile.ZipFile(_WORKER["root"])
-            data = _WORKER["zip"].read(name)
+            size = _WORKER["zip"].getinfo(name).file_size  # declared; read no more than it
+            if size > MAX_FILE_BYTES:
+                return None, _too_big(size)
+            with _WORKER["zip"].open(name) as member:
+                data = member.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                return None, _too_big(len(data))
             if not data:
                 return None, "empty file"
             fp = io.BytesIO(data)
         else:
             fp = os.path.join(_WORKER["root"], name)
-            if os.path.getsize(fp) == 0:
+            size = os.path.getsize(fp)
+            if size == 0:
                 return None, "empty file"
-        with Image.open(fp) as im:
+            if size > MAX_FILE_BYTES:
+                return None, _too_big(size)
+        with open_image(fp) as im:
             return prepare(im, _WORKER["opts"]).tobytes(), None
+    except UserError as e:  # too many pixels
+        return None, str(e)
     except Image.UnidentifiedImageError:
         return None, "not a readable image (unknown format or damaged)"
     except Exception as e:  # noqa: BLE001 - any decoder fault skips the file, named, not the run
@@ -57,6 +68,10 @@ def _decode(name: str):
         if "truncated" in text:
             return None, f"truncated ({text})"
         return None, f"unreadable ({type(e).__name__}: {text})"
+
+
+def _too_big(size: int) -> str:
+    return f"too large ({size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB)"
 
 
 def decode_all(source: Source, names: list[str], opts: Options, jobs: int, progress: bool):
