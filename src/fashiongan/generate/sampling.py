@@ -51,7 +51,9 @@ def parse_class(value: str | int, names: Sequence[str] = CLASS_NAMES) -> int:
     if tuple(names) == CLASS_NAMES:
         norm.update({"tshirt": 0, "top": 0, "boot": 9, "ankleboot": 9})
     key = text.replace("/", " ").replace("-", "").replace(" ", "").replace("_", "")
-    for cand in (key, key[:-1], key[:-2]):  # plurals: sneakers, dresses
+    plurals = [key[:-2]] if key.endswith("es") else []  # dresses
+    plurals += [key[:-1]] if key.endswith("s") else []  # sneakers, trousers
+    for cand in (key, *plurals):  # only an s or es comes off: bagzz is no Bag
         if cand in norm:
             return norm[cand]
     raise UserError(f"unknown class {value!r}; classes: "
