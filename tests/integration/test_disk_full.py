@@ -127,3 +127,24 @@ def test_disk_full_during_export_is_one_line_and_leaves_nothing(tmp_path, reques
                         "--no-progress", "--threads", "1"],
                        capture_output=True, text=True, timeout=300)
     _one_line_and_nothing_left(r, disk, out, needs=fmt == "dataset")
+
+
+@pytest.mark.parametrize("argv", [
+    ("data", "export-fmnist", "{out}", "--limit", "3000", "--no-progress"),
+    ("sample", "{gen}", "--n", "3000", "--out", "{out}"),
+], ids=lambda a: a[0])
+def test_disk_full_in_the_other_writers_is_one_line(tmp_path, request, argv):
+    """The same for the commands that write PNG folders or single files."""
+    from tests.support.studio import tiny_snapshot
+
+    tiny_snapshot(tmp_path / "gen", "article")
+    disk = _full_disk(tmp_path, request, size=64 * 1024)
+    out = disk / "out"
+    r = subprocess.run([sys.executable, "-m", "fashiongan",
+                        *[a.format(out=out, gen=tmp_path / "gen") for a in argv]],
+                       capture_output=True, text=True, timeout=300)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert err[0].startswith(f"fashiongan: error: {out}"), err[0]
+    assert "No space left on device" in err[0], err[0]
+    assert list(disk.iterdir()) == []

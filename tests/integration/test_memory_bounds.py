@@ -101,15 +101,19 @@ def test_a_13000_pixel_png_is_skipped_undecoded(tmp_path):
     ("audit", "{gen}", "--n", "100000000", "--json", "{tmp}/a.json"),
     ("sample", "{gen}", "--n", "100000000", "--out", "{tmp}/s.npz"),
     ("evaluate", "{gen}", "--n", "100000000", "--no-floor", "--json", "{tmp}/e.json"),
+    ("export", "{gen}", "--n", "100000000000", "--format", "npz", "--out", "{tmp}/x",
+     "--no-audit"),
 ], ids=lambda a: a[0])
 def test_n_beyond_memory_is_refused_before_it_is_allocated(tmp_path, argv):
-    """audit --n 100000000 allocated every latent at once (more than 40 GB)."""
+    """audit --n 100000000 allocated every latent at once (more than 40 GB); export streams
+    its images but keeps a few numbers of each."""
     tiny_snapshot(tmp_path / "gen", "article")
     r, peak = capped(*[a.format(gen=tmp_path / "gen", tmp=tmp_path) for a in argv])
     err = r.stderr.strip().splitlines()
     assert r.returncode == 2, r.stderr[-1000:]
     assert "Traceback" not in r.stderr and len(err) == 2, r.stderr  # the line, the peak
-    assert "100,000,000 images" in err[0] and "of memory" in err[0], err[0]
+    n = f"{int(argv[argv.index('--n') + 1]):,} images"
+    assert n in err[0] and "of memory" in err[0], err[0]
     assert peak < PEAK_KB, f"peak memory {peak // 1024} MB"
 
 

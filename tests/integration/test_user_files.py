@@ -65,6 +65,8 @@ def ws(tmp_path_factory, data_dir):
                 "2", "--out", ws / "p.npz", "--no-progress")
     assert r.returncode == 0, r.stderr
     shutil.copy(ws / "shirt.jpg", ws / "X.png")  # a photo that happens to be named X.png
+    shutil.copy(ws / "shirt.jpg", ws / "s.audit.png")  # ... as audit's default picture
+    (ws / "s.evaluation.json").write_text('{"my": "scores"}\n')  # ... evaluate's results
     (ws / "judge.json").write_text('{"my": "settings"}\n')
     shutil.copytree(ws, ws.with_name(ws.name + "-pristine"), symlinks=True)
     return ws
@@ -126,6 +128,10 @@ CASES = [
          "{ws}/s.npz", "--json", "{ws}/a.json", "--png", "{ws}/a.json"),
     case("audit-json-would-replace-a-photo", "{ws}/X.png: exists", "audit", "{ws}/s.npz",
          "--json", "{ws}/X.json"),
+    case("audit-default-png-would-replace-a-photo", "{ws}/s.audit.png: exists", "audit",
+         "{ws}/s.npz"),
+    case("evaluate-default-json-would-replace-a-file", "{ws}/s.evaluation.json: exists",
+         "evaluate", "{ws}/s.npz", "--no-floor"),
     case("sample-out-is-the-generator", "is an input", "sample", "{ws}/gen", "--out", GEN),
     case("sample-out-is-the-design", "--out {ws}/p.npz: is an input", "sample", GEN,
          "--from", "{ws}/p.npz", "--variations", "2", "--out", "{ws}/p.npz"),

@@ -69,6 +69,8 @@ def _export(args) -> int:
     req = plan.Request(args.n, args.test_n, args.seed, balanced=args.balanced,
                        min_confidence=plan.parse_filters(args.filter), chunk=args.chunk)
     validate.seed(args.seed, "--seed", args.n + args.test_n)
+    total = args.n + args.test_n  # images stream through; a few numbers each stay in memory
+    validate.fits_in_memory(total * 32, f"{total:,} images' labels, seeds and audit figures")
     source = args.run or default_checkpoint()
     out = Path(args.out)
     check_folder_output(out, {snapshot_path(source): "the generator being exported",

@@ -17,7 +17,7 @@ from PIL import Image
 from fashiongan.data.fmnist import CLASS_NAMES
 from fashiongan.data.scan import CLASSES_FILE
 from fashiongan.errors import UserError
-from fashiongan.fileio import Owned, replace_folder, staging_folder
+from fashiongan.fileio import Owned, as_written_to, replace_folder, staging_folder
 
 _UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
 
@@ -79,18 +79,23 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
     folders = class_folders(CLASS_NAMES)
     out = Path(out)
     tmp = staging_folder(out, overwrite, FMNIST_EXPORT, "exporting")
+    current = tmp / CLASSES_FILE  # the file being written, named by a write error
     try:
         for f in folders:
             (tmp / f).mkdir()
         width = len(str(len(x) - 1))
         for i in tqdm(range(len(x)), unit="img", desc="export", disable=not progress,
                       file=sys.stderr):
-            Image.fromarray(x[i], "L").save(tmp / folders[y[i]] / f"{i:0{width}d}.png")
+            current = tmp / folders[y[i]] / f"{i:0{width}d}.png"
+            Image.fromarray(x[i], "L").save(current)
+        current = tmp / CLASSES_FILE
         write_classes_file(tmp, folders, CLASS_NAMES, f"fashion-mnist {split}",
                            "file name = index in the split")
         os.chmod(tmp, 0o755)
         replace_folder(tmp, out, overwrite, FMNIST_EXPORT)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # disk full...: the file of OUT meant, not the temp one
+            raise as_written_to(e, tmp, out, current) from None
         raise
     return out, len(x)
