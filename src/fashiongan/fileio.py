@@ -266,7 +266,8 @@ def check_outputs(outputs: dict, inputs=(), derived=()) -> None:
                                 "write over it (name another file)")
         check_writable(path)
         if option in derived and path.exists() and not written_by_fashiongan(path):
-            hint = f"name another with {option}" if " " not in option else option
+            hint = (f"name a file with {option}: that one, to replace it" if " " not in option
+                    else option)
             raise UserError(f"{path}: exists and was not written by fashiongan; refusing to "
                             f"replace it ({hint})")
         seen[path] = option
