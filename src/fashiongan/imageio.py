@@ -3,11 +3,14 @@ NCHW for networks) and grids of images, shared by sampling, metrics, export and 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from fashiongan.errors import UserError
+from fashiongan.fileio import PNG_STAMP, atomic_write
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -61,3 +64,12 @@ def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1)
                pad + c * (w + pad): pad + c * (w + pad) + w] = img
     im = Image.fromarray(canvas, mode="RGB" if colour else "L")
     return im.resize((im.width * scale, im.height * scale), Image.NEAREST) if scale > 1 else im
+
+
+def save_png(img: Image.Image, path) -> Path:
+    """Write a picture as a PNG, atomically, stamped Software=fashiongan (a tEXt chunk): a
+    later command may replace a PNG it wrote under a name the user did not give, never a
+    person's picture of that name (fileio.check_outputs)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text(*PNG_STAMP)
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG", pnginfo=info))

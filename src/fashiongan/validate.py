@@ -6,7 +6,9 @@ enters (the CLI, a config, a file) instead of failing deep inside torch with a t
 
 from __future__ import annotations
 
+import contextlib
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,3 +73,29 @@ def labels(arr: np.ndarray, n: int, num_classes: int, source: str) -> np.ndarray
         raise UserError(f"{source}: labels must be in 0..{num_classes - 1}, got "
                         f"{arr.min()}..{arr.max()}")
     return arr.astype(np.int64)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still take: the machine's MemAvailable, or less where a cgroup
+    (a container) caps it; None where neither can be read."""
+    found = []
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    with contextlib.suppress(OSError, ValueError):
+        cgroup = Path("/sys/fs/cgroup")
+        limit = (cgroup / "memory.max").read_text().strip()
+        used = int((cgroup / "memory.current").read_text().strip())
+        if limit != "max":
+            found.append(int(limit) - used)
+    return min(found) if found else None
+
+
+def fits_in_memory(nbytes: int, what: str) -> None:
+    """Refuse, in one line, to hold `what` (nbytes) when it would not fit in memory: a typo in
+    --n must not take the machine down."""
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise UserError(f"{what} would take {nbytes / 1e9:,.1f} GB of memory; "
+                        f"{free / 1e9:,.1f} GB is available (ask for fewer)")

@@ -78,3 +78,73 @@ def test_disk_full_during_checkpoint_keeps_the_old_one(how, disk_run, data_dir, 
     assert listing(ckpts) == before  # no new state, no temp file left, old ones intact
     assert states.latest_state(ckpts) == latest
     assert states.load_state(latest)["step"] == 2
+
+
+# --- disk full while a data set or an export is written ------------------------------------
+
+def _full_disk(tmp_path, request, size=256 * 1024) -> Path:
+    disk = tmp_path / "small-disk"
+    _mount_small_tmpfs(disk, size, request)
+    return disk
+
+
+def _one_line_and_nothing_left(r, disk: Path, out: Path, needs: bool) -> None:
+    """Exit 1 (the machine's fault), one line naming a file of OUT and, for a data set's
+    pixels, the space they need; no staging folder left filling the disk."""
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])  # not -7: SIGBUS
+    assert "Traceback" not in r.stderr and len(err) == 1, r.stderr
+    assert err[0].startswith(f"fashiongan: error: {out}/"), err[0]
+    assert "No space left on device" in err[0], err[0]
+    if needs:
+        assert "needs" in err[0] and "free" in err[0], err[0]
+    assert list(disk.iterdir()) == [], "a staging folder was left behind"
+
+
+def test_disk_full_during_import_is_one_line_and_leaves_nothing(tmp_path, request):
+    """The pixels went through a sparse memory map: a full disk killed the import with
+    SIGBUS (exit 135, no message) and its hidden folder kept the disk full."""
+    from tests.support.datasets import tinted_folder
+
+    tinted_folder(tmp_path / "photos", 60, size=64)
+    disk = _full_disk(tmp_path, request)
+    out = disk / "ds"
+    r = subprocess.run([sys.executable, "-m", "fashiongan", "data", "import",
+                        tmp_path / "photos", "--out", out, "--no-progress", "--jobs", "1"],
+                       capture_output=True, text=True, timeout=120)
+    _one_line_and_nothing_left(r, disk, out, needs=True)
+
+
+@pytest.mark.parametrize("fmt", ["dataset", "idx", "npz", "png"])
+def test_disk_full_during_export_is_one_line_and_leaves_nothing(tmp_path, request, fmt):
+    from tests.support.studio import tiny_snapshot
+
+    tiny_snapshot(tmp_path / "gen", "article")
+    disk = _full_disk(tmp_path, request, size=(256 if fmt != "png" else 64) * 1024)
+    out = disk / "exp"
+    r = subprocess.run([sys.executable, "-m", "fashiongan", "export", tmp_path / "gen",
+                        "--n", "3000", "--format", fmt, "--out", out, "--no-audit",
+                        "--no-progress", "--threads", "1"],
+                       capture_output=True, text=True, timeout=300)
+    _one_line_and_nothing_left(r, disk, out, needs=fmt == "dataset")
+
+
+@pytest.mark.parametrize("argv", [
+    ("data", "export-fmnist", "{out}", "--limit", "3000", "--no-progress"),
+    ("sample", "{gen}", "--n", "3000", "--out", "{out}"),
+], ids=lambda a: a[0])
+def test_disk_full_in_the_other_writers_is_one_line(tmp_path, request, argv):
+    """The same for the commands that write PNG folders or single files."""
+    from tests.support.studio import tiny_snapshot
+
+    tiny_snapshot(tmp_path / "gen", "article")
+    disk = _full_disk(tmp_path, request, size=64 * 1024)
+    out = disk / "out"
+    r = subprocess.run([sys.executable, "-m", "fashiongan",
+                        *[a.format(out=out, gen=tmp_path / "gen") for a in argv]],
+                       capture_output=True, text=True, timeout=300)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(err) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert err[0].startswith(f"fashiongan: error: {out}"), err[0]
+    assert "No space left on device" in err[0], err[0]
+    assert list(disk.iterdir()) == []

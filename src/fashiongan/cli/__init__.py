@@ -22,6 +22,7 @@ from fashiongan.cli import (
 )
 from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
+from fashiongan.fileio import printable
 from fashiongan.version import version
 
 COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit,
@@ -41,7 +42,7 @@ def build_parser() -> Parser:
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"fashiongan: warning: {message}\n"
+    return f"fashiongan: warning: {printable(str(message))}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,21 +59,22 @@ def main(argv: list[str] | None = None) -> int:
 
             args.device = str(device(args.device))
         return args.func(args)
-    except UserError as e:
-        print(f"fashiongan: error: {e}", file=sys.stderr)
+    except UserError as e:  # printable: a file name's newline cannot start a forged line
+        print(f"fashiongan: error: {printable(str(e))}", file=sys.stderr)
         return 2
     except OSError as e:  # disk full, no permission, not a folder...: the machine, not the code
         where = e.filename2 or e.filename
-        print(f"fashiongan: error: {f'{where}: ' if where else ''}{e.strerror or e}",
-              file=sys.stderr)
+        print(printable(f"fashiongan: error: {f'{where}: ' if where else ''}"
+                        f"{e.strerror or e}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
-        print(f"fashiongan: {e or 'interrupted'}", file=sys.stderr)
+        print(f"fashiongan: {printable(str(e)) or 'interrupted'}", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - a fault of ours: still one line, naming the input
         if os.environ.get("FASHIONGAN_TRACEBACK"):
             raise
         cmd = " ".join(sys.argv[1:] if argv is None else argv)
-        print(f"fashiongan: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-              f" (in `fashiongan {cmd}`; FASHIONGAN_TRACEBACK=1 shows where)", file=sys.stderr)
+        first = str(e).splitlines()[0] if str(e) else ""
+        print(printable(f"fashiongan: error: {type(e).__name__}: {first} (in `fashiongan "
+                        f"{cmd}`; FASHIONGAN_TRACEBACK=1 shows where)"), file=sys.stderr)
         return 1

@@ -44,10 +44,10 @@ def register(sub) -> None:
 
 def _audit(args) -> int:
     from fashiongan import validate
-    from fashiongan.cli.common import set_threads, writable
+    from fashiongan.cli.common import input_files, set_threads
     from fashiongan.cli.evaluate import results_path
-    from fashiongan.fileio import atomic_write, atomic_write_json
-    from fashiongan.imageio import sample_shape
+    from fashiongan.fileio import atomic_write_json, check_outputs
+    from fashiongan.imageio import sample_shape, save_png
     from fashiongan.metrics import audit
 
     set_threads(args)
@@ -63,8 +63,9 @@ def _audit(args) -> int:
     out = Path(args.json or ("audit.json" if shipped else results_path(Path(args.target),
                                                                         "audit")))
     png = Path(args.png) if args.png else out.with_suffix(".png")
-    for f in (out, png):
-        writable(f)
+    derived = [o for o, given in (("--json", args.json), ("--png", args.png)) if not given]
+    check_outputs({"--json": out, "--png": png}, input_files(args.target, args.data,
+                                                             args.evaluator), derived)
     images, labels, source, info = _target(args)
     ds = _dataset(args, info)
     validate.images(images, str(args.target), sample_shape(ds.info))
@@ -91,8 +92,7 @@ def _audit(args) -> int:
                   nearest, dist, calibration, labels, ds.info.class_names, args.closest),
               "png": str(png)}
     xtr, _ = ds.train()
-    img = audit.closest_pairs_grid(images, xtr, result["closest"])
-    atomic_write(png, lambda tmp: img.save(tmp, format="PNG"))
+    save_png(audit.closest_pairs_grid(images, xtr, result["closest"]), png)
     atomic_write_json(out, result)
     print(format_report(result, ds.info.class_names))
     print(f"wrote {out} and {png}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import numpy as np
 
 from fashiongan.data import CLASS_NAMES
 from fashiongan.errors import UserError
-from fashiongan.fileio import check_writable
 
 MAX_GRID_PIXELS = 100_000_000  # a grid PNG beyond this is a typo in --scale, not a picture
 CLASS_HELP = "classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
@@ -66,6 +66,21 @@ def savez(path: str, arrays: dict) -> None:
         np.savez_compressed(f, **arrays)
 
 
-def writable(path: Path) -> Path:
-    """An output file a command may create (fileio.check_writable, as a UserError)."""
-    return check_writable(path)
+def input_files(*paths) -> list[Path]:
+    """The files a command reads, for fileio.check_outputs: a generator's snapshot file (of a
+    run or snapshot folder), a data set's or an export's files, any other file as given."""
+    from fashiongan.snapshot import snapshot_path
+
+    out = []
+    for p in paths:
+        if p is None:
+            continue
+        p = Path(p)
+        if p.is_dir():
+            out += [f for f in p.iterdir() if f.is_file()]
+            with contextlib.suppress(UserError):
+                out.append(snapshot_path(p))
+        else:
+            out.append(p)
+    return out
+

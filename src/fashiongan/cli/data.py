@@ -113,6 +113,8 @@ def _import(args) -> int:
 
 def summary(m: dict, where) -> str:
     """The import's (and `data info`'s) few lines: counts per class, skips per reason."""
+    from fashiongan.fileio import printable
+
     n, skipped = m["count"], len(m["skipped"])
     lines = [f"{where}: {n} images {m['channels']}x{m['resolution']}x{m['resolution']}, "
              f"{m['split']['train']} train / {m['split']['test']} test "
@@ -121,10 +123,10 @@ def summary(m: dict, where) -> str:
         lines.append("  skipped: " + ", ".join(f"{k} {v}" for k, v in
                                                 sorted(m["skipped_counts"].items())))
     if m["class_names"]:
-        width = max(12, *(len(c) for c in m["class_names"]))
+        width = max(12, *(len(printable(c)) for c in m["class_names"]))
         lines.append(f"  {'class':{width}s} {'images':>7s} {'skipped':>8s}")
         for c in m["class_names"]:
-            lines.append(f"  {c:{width}s} {m['counts_per_class'][c]:7d} "
+            lines.append(f"  {printable(c):{width}s} {m['counts_per_class'][c]:7d} "
                          f"{m['skipped_per_class'].get(c, 0):8d}")
     else:
         lines.append("  unlabelled")

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from fashiongan import validate
-from fashiongan.cli.common import set_threads, writable
+from fashiongan.cli.common import input_files, set_threads
 from fashiongan.errors import UserError
-from fashiongan.fileio import atomic_write_json
+from fashiongan.fileio import atomic_write_json, check_outputs
 
 DEFAULT_N = 10_000
 MIN_IMAGES = 10  # k-nearest-neighbour metrics (k=3) and covariances need a few images
@@ -132,7 +132,10 @@ def _evaluate(args) -> int:
         raise UserError(f"--n must be at least {MIN_IMAGES} (k-nearest neighbours need company), "
                         f"got {args.n}")
     out = Path(args.json) if args.json else results_path(Path(args.target), "evaluation")
-    writable(out)  # before minutes of sampling and scoring, not after
+    # before minutes of sampling and scoring, not after
+    check_outputs({"--json": out}, input_files(args.target, args.data, args.evaluator,
+                                               args.inception_weights),
+                  derived=() if args.json else ("--json",))
     t0 = time.perf_counter()
     incep = _inception(args, "bfloat16" if args.data else "float32") \
         if args.data or args.inception or args.inception_weights else None

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashiongan.cli.common import writable
+from fashiongan.cli.common import input_files
 from fashiongan.errors import UserError
+from fashiongan.fileio import check_outputs
 
 
 def _train(args) -> int:
@@ -17,13 +18,23 @@ def _train(args) -> int:
         return _judge_train(args)
     recipe = evaluator.Recipe(epochs=args.epochs or evaluator.Recipe.epochs, seed=args.seed,
                               threads=args.threads)
-    args.out = args.out or evaluator.WEIGHTS_NAME
+    out = Path(args.out or evaluator.WEIGHTS_NAME)
+    outputs, derived = _outputs(out, args.out)
+    check_outputs(outputs, derived=derived)
+    args.out = str(out)
     record = evaluator.train_and_save(args.out, recipe, args.data_dir)
     if Path(args.out).resolve() == evaluator.shipped_path().resolve() \
             and record["sha256"] != evaluator.WEIGHTS_SHA256:
         print(f"note: to ship these weights, set WEIGHTS_SHA256 = \"{record['sha256']}\" in "
               "fashiongan/metrics/evaluator.py (the pin guards every reported number)")
     return 0
+
+
+def _outputs(out: Path, given: str | None):
+    """(outputs, derived) for check_outputs: the weights and the .json record beside them."""
+    record = "the record beside --out (give another --out)"
+    return ({"--out": out, record: out.with_suffix(".json")},
+            (record,) if given else (record, "--out"))
 
 
 def _judge_train(args) -> int:
@@ -36,7 +47,8 @@ def _judge_train(args) -> int:
     labelled_split(ds, "train")  # an unlabelled set is refused before anything else
     out = Path(args.out) if args.out else judge.default_path(ds)
     try:
-        writable(out)
+        outputs, derived = _outputs(out, args.out)
+        check_outputs(outputs, input_files(ds.path), derived)
     except UserError as e:
         if args.out:
             raise

@@ -56,7 +56,8 @@ def _export(args) -> int:
     from fashiongan import validate
     from fashiongan.cli.common import default_checkpoint, set_threads
     from fashiongan.export import plan, run
-    from fashiongan.fileio import file_digest
+    from fashiongan.export.formats import OWNED
+    from fashiongan.fileio import check_folder_output, check_out, file_digest
     from fashiongan.metrics import audit, judge
     from fashiongan.snapshot import load_generator, snapshot_path
 
@@ -68,7 +69,13 @@ def _export(args) -> int:
     req = plan.Request(args.n, args.test_n, args.seed, balanced=args.balanced,
                        min_confidence=plan.parse_filters(args.filter), chunk=args.chunk)
     validate.seed(args.seed, "--seed", args.n + args.test_n)
+    total = args.n + args.test_n  # images stream through; a few numbers each stay in memory
+    validate.fits_in_memory(total * 32, f"{total:,} images' labels, seeds and audit figures")
     source = args.run or default_checkpoint()
+    out = Path(args.out)
+    check_folder_output(out, {snapshot_path(source): "the generator being exported",
+                              args.data: "the training data", args.evaluator: "the judge"})
+    check_out(out, args.overwrite, OWNED)  # before the generator, judge and audit load
     g = load_generator(source, args.device)
     req.classes = parse_classes(args.classes, g)
     conditional = bool(getattr(g, "num_classes", 0))

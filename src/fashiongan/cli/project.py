@@ -46,25 +46,24 @@ def register(subparsers) -> None:
 
 
 def _project(args) -> int:
-    from fashiongan.cli.common import default_checkpoint, savez, set_threads, writable
-    from fashiongan.fileio import atomic_write
+    from fashiongan.cli.common import default_checkpoint, savez, set_threads
+    from fashiongan.fileio import atomic_write, check_outputs
     from fashiongan.generate.photo import dark_background, read_photo, to_dataset_form
     from fashiongan.generate.project import project
     from fashiongan.generate.sampling import class_labels, dataset_info
-    from fashiongan.imageio import grid
-    from fashiongan.snapshot import load_generator
+    from fashiongan.imageio import grid, save_png
+    from fashiongan.snapshot import load_generator, snapshot_path
 
     out = Path(args.out)
-    writable(out)
-    if args.grid:
-        writable(Path(args.grid))
-    set_threads(args)
     source = args.checkpoint or default_checkpoint()
+    files = photo_files(args.images)
+    check_outputs({"--out": out, "--grid": args.grid},
+                  inputs=[snapshot_path(source), *(f for f, _ in files)])
+    set_threads(args)
     g = load_generator(source, args.device)
     info = dataset_info(g)
     if args.class_ != "auto":  # a typo is told before minutes of work, not after
         class_labels(g, 1, args.class_)
-    files = photo_files(args.images)
     dark = dark_background(g)
     inputs, sources = [], []
     for path, skip_bad in files:  # every photo is read and converted before any projection
@@ -88,8 +87,7 @@ def _project(args) -> int:
           f"{result.distances.mean():.4f})")
     if args.grid:
         pairs = np.stack([result.inputs, result.images], 1).reshape(-1, *result.images.shape[1:])
-        img = grid(pairs, len(sources), 2, scale=GRID_SCALE)
-        atomic_write(args.grid, lambda tmp: img.save(tmp, format="PNG"))
+        save_png(grid(pairs, len(sources), 2, scale=GRID_SCALE), args.grid)
         print(f"wrote {args.grid} (rows: converted photo | reconstruction)")
     return 0
 

@@ -14,7 +14,6 @@ from fashiongan.cli.common import (
     default_checkpoint,
     savez,
     set_threads,
-    writable,
 )
 from fashiongan.errors import UserError
 
@@ -60,10 +59,10 @@ def register(sub) -> None:
 
 def _sample(args) -> int:
     from fashiongan import validate
-    from fashiongan.fileio import atomic_write
+    from fashiongan.fileio import atomic_write, check_outputs
     from fashiongan.generate.sampling import sample
-    from fashiongan.imageio import grid
-    from fashiongan.snapshot import load_generator
+    from fashiongan.imageio import grid, save_png
+    from fashiongan.snapshot import load_generator, snapshot_path
 
     count = 1 if args.interpolate else max(args.n, args.variations, 1)
     for seed in args.interpolate or [args.seed]:
@@ -77,6 +76,11 @@ def _sample(args) -> int:
                         "--from FILE.npz (written by `fashiongan project`)")
     set_threads(args)
     source = args.checkpoint or default_checkpoint()
+    if not args.out and not args.grid:
+        raise UserError("nothing to write: give --out FILE.npz and/or --grid FILE.png")
+    ends = [e[0] for e in args.interpolate or [] if not isinstance(e, int)]
+    check_outputs({"--out": args.out, "--grid": args.grid},
+                  inputs=[snapshot_path(source), args.from_, *ends])
     g = load_generator(source, args.device)
     if args.interpolate:
         images, arrays = _interpolation(g, args)
@@ -93,7 +97,6 @@ def _sample(args) -> int:
             arrays["labels"] = labels.astype(np.int64)
     if args.out:
         out = Path(args.out)
-        writable(out)
         atomic_write(out, lambda tmp: savez(tmp, arrays))
         print(f"wrote {len(images)} images to {out}")
     if args.grid:
@@ -105,12 +108,8 @@ def _sample(args) -> int:
             raise UserError(f"--grid: {rows}x{cols} images at --scale {args.scale} would be "
                             f"{pixels / 1e6:.0f} megapixels; the limit is "
                             f"{MAX_GRID_PIXELS / 1e6:.0f}")
-        img = grid(images, rows, cols, scale=args.scale)
-        writable(Path(args.grid))
-        atomic_write(args.grid, lambda tmp: img.save(tmp, format="PNG"))
+        save_png(grid(images, rows, cols, scale=args.scale), args.grid)
         print(f"wrote a {rows}x{cols} grid to {args.grid}")
-    if not args.out and not args.grid:
-        raise UserError("nothing to write: give --out FILE.npz and/or --grid FILE.png")
     return 0
 
 

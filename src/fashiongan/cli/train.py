@@ -51,6 +51,8 @@ def register(sub) -> None:
 
 def _train(args) -> int:
     from fashiongan import presets
+    from fashiongan.data import FASHION_MNIST
+    from fashiongan.fileio import check_folder_output
     from fashiongan.training import distributed
     from fashiongan.training import rundir as runs
     from fashiongan.training.loop import pick_device, training_loop
@@ -70,11 +72,19 @@ def _train(args) -> int:
         if args.data:
             raise UserError("--data with --resume: a run continues on the data set it began "
                             "with (its data.json)")
-        dataset = _dataset(plan.data, args) if plan.data else None
+        path, recorded = plan.data
+        if path is not None and not Path(path).exists():
+            raise UserError(f"{plan.source / runs.DATA_JSON}: the run's data set {path} is "
+                            "gone; a resume must train on the data it started on")
+        dataset = _dataset(path, args) if path else None
+        runs.check_resumed_data(plan.source, dataset.info if dataset else FASHION_MNIST,
+                                recorded, path)
         prior = runs.prior_contents(run_dir) if plan.branch else "files"
         if plan.branch:
             distributed.on_main(lambda: runs.new_run_dir(str(run_dir), "", args.overwrite))
     else:
+        if args.out and args.data:
+            check_folder_output(Path(args.out), {args.data: "the data set being trained on"})
         dataset = _dataset(args.data, args) if args.data else None
         n_train = min(args.limit_data or math.inf, _train_size(dataset))
         cfg = presets.resolve(args.preset, args.set, dataset.info if dataset else None, n_train)

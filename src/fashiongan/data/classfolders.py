@@ -9,14 +9,15 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import unicodedata
 from pathlib import Path
 
 from PIL import Image
 
+from fashiongan.data.fmnist import CLASS_NAMES
 from fashiongan.data.scan import CLASSES_FILE
 from fashiongan.errors import UserError
+from fashiongan.fileio import Owned, as_written_to, replace_folder, staging_folder
 
 _UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
 
@@ -46,6 +47,20 @@ def write_classes_file(root: Path, folders, names, source: str, order: str) -> N
         indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _fmnist_file(rel: str, meta: dict) -> bool:
+    folder, _, name = rel.partition("/")
+    return folder in meta["folders"] and (name == "" or bool(re.fullmatch(r"\d+\.png", name)))
+
+
+# `data export-fmnist` replaces only its own earlier export: Fashion-MNIST's class folders of
+# numbered PNGs, and a classes.json that says so (a person's class folders have their own)
+FMNIST_EXPORT = Owned(CLASSES_FILE, "a Fashion-MNIST export's classes.json",
+                      ours=lambda m: m.get("source") in ("fashion-mnist train",
+                                                         "fashion-mnist test")
+                      and m.get("folders") == class_folders(CLASS_NAMES),
+                      expected=_fmnist_file)
+
+
 def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
                   progress: bool = True, overwrite: bool = False) -> tuple[Path, int]:
     """Fashion-MNIST as OUT/<class folder>/<index>.png (index zero-padded, its place in the
@@ -53,7 +68,7 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
     --channels 1 gives back the same pixels and labels in the same order."""
     from tqdm import tqdm
 
-    from fashiongan.data import CLASS_NAMES, load
+    from fashiongan.data import load
 
     if split not in ("train", "test"):
         raise UserError(f"--split must be train or test, got {split!r}")
@@ -63,30 +78,24 @@ def export_fmnist(out, split: str = "train", data_dir=None, limit: int = 0,
         x, y = x[:limit], y[:limit]
     folders = class_folders(CLASS_NAMES)
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        if not overwrite:
-            raise UserError(f"{out}: exists and is not empty; give --overwrite to replace it")
-        if not (out / CLASSES_FILE).is_file():  # replace an export, never some other folder
-            raise UserError(f"{out}: not an export (no {CLASSES_FILE}); refusing to replace it")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.exporting-"))
-    except OSError as e:
-        raise UserError(f"{out}: cannot write there ({e.strerror or e})") from None
+    tmp = staging_folder(out, overwrite, FMNIST_EXPORT, "exporting")
+    current = tmp / CLASSES_FILE  # the file being written, named by a write error
     try:
         for f in folders:
             (tmp / f).mkdir()
         width = len(str(len(x) - 1))
         for i in tqdm(range(len(x)), unit="img", desc="export", disable=not progress,
                       file=sys.stderr):
-            Image.fromarray(x[i], "L").save(tmp / folders[y[i]] / f"{i:0{width}d}.png")
+            current = tmp / folders[y[i]] / f"{i:0{width}d}.png"
+            Image.fromarray(x[i], "L").save(current)
+        current = tmp / CLASSES_FILE
         write_classes_file(tmp, folders, CLASS_NAMES, f"fashion-mnist {split}",
                            "file name = index in the split")
         os.chmod(tmp, 0o755)
-        if out.exists():
-            shutil.rmtree(out) if overwrite else out.rmdir()
-        os.rename(tmp, out)
-    except BaseException:
+        replace_folder(tmp, out, overwrite, FMNIST_EXPORT)
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # disk full...: the file of OUT meant, not the temp one
+            raise as_written_to(e, tmp, out, current) from None
         raise
     return out, len(x)

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fashiongan.data.prepare import Options, prepare
-from fashiongan.data.scan import ORDER, Source, assign_labels, scan
+from fashiongan.data.prepare import MAX_FILE_BYTES, Options, open_image, prepare
+from fashiongan.data.scan import NOT_UTF8, ORDER, UNSAFE, Source, assign_labels, scan
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
+from fashiongan.fileio import check_folder_output, printable
 
 # ---------------------------------------------------------------- decoding, in a pool
 
@@ -39,16 +40,27 @@ def _decode(name: str):
         if _WORKER["is_zip"]:
             if _WORKER["zip"] is None:  # one handle per process, opened on first use
                 _WORKER["zip"] = zipfile.ZipFile(_WORKER["root"])
-            data = _WORKER["zip"].read(name)
+            size = _WORKER["zip"].getinfo(name).file_size  # declared; read no more than it
+            if size > MAX_FILE_BYTES:
+                return None, _too_big(size)
+            with _WORKER["zip"].open(name) as member:
+                data = member.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                return None, _too_big(len(data))
             if not data:
                 return None, "empty file"
             fp = io.BytesIO(data)
         else:
             fp = os.path.join(_WORKER["root"], name)
-            if os.path.getsize(fp) == 0:
+            size = os.path.getsize(fp)
+            if size == 0:
                 return None, "empty file"
-        with Image.open(fp) as im:
+            if size > MAX_FILE_BYTES:
+                return None, _too_big(size)
+        with open_image(fp) as im:
             return prepare(im, _WORKER["opts"]).tobytes(), None
+    except UserError as e:  # too many pixels
+        return None, str(e)
     except Image.UnidentifiedImageError:
         return None, "not a readable image (unknown format or damaged)"
     except Exception as e:  # noqa: BLE001 - any decoder fault skips the file, named, not the run
@@ -56,6 +68,10 @@ def _decode(name: str):
         if "truncated" in text:
             return None, f"truncated ({text})"
         return None, f"unreadable ({type(e).__name__}: {text})"
+
+
+def _too_big(size: int) -> str:
+    return f"too large ({size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB)"
 
 
 def decode_all(source: Source, names: list[str], opts: Options, jobs: int, progress: bool):
@@ -126,6 +142,9 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
     if resolution > 1024:
         raise UserError(f"--resolution {resolution}: more than 1024 is not a GAN training size")
     opts = Options(resolution, channels, tuple(background))
+    labels_file = None if labels in ("subfolders", "none") else Path(labels)
+    check_folder_output(Path(out), {Path(src): "the folder being imported",
+                                    labels_file: "the labels file"})
     source = scan(src)
     label_of, class_names, names = assign_labels(source, labels)
     if not names:
@@ -137,13 +156,16 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
         def log(line):
             tqdm.write(line, file=sys.stderr)
 
+    for path, reason in source.skipped:  # names no manifest could hold: told by name
+        if reason in (NOT_UTF8, UNSAFE):
+            log(f"skipped {path}: {reason}")
     shape = info.shape
     kept_labels, sources = [], []
     with Writer(out, len(names), shape, overwrite=overwrite) as w:
         for i, data, reason in decode_all(source, names, opts, jobs or default_jobs(), progress):
             if data is None:
                 source.skipped.append((names[i], reason))
-                log(f"skipped {names[i]}: {reason}")
+                log(f"skipped {printable(names[i])}: {printable(reason)}")
                 continue
             w.add(np.frombuffer(data, np.uint8).reshape(shape))
             sources.append(names[i])
@@ -165,7 +187,7 @@ def _manifest(src, labels, class_names, lab, split, sources, source, opts, test_
     skipped_per_class = Counter(class_names[label_by_name[p]] for p, _ in source.skipped
                                 if p in label_by_name)
     return {
-        "name": Path(src).stem,
+        "name": printable(Path(src).stem),
         "resolution": opts.resolution,
         "channels": opts.channels,
         "class_names": list(class_names),
@@ -177,14 +199,16 @@ def _manifest(src, labels, class_names, lab, split, sources, source, opts, test_
         "split": {"file": "split.npy", "values": {str(TRAIN): "train", str(TEST): "test"},
                   "seed": seed, "test_fraction": test_fraction, "stratified": lab is not None,
                   "train": int((split == TRAIN).sum()), "test": int((split == TEST).sum())},
-        "source": {"path": str(Path(src).resolve()), "kind": "zip" if source.is_zip else "folder"},
-        "labels_from": labels if labels in ("subfolders", "none") else str(Path(labels).resolve()),
+        "source": {"path": printable(str(Path(src).resolve())),
+                   "kind": "zip" if source.is_zip else "folder"},
+        "labels_from": labels if labels in ("subfolders", "none") else
+        printable(str(Path(labels).resolve())),
         "background": "#" + "".join(f"{v:02x}" for v in opts.background),
         "order": ORDER,
         "sources": sources,
         "skipped": [{"path": p, "reason": r} for p, r in sorted(source.skipped)],
         "skipped_counts": dict(Counter(_reason_kind(r) for _, r in source.skipped)),
-        "command": list(command) if command is not None else sys.argv,
+        "command": [printable(a) for a in (command if command is not None else sys.argv)],
     }
 
 

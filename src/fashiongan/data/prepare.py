@@ -15,6 +15,31 @@ from PIL import Image, ImageColor, ImageOps
 
 from fashiongan.errors import UserError
 
+# The formats the README lists, and only those: Pillow opens every format it knows, and some
+# (EPS, PDF) are handed to outside programs such as Ghostscript. A camera's MPO opens as JPEG.
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "GIF", "TIFF")
+MAX_PIXELS = 40_000_000  # a larger picture is refused from its header, before it is decoded
+MAX_FILE_BYTES = 256 * 2**20  # a larger file is not a photo (a zip member is read whole)
+
+
+def too_large(w: int, h: int) -> str | None:
+    """Why a picture of w x h pixels is not decoded (None: it may be)."""
+    if w * h > MAX_PIXELS:
+        return (f"too large ({w}x{h} pixels; the limit is {MAX_PIXELS / 1e6:.0f} "
+                "megapixels)")
+    return None
+
+
+def open_image(fp) -> Image.Image:
+    """Image.open of the listed FORMATS only; the pixel count is checked from the header, so
+    a decompression bomb is never decoded. UserError (too large) or Pillow's errors."""
+    im = Image.open(fp, formats=FORMATS)
+    why = too_large(*im.size)
+    if why:
+        im.close()
+        raise UserError(why)
+    return im
+
 
 @dataclass
 class Options:
@@ -47,7 +72,7 @@ def prepare(im: Image.Image, opts: Options) -> np.ndarray:
 def upright(im: Image.Image, keep: int, background) -> Image.Image:
     """An opened image as L or RGB pixels the right way up, transparency on `background`;
     a JPEG is decoded at 1/2..1/8 scale in libjpeg when its longer side stays >= `keep`."""
-    if im.format == "JPEG":
+    if im.format in ("JPEG", "MPO"):  # MPO: a camera's JPEG with a second picture
         w, h = im.size
         m = max(w, h)
         im.draft(None, (max(1, keep * w // m), max(1, keep * h // m)))

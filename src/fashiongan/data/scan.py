@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from fashiongan.errors import UserError
+from fashiongan.fileio import printable
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".gif",
               ".tif", ".tiff"}
@@ -28,6 +29,9 @@ METADATA = {CLASSES_FILE, "dataset.json", "export.json"}
 HIDDEN, NOT_IMAGE, NO_CLASS, UNLISTED = ("hidden", "not an image file", "not in a class folder",
                                          "not in the labels file")
 ORDER = "file name (digit runs as numbers), then relative path"
+MAX_CLASSES = 10_000  # integer labels beyond this are a slip, not a catalogue's categories
+NOT_UTF8 = "file name is not valid UTF-8 (rename it to import it)"
+UNSAFE = "unsafe path in the zip (absolute, or climbing out with ..)"
 
 
 @dataclass
@@ -59,7 +63,7 @@ def scan(src: str | os.PathLike) -> Source:
             rel_dir = Path(dirpath).relative_to(root)
             for d in sorted(dirnames):
                 if _hidden([d]):
-                    out.skipped.append(((rel_dir / d).as_posix() + "/", HIDDEN))
+                    out.skipped.append((printable((rel_dir / d).as_posix() + "/"), HIDDEN))
             dirnames[:] = [d for d in dirnames if not _hidden([d])]  # do not descend
             names += [(rel_dir / f).as_posix() for f in filenames]
     elif root.is_file() and zipfile.is_zipfile(root):
@@ -75,7 +79,12 @@ def scan(src: str | os.PathLike) -> Source:
         raise UserError(f"{root}: does not exist")
     for name in names:
         parts = PurePosixPath(name).parts
-        if _hidden(parts):
+        if not _utf8(name):  # cannot be written to the manifest, nor named to a person
+            out.skipped.append((printable(name), NOT_UTF8))
+        elif out.is_zip and (name.startswith(("/", "\\")) or ".." in parts
+                             or re.match(r"[A-Za-z]:", name)):
+            out.skipped.append((printable(name), UNSAFE))
+        elif _hidden(parts):
             out.skipped.append((name, HIDDEN))
         elif len(parts) == 1 and name in METADATA:
             continue
@@ -86,6 +95,14 @@ def scan(src: str | os.PathLike) -> Source:
     out.images.sort(key=order_key)
     out.skipped.sort()
     return out
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # os.walk gives undecodable bytes as surrogates
+        return False
 
 
 def order_key(rel: str):
@@ -191,18 +208,26 @@ def _file_labels(source: Source, path: Path):
             obj = obj["labels"]
         pairs = obj.items() if isinstance(obj, dict) else [tuple(p) for p in obj]
         table = {PurePosixPath(str(p)).as_posix().removeprefix("./"): v for p, v in pairs}
-    except (OSError, ValueError, TypeError) as e:
-        raise UserError(f"--labels {path}: not a labels file ({e})") from None
+    except (OSError, ValueError, TypeError, RecursionError) as e:
+        raise UserError(f"--labels {path}: not a labels file ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from None
+    if classes is not None and (not isinstance(classes, list) or not all(
+            isinstance(c, str) and c for c in classes) or len(set(classes)) != len(classes)):
+        raise UserError(f"--labels {path}: classes must be a list of different class names "
+                        "(non-empty strings)")
     values = [v for v in table.values() if v is not None]
     if not values:  # stylegan2-ada writes "labels": null entries for unlabelled sets
         return None, (), [n for n in source.images if _lookup(table, n, source) is not _MISSING]
-    if all(isinstance(v, str) for v in values):
+    if all(isinstance(v, str) and v for v in values):
         names = tuple(sorted(set(values)))
         code = {n: i for i, n in enumerate(names)}
     elif all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-        names = tuple(classes) if classes else tuple(str(i) for i in range(max(values) + 1))
-        if max(values) >= len(names):
-            raise UserError(f"--labels {path}: label {max(values)} but {len(names)} classes")
+        top = max(values)  # checked before any name is made: a label of 10^11 is a typo
+        if top >= (len(classes) if classes else MAX_CLASSES):
+            raise UserError(f"--labels {path}: label {top} but "
+                            + (f"{len(classes)} classes" if classes else
+                               f"at most {MAX_CLASSES} classes (0..{MAX_CLASSES - 1})"))
+        names = tuple(classes) if classes else tuple(str(i) for i in range(top + 1))
         code = None
     else:
         raise UserError(f"--labels {path}: labels must be all class names or all integers >= 0")

@@ -12,6 +12,7 @@ hidden temp folder beside it, the manifest last, and the folder is renamed into 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,12 +23,28 @@ import numpy as np
 
 from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import file_digest, replace_folder, staging_folder, umask
+from fashiongan.fileio import (
+    Owned,
+    as_written_to,
+    preallocate,
+    remembered_digest,
+    replace_folder,
+    space_error,
+    staging_folder,
+    umask,
+)
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TRAIN, TEST = 0, 1  # the values of split.npy
+# what fashiongan writes into DATASET/: the import's files, a judge (`evaluator train --data`)
+# and, for `export --format dataset`, the export's description
+FILES = ("pixels.npy", "labels.npy", "split.npy", "judge.safetensors", "judge.json",
+         "export.json")
+OWNED = Owned(MANIFEST, "a fashiongan-dataset manifest",
+              ours=lambda m: m.get("format") == FORMAT,
+              expected=lambda rel, m: rel in FILES)
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,9 @@ class Dataset:
 
 
 
-sha256_file = file_digest  # the manifest's digests
+def sha256_file(f: Path) -> str:
+    """A digest for the manifest: computed now, and remembered for the check at every open."""
+    return remembered_digest(f, fresh=True)
 
 
 def read_manifest(path: str | os.PathLike) -> dict:
@@ -88,7 +107,43 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise UserError(f"{mpath}: format version {manifest.get('format_version')}, this "
                         f"fashiongan reads version {FORMAT_VERSION}")
+    fault = _manifest_fault(manifest)
+    if fault:
+        raise UserError(f"{mpath}: not a valid data set manifest ({fault})")
     return manifest
+
+
+def _manifest_fault(m: dict) -> str | None:
+    """What is missing or of the wrong type in a data set's manifest (None: nothing)."""
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if not count(m.get("count")):
+        return f"'count' must be an integer >= 0, got {_show(m.get('count'))}"
+    for key in ("resolution", "channels"):
+        if not count(m.get(key)):
+            return f"{key!r} must be an integer, got {_show(m.get(key))}"
+    names = m.get("class_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) \
+            or len(set(names)) != len(names):
+        return "'class_names' must be a list of different, non-empty strings"
+    if not isinstance(m.get("name", ""), str):
+        return "'name' must be a string"
+    files = m.get("files")
+    if not isinstance(files, dict) or not {"pixels.npy", "split.npy"} <= set(files):
+        return "'files' must map pixels.npy, split.npy (and labels.npy) to their digests"
+    for name, spec in files.items():
+        if name not in ("pixels.npy", "labels.npy", "split.npy"):
+            return f"'files' lists {_show(name)}, which a data set does not hold"
+        if not isinstance(spec, dict) or not count(spec.get("bytes")) or not (
+                isinstance(spec.get("sha256"), str) and len(spec["sha256"]) == 64):
+            return f"'files' {name}: needs 'sha256' (64 hex digits) and 'bytes'"
+    return None
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_format_json(mpath: Path, fmt: str, made_by: str) -> dict:
@@ -98,16 +153,17 @@ def read_format_json(mpath: Path, fmt: str, made_by: str) -> dict:
     except FileNotFoundError:
         raise UserError(f"{mpath.parent}: no {mpath.name}; not {made_by} (or it did not "
                         "finish)") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise UserError(f"{mpath}: unreadable ({e})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != fmt:
         raise UserError(f"{mpath}: not a {fmt} manifest")
     return manifest
 
 
-def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """Check every file listed in the manifest against its SHA-256; (name, sha256) per file.
-    A mismatch is a UserError naming the file."""
+def verify_dataset(path: str | os.PathLike, fresh: bool = True) -> list[tuple[str, str]]:
+    """Check every file listed in the manifest against its size and SHA-256; (name, sha256)
+    per file. A mismatch is a UserError naming the file. fresh=False takes a digest
+    remembered from an earlier reading of the unchanged file (fileio.remembered_digest)."""
     path = Path(path)
     manifest = read_manifest(path)
     out = []
@@ -115,7 +171,11 @@ def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
         f = path / name
         if not f.is_file():
             raise UserError(f"{f}: missing (the manifest lists it)")
-        digest = sha256_file(f)
+        size = f.stat().st_size
+        if size != spec["bytes"]:
+            raise UserError(f"{f}: {size} bytes, the manifest says {spec['bytes']} (changed "
+                            "or damaged after import)")
+        digest = remembered_digest(f, fresh)
         if digest != spec["sha256"]:
             raise UserError(f"{f}: SHA-256 {digest[:16]}... does not match the manifest's "
                             f"{spec['sha256'][:16]}... (changed or damaged after import)")
@@ -123,13 +183,14 @@ def verify_dataset(path: str | os.PathLike) -> list[tuple[str, str]]:
     return out
 
 
-def open_dataset(path: str | os.PathLike, verify: bool = False) -> Dataset:
-    """Map DATASET/ (pixels stay on disk until read). Shapes are always checked against the
-    manifest; verify=True also checks the SHA-256 of every file (reads all of them)."""
+def open_dataset(path: str | os.PathLike, verify: bool = True) -> Dataset:
+    """Map DATASET/ (pixels stay on disk until read), its shapes checked against the manifest
+    and every file against its size and SHA-256: edited pixels are refused, never trained on.
+    The digest is computed once and remembered while the file is unchanged (verify_dataset)."""
     path = Path(path)
     manifest = read_manifest(path)
     if verify:
-        verify_dataset(path)
+        verify_dataset(path, fresh=False)
     info = DatasetInfo.from_dict(manifest)  # resolution, channels, class_names, name
     n = manifest["count"]
     pixels = _load(path / "pixels.npy", (n, *info.shape), np.uint8, mmap=True)
@@ -159,21 +220,34 @@ class Writer:
     """Builds DATASET/ in a hidden temp folder beside it; `commit()` renames it into place.
 
     Used as a context manager: leaving the block by an exception (or an interrupt) removes the
-    temp folder, so DATASET/ never exists half-written. Pixels go straight to a memmap sized
-    for every candidate image and the array is cut to the images actually read at the end, so
-    a large import never holds its pixels in memory.
+    temp folder, so DATASET/ never exists half-written. Pixels are written as they come into
+    a file reserved (fallocate) for every candidate image, and cut to the images actually read
+    at the end: a large import never holds its pixels in memory, and a full disk is found at
+    the start, in one line naming the file and the space it needs (never SIGBUS, which a
+    sparse memory map gave).
     """
 
     def __init__(self, out: str | os.PathLike, capacity: int, shape: tuple[int, int, int],
-                 overwrite: bool = False):
+                 overwrite: bool = False, owned: Owned = OWNED):
         self.out = Path(out)
-        self.overwrite = overwrite
+        self.overwrite, self.owned = overwrite, owned
         self.shape = shape
-        self.tmp = staging_folder(self.out, overwrite, MANIFEST, "importing")
-        self.capacity = max(capacity, 1)  # a 0-length memmap cannot be made
-        self.pixels = np.lib.format.open_memmap(self.tmp / "pixels.npy", mode="w+",
-                                                dtype=np.uint8, shape=(self.capacity, *shape))
+        self.tmp = staging_folder(self.out, overwrite, owned, "importing")
+        self.capacity = capacity
         self.count = 0
+        self.row = int(np.prod(shape))
+        self.file = None
+        try:
+            self.file = open(self.tmp / "pixels.npy", "wb")  # noqa: SIM115 - closed by commit
+            np.lib.format.write_array_header_1_0(self.file, {
+                "descr": "|u1", "fortran_order": False, "shape": (capacity, *shape)})
+            self.offset = self.file.tell()
+            preallocate(self.file, self.offset + capacity * self.row, self.out / "pixels.npy")
+        except BaseException as e:
+            self.discard()
+            if isinstance(e, OSError):
+                raise as_written_to(e, self.tmp, self.out) from None
+            raise
 
     def __enter__(self):
         return self
@@ -185,20 +259,37 @@ class Writer:
 
     def add(self, image: np.ndarray) -> int:
         """Store one C x H x W uint8 image; returns its index."""
-        self.pixels[self.count] = image
+        image = np.ascontiguousarray(image, np.uint8)
+        if image.size != self.row or self.count >= self.capacity:  # H x W is 1 x H x W
+            raise ValueError(f"image {image.shape} #{self.count + 1}, the data set holds "
+                             f"{self.capacity} of {self.shape}")
+        try:
+            self.file.write(image.tobytes())
+        except OSError as e:
+            raise space_error(e, self.out / "pixels.npy",
+                              self.offset + self.capacity * self.row) from None
         self.count += 1
         return self.count - 1
 
     def discard(self) -> None:
-        self.pixels = None
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
         """Write labels, split and (last) the manifest, then rename the folder into place;
         returns the manifest as written."""
+        try:
+            return self._commit(manifest, labels, split)
+        except OSError as e:  # named as the file meant, not as the hidden folder's
+            raise as_written_to(e, self.tmp, self.out) from None
+
+    def _commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
         n = self.count
-        self.pixels.flush()
-        self.pixels = None  # unmap before the file is cut
+        self.file.close()
+        self.file = None
         _truncate_npy(self.tmp / "pixels.npy", (n, *self.shape))
         files = {"pixels.npy": None}
         if labels is not None:
@@ -212,6 +303,9 @@ class Writer:
             files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "count": n,
                     **manifest, "files": files}
+        fault = _manifest_fault(manifest)
+        if fault:  # a fault of ours: found before the folder takes its name
+            raise ValueError(f"the manifest about to be written is invalid: {fault}")
         with open(self.tmp / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1, ensure_ascii=False)
             f.write("\n")
@@ -222,7 +316,7 @@ class Writer:
         return manifest
 
     def _rename_into_place(self) -> None:
-        replace_folder(self.tmp, self.out, self.overwrite, MANIFEST)
+        replace_folder(self.tmp, self.out, self.overwrite, self.owned)
 
 
 def _truncate_npy(f: Path, shape: tuple) -> None:

@@ -16,6 +16,7 @@ nothing under OUT's name.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -23,17 +24,41 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fashiongan.data import store
 from fashiongan.data.classfolders import class_folders, write_classes_file
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import idx
 from fashiongan.export.plan import Chunk
-from fashiongan.fileio import atomic_write_json, replace_folder, staging_folder
+from fashiongan.fileio import Owned, atomic_write_json, replace_folder, staging_folder
 
 MANIFEST = "export.json"
+FORMAT = "fashiongan-export"
 FORMATS = ("idx", "png", "npz", "dataset")
 IDX_PREFIX = {"train": "train", "test": "t10k"}
 NPZ_FILE = "samples.npz"
+_TOP = re.compile(r"(train|t10k)-(images-idx[34]|labels-idx1)-ubyte\.gz|samples\.npz|"
+                  r"classes\.json|\d+\.png")
+
+
+def _expected(rel: str, m: dict) -> bool:
+    """The files an export of any layout holds: IDX files, samples.npz, numbered PNGs (in
+    the class folders its class names give), a data set's files."""
+    if m.get("export_format") == "dataset" and rel in (store.MANIFEST, *store.FILES):
+        return True
+    names = m.get("class_names")
+    folders = class_folders(names) if isinstance(names, list) and all(
+        isinstance(n, str) for n in names) else []
+    parts = rel.rstrip("/").split("/")
+    if rel.endswith("/"):
+        return len(parts) == 1 and parts[0] in folders
+    if len(parts) == 1:
+        return bool(_TOP.fullmatch(rel))
+    return len(parts) == 2 and parts[0] in folders and bool(re.fullmatch(r"\d+\.png", parts[1]))
+
+
+OWNED = Owned(MANIFEST, "a fashiongan-export description",
+              ours=lambda m: m.get("format") == FORMAT, expected=_expected)
 
 
 class _Folder:
@@ -41,13 +66,18 @@ class _Folder:
 
     def __init__(self, out: Path, overwrite: bool):
         self.out, self.overwrite = Path(out), overwrite
-        self.root = staging_folder(self.out, overwrite, MANIFEST, "exporting")
+        self.root = staging_folder(self.out, overwrite, OWNED, "exporting")
+        self.current: Path | None = None  # the file being written (named by a write error)
+
+    @property
+    def staging(self) -> Path:
+        return self.root
 
     def commit(self, manifest: dict) -> None:
         self.finish()
         atomic_write_json(self.root / MANIFEST, manifest)
         self.root.chmod(0o755)  # mkdtemp's 0700 would hide the export from others
-        replace_folder(self.root, self.out, self.overwrite, MANIFEST)
+        replace_folder(self.root, self.out, self.overwrite, OWNED)
 
     def finish(self) -> None:
         """Close what is open (all chunks are written)."""
@@ -70,8 +100,8 @@ class IdxSink(_Folder):
             self.finish()
             self.split = chunk.split
             name = f"{IDX_PREFIX[chunk.split]}-images-idx{1 + len(self.shape)}-ubyte.gz"
-            self.writer = idx.IdxWriter(self.root / name, (self.sizes[chunk.split],
-                                                           *self.shape))
+            self.current = self.root / name
+            self.writer = idx.IdxWriter(self.current, (self.sizes[chunk.split], *self.shape))
         self.writer.write(chunk.images)
         if chunk.labels is not None:
             self.labels.append(chunk.labels)
@@ -81,6 +111,7 @@ class IdxSink(_Folder):
             return
         self.writer.close()
         if self.labelled:  # labels are one byte an image: held until the images are done
+            self.current = self.root / f"{IDX_PREFIX[self.split]}-labels-idx1-ubyte.gz"
             idx.write(self.root / f"{IDX_PREFIX[self.split]}-labels-idx1-ubyte.gz",
                       np.concatenate(self.labels).astype(np.uint8))
         self.writer, self.labels = None, []
@@ -105,8 +136,9 @@ class PngSink(_Folder):
     def write(self, chunk: Chunk) -> None:
         for i, img in enumerate(chunk.images):
             folder = self.root / self.folders[chunk.labels[i]] if self.folders else self.root
-            Image.fromarray(img, "RGB" if img.ndim == 3 else "L").save(
-                folder / f"{self.count:0{self.width}d}.png", compress_level=1)
+            self.current = folder / f"{self.count:0{self.width}d}.png"
+            Image.fromarray(img, "RGB" if img.ndim == 3 else "L").save(self.current,
+                                                                        compress_level=1)
             self.count += 1
 
 
@@ -117,8 +149,8 @@ class NpzSink(_Folder):
     def __init__(self, out, overwrite, shape, sizes: dict[str, int]):
         super().__init__(out, overwrite)
         self.shape, self.sizes = shape, sizes
-        self.zip = zipfile.ZipFile(self.root / NPZ_FILE, "w", zipfile.ZIP_DEFLATED,
-                                   compresslevel=1)
+        self.current = self.root / NPZ_FILE
+        self.zip = zipfile.ZipFile(self.current, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self.member, self.split, self.small = None, None, {}
 
     def write(self, chunk: Chunk) -> None:
@@ -162,8 +194,10 @@ class DatasetSink:
 
     def __init__(self, out, overwrite, info, sizes: dict[str, int]):
         self.info, self.sizes = info, sizes
-        self.writer = Writer(out, sum(sizes.values()), info.shape, overwrite=overwrite)
+        self.writer = Writer(out, sum(sizes.values()), info.shape, overwrite=overwrite,
+                             owned=OWNED)
         self.labels, self.split = [], []
+        self.staging, self.current = self.writer.tmp, self.writer.tmp / "pixels.npy"
 
     def write(self, chunk: Chunk) -> None:
         for img in chunk.images:
@@ -211,6 +245,9 @@ def open_sink(fmt: str, out, overwrite: bool, info, sizes: dict[str, int], label
     shape = (info.resolution, info.resolution) if info.channels == 1 else \
         (info.resolution, info.resolution, 3)
     if fmt == "idx":
+        if max(sizes.values()) > idx.MAX_ITEMS:
+            raise UserError(f"--n {max(sizes.values())}: the IDX header holds at most "
+                            f"{idx.MAX_ITEMS} items a file; use npz or dataset")
         return IdxSink(out, overwrite, shape, sizes, labelled)
     if fmt == "png":
         if sizes.get("test"):

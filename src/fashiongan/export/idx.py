@@ -25,6 +25,7 @@ import numpy as np
 from fashiongan.fileio import atomic_path
 
 UBYTE = 0x08
+MAX_ITEMS = 2**32 - 1  # a size is a big-endian uint32
 
 
 def header(shape: tuple[int, ...]) -> bytes:
@@ -69,7 +70,8 @@ class IdxWriter:
     def abort(self) -> None:
         """Delete the temp file: the export failed elsewhere."""
         error = RuntimeError(f"{self.path.name}: export aborted")
-        self._stack.__exit__(RuntimeError, error, None)
+        with contextlib.suppress(OSError):  # closing flushes: on a full disk that fails too
+            self._stack.__exit__(RuntimeError, error, None)
 
     def __enter__(self):
         return self

@@ -17,11 +17,10 @@ from PIL import Image
 from fashiongan.data.store import open_dataset, read_format_json
 from fashiongan.errors import UserError
 from fashiongan.export import idx
-from fashiongan.export.formats import IDX_PREFIX, MANIFEST, NPZ_FILE
+from fashiongan.export.formats import FORMAT, IDX_PREFIX, MANIFEST, NPZ_FILE
 from fashiongan.fileio import file_digest
 from fashiongan.imageio import from_nchw
 
-FORMAT = "fashiongan-export"
 FORMAT_VERSION = 1
 
 
@@ -63,8 +62,9 @@ def read_export(folder: str | Path, split: str = "train"):
             images = from_nchw(x)
         else:
             raise UserError(f"{folder / MANIFEST}: unknown export format {fmt!r}")
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{folder}: a damaged {fmt} export ({e})") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise UserError(f"{folder}: a damaged {fmt} export ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from None
     return images, None if labels is None else np.asarray(labels, np.int64), m
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from fashiongan.export import plan
 from fashiongan.export.formats import DatasetSink, open_sink
 from fashiongan.export.manifest import FORMAT, FORMAT_VERSION, file_records
+from fashiongan.fileio import as_written_to
 from fashiongan.metrics import audit
 
 
@@ -79,8 +81,10 @@ def export(g, req: plan.Request, fmt: str, out, *, judge=None, judge_info: dict 
         manifest["audit"] = _audit(reference, nearest, distances, labels, names,
                                    no_audit_reason)
         sink.commit(manifest)
-    except BaseException:
+    except BaseException as e:
         sink.discard()
+        if isinstance(e, OSError):  # disk full...: the file of OUT meant, not the temp one
+            raise as_written_to(e, sink.staging, Path(out), sink.current) from None
         raise
     finally:
         bar.close()

@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from fashiongan.data.prepare import upright
+from fashiongan.data.prepare import FORMATS, MAX_PIXELS, upright
 from fashiongan.errors import UserError
 
-MAX_PIXELS = 40_000_000  # a larger picture is refused before it is decoded (decompression bomb)
 MIN_SIDE = 8  # smaller is an icon, not a photo of a garment
 BORDER = 0.04  # the outer 4% of each side (at least a pixel) is where the background is read
 GARMENT = 0.08  # a pixel is garment when it is this far (of the largest such distance) from it
@@ -55,7 +54,7 @@ def read_photo(source: str | os.PathLike | bytes, name: str | None = None) -> Im
             raise UserError(f"{name}: empty file")
         fp = path
     try:
-        im = Image.open(fp)
+        im = Image.open(fp, formats=FORMATS)  # never EPS to Ghostscript, PDF...
         w, h = im.size
         if w * h > MAX_PIXELS:
             raise UserError(f"{name}: {w}x{h} pixels; the limit is {MAX_PIXELS / 1e6:.0f} "

@@ -18,6 +18,7 @@ from fashiongan.data import CLASS_NAMES, FASHION_MNIST
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import latents
 from fashiongan.imageio import to_uint8
+from fashiongan.validate import fits_in_memory
 
 
 def dataset_info(g: nn.Module):
@@ -51,7 +52,9 @@ def parse_class(value: str | int, names: Sequence[str] = CLASS_NAMES) -> int:
     if tuple(names) == CLASS_NAMES:
         norm.update({"tshirt": 0, "top": 0, "boot": 9, "ankleboot": 9})
     key = text.replace("/", " ").replace("-", "").replace(" ", "").replace("_", "")
-    for cand in (key, key[:-1], key[:-2]):  # plurals: sneakers, dresses
+    plurals = [key[:-2]] if key.endswith("es") else []  # dresses
+    plurals += [key[:-1]] if key.endswith("s") else []  # sneakers, trousers
+    for cand in (key, *plurals):  # only an s or es comes off: bagzz is no Bag
         if cand in norm:
             return norm[cand]
     raise UserError(f"unknown class {value!r}; classes: "
@@ -95,9 +98,15 @@ def sample(g: nn.Module, n: int, seed: int = 0, labels=None, batch_size: int = 5
         if labels is not None:
             raise UserError("give classes= or labels= (the same thing), not both")
         labels = classes
-    seeds = list(range(seed, seed + n))
+    shape = image_shape(g)
+    # the images are kept, 8 bytes of label each; latents live one batch at a time
+    fits_in_memory(n * (int(np.prod(shape)) + 8), f"{n:,} images of {'x'.join(map(str, shape))}")
     y = class_labels(g, n, labels)
-    images = generate(g, latents(seeds, g.latent_dim), y, batch_size)
+    images = np.empty((n, *shape), np.uint8)
+    for i in range(0, n, batch_size):
+        j = min(n, i + batch_size)
+        z = latents(range(seed + i, seed + j), g.latent_dim)
+        images[i:j] = generate(g, z, None if y is None else y[i:j], batch_size)
     return (images, None if y is None else y.numpy()) if return_labels else images
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import FastAPI, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -21,6 +22,7 @@ from torch import nn
 from fashiongan.errors import UserError
 from fashiongan.generate.sampling import class_names
 from fashiongan.serve import schemas
+from fashiongan.serve.limits import BodyLimits, validation_problem
 from fashiongan.serve.nearest import NearestTraining, for_generator
 from fashiongan.serve.params import (
     CLASS_DOC,
@@ -35,6 +37,7 @@ from fashiongan.serve.params import (
     invalid,
 )
 from fashiongan.serve.studio import MAX_SEED, Studio, grid_png, png_bytes
+from fashiongan.serve.upload import MAX_UPLOAD_BYTES
 from fashiongan.version import version
 
 
@@ -52,6 +55,9 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
         description="New Fashion-MNIST designs on demand. A design is a pure function of its "
                     "seed and class: the same request always returns the same bytes.")
     app.state.studio = studio
+    # bounded bodies, slow and vanished clients, refusals that quote no more than a little
+    app.add_middleware(BodyLimits, limits={"/api/project": MAX_UPLOAD_BYTES})
+    app.add_exception_handler(RequestValidationError, validation_problem)
     static = resources.files("fashiongan") / "serve" / "static"
     running = version()  # the page's footer shows it, from /healthz
 
@@ -61,8 +67,8 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    @app.get("/healthz", summary="Liveness, fashiongan's version and which generator is loaded",
-             response_model=schemas.Health)
+    @app.api_route("/healthz", methods=["GET", "HEAD"], response_model=schemas.Health,
+                   summary="Liveness, fashiongan's version and which generator is loaded")
     async def healthz():
         # async: answered on the event loop, so it stays instant while every worker thread of
         # the pool is busy generating (as a sync route it queued behind them: p99 ~1 s at 32
@@ -70,8 +76,8 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
         return {"status": "ok", "version": running, **studio.info(),
                 "snapshot": getattr(generator, "snapshot_info", {})}
 
-    @app.get("/api/classes", summary="The model's categories, and whether it takes one",
-             response_model=schemas.Classes)
+    @app.api_route("/api/classes", methods=["GET", "HEAD"], response_model=schemas.Classes,
+                   summary="The model's categories, and whether it takes one")
     def classes():
         return {**studio.info(),
                 "classes": [{"index": i, "name": n}

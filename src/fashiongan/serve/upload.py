@@ -76,9 +76,13 @@ def add_routes(app: FastAPI, studio: Studio) -> None:
     ):
         label = None if class_ == "auto" else class_index(studio, "class", class_)
         data = await read_limited(request)
-        try:
+
+        def decode():  # in a worker thread: a 40-MP photo would hold the event loop a second
             im = read_photo(data, "upload")
-            target = to_dataset_form(im, info.channels, info.resolution, dark, name="upload")
+            return to_dataset_form(im, info.channels, info.resolution, dark, name="upload")
+
+        try:
+            target = await run_in_threadpool(decode)
         except UserError as e:
             raise HTTPException(422, str(e)) from None
         result = await run_in_threadpool(studio.project, target, label, steps, seed)

@@ -24,7 +24,7 @@ from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
 from fashiongan.generate.latent import latents
 from fashiongan.generate.sampling import generate
-from fashiongan.imageio import grid
+from fashiongan.imageio import grid, save_png
 from fashiongan.training import NonFiniteLoss, Trainer, distributed, plots, states
 from fashiongan.training.interrupt import Interrupt
 from fashiongan.training.trainer import training_data
@@ -119,11 +119,12 @@ def training_loop(
     last_ckpt: str | None = None
     if main:
         atomic_write_json(run_dir / "config.json", cfg.to_dict())
-        if getattr(dataset, "path", None) is not None:  # what --resume reopens
-            atomic_write_json(
-                run_dir / "data.json",
-                {"path": str(Path(dataset.path).resolve()), "info": info.to_dict()},
-            )
+        # what --resume reopens (path null: Fashion-MNIST), and what it must find there
+        path = getattr(dataset, "path", None)
+        atomic_write_json(
+            run_dir / "data.json",
+            {"path": None if path is None else str(Path(path).resolve()), "info": info.to_dict()},
+        )
         samples_dir.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(metrics_path, tr.step)
         tqdm.write(
@@ -146,7 +147,7 @@ def training_loop(
             cfg.output.grid_cols,
             scale=cfg.output.grid_scale,
         )
-        atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
+        save_png(img, path)
         return path
 
     def save_all() -> None:

@@ -16,22 +16,76 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from fashiongan import config, presets
 from fashiongan.config import TrainConfig
+from fashiongan.data import FASHION_MNIST, DatasetInfo
 from fashiongan.errors import UserError
+from fashiongan.fileio import printable
 from fashiongan.training import states
 
 DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
 
 
-def read_data_json(run_dir: Path) -> str | None:
+def recorded_data(run_dir: Path) -> tuple[str | None, DatasetInfo | None]:
+    """(the data set's path, None for Fashion-MNIST; its DatasetInfo, None where no record
+    says) that a run trained on, from its data.json. A resume must train on the data it
+    started on: a damaged data.json is a UserError, and so is a missing one where the run's
+    snapshot shows another data set than Fashion-MNIST (runs before data.json was written for
+    Fashion-MNIST too have none)."""
+    f = run_dir / DATA_JSON
+    if not f.exists() and not f.is_symlink():
+        info = _snapshot_dataset(run_dir / "snapshot" / "generator.safetensors")
+        if info is not None and not same_data(info, FASHION_MNIST):
+            raise UserError(f"{f}: missing; the run trained on {describe(info)}, not on "
+                            "Fashion-MNIST, and a resume must train on the data it started on "
+                            "(put data.json back, or train anew with --data)")
+        return None, info
     try:
-        return json.loads((run_dir / DATA_JSON).read_text())["path"]
-    except (OSError, ValueError, KeyError):
+        record = json.loads(f.read_text(encoding="utf-8"))
+        path = record["path"]
+        if path is not None and not isinstance(path, str):
+            raise TypeError(f"path must be a string or null, not {type(path).__name__}")
+        info = DatasetInfo.from_dict(record["info"]) if "info" in record else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+            UserError) as e:
+        raise UserError(f"{f}: unreadable ({printable(str(e))[:200]}); a resume must train on "
+                        "the data it started on, which this file names") from None
+    return path, info
+
+
+def check_resumed_data(run_dir: Path, info: DatasetInfo, recorded: DatasetInfo | None,
+                       path: str | None) -> None:
+    """The data set a resume opened is the one the run recorded (shape and classes)."""
+    if recorded is not None and not same_data(info, recorded):
+        raise UserError(f"{run_dir / DATA_JSON}: the run trained on {describe(recorded)}; "
+                        f"{path or 'Fashion-MNIST'} is {describe(info)}")
+
+
+def same_data(a: DatasetInfo, b: DatasetInfo) -> bool:
+    return (a.resolution, a.channels, a.class_names) == (b.resolution, b.channels,
+                                                         b.class_names)
+
+
+def describe(info: DatasetInfo) -> str:
+    classes = f"{info.num_classes} classes" if info.num_classes else "unlabelled"
+    return (f"{info.name or 'a data set'} ({info.channels}x{info.resolution}x"
+            f"{info.resolution}, {classes})")
+
+
+def _snapshot_dataset(file: Path) -> DatasetInfo | None:
+    """The data set a snapshot's metadata names (None: no readable snapshot)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("fashiongan", "null"))
+        return DatasetInfo.from_dict(meta["dataset"]) if "dataset" in meta else FASHION_MNIST
+    except Exception:  # noqa: BLE001 - no evidence either way; data.json's absence decides
         return None
 
 
@@ -44,9 +98,9 @@ class Resume:
     later: list[Path]  # states newer than `state` in an in-place resume (deleted by prepare)
 
     @property
-    def data(self) -> str | None:
-        """The data set the run trains on (its data.json), None for Fashion-MNIST."""
-        return read_data_json(self.source)
+    def data(self) -> tuple[str | None, DatasetInfo | None]:
+        """The data set the run trains on (recorded_data), path None for Fashion-MNIST."""
+        return recorded_data(self.source)
 
     @property
     def branch(self) -> bool:
@@ -133,6 +187,9 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
     if d.is_dir() and any(d.iterdir()) and not overwrite:
         raise UserError(f"--out {d}: folder exists and is not empty; pass --overwrite to "
                         "replace it or --resume to continue it")
+    why = why_not_a_run(d) if d.is_dir() else None
+    if why:
+        raise UserError(f"--out {d}: {why}; refusing to replace it")
 
 
 # What a training writes into its folder. A fresh run with --overwrite removes these first: left
@@ -142,6 +199,41 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
 BEST_DIR = "snapshot-best"  # the best-FID snapshot of --eval-every (metrics.training)
 RUN_FILES = ("checkpoints", "samples", "snapshot", BEST_DIR, "config.json", DATA_JSON,
              "metrics.jsonl", "losses.png", "fid.png")
+
+
+# the files fashiongan writes in a run's folders (a temp file of an interrupted write too)
+_TMP = r"(\.[^/]*\.tmp)?"
+RUN_PARTS = {"checkpoints": re.compile(r"\.?state-\d+\.(pt|json)" + _TMP),
+             "samples": re.compile(r"\.?grid-[\w-]+\.png" + _TMP),
+             "snapshot": re.compile(r"\.?(generator\.safetensors|config\.json)" + _TMP),
+             BEST_DIR: re.compile(r"\.?(generator\.safetensors|config\.json)" + _TMP)}
+
+
+def why_not_a_run(d: Path) -> str | None:
+    """None when what the folder holds under a run's names (RUN_FILES) is a fashiongan run's:
+    its config.json a run's config (mostly fashiongan's keys, a model among them), its
+    checkpoints/, samples/ and snapshot folders nothing but fashiongan's files. Else the file
+    that says otherwise: a web project's snapshot/ or config.json is never replaced. A folder
+    holding none of those names is no run at all; training adds its files beside the rest."""
+    present = [n for n in RUN_FILES if (d / n).exists() or (d / n).is_symlink()]
+    if not present:
+        return None
+    try:
+        values = json.loads((d / "config.json").read_text())
+        values = values.get("config", values) if isinstance(values, dict) else None
+    except (OSError, ValueError, RecursionError):
+        values = None
+    if not isinstance(values, dict) or "model" not in values or \
+            len(set(values) & set(config.FIELDS)) * 2 < len(values):
+        return "config.json is not a fashiongan run's config"
+    for sub, pattern in RUN_PARTS.items():
+        folder = d / sub
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return f"{sub} is not a run's folder"
+        for f in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if f.is_dir() or not pattern.fullmatch(f.name):
+                return f"holds {printable(str(f.relative_to(d)))}, which fashiongan did not write"
+    return None
 
 
 def clear_previous_run(run_dir: Path) -> list[str]:
