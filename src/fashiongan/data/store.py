@@ -193,9 +193,11 @@ class Writer:
         self.pixels = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
-        """Write labels, split and (last) the manifest, then rename the folder into place;
-        returns the manifest as written."""
+    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray,
+               extra: dict[str, np.ndarray] | None = None) -> dict:
+        """Write labels, split, any `extra` arrays (file name -> array, one value per image,
+        listed with their digests like the rest) and (last) the manifest, then rename the
+        folder into place; returns the manifest as written."""
         n = self.count
         self.pixels.flush()
         self.pixels = None  # unmap before the file is cut
@@ -206,6 +208,9 @@ class Writer:
             files["labels.npy"] = None
         np.save(self.tmp / "split.npy", np.asarray(split, np.uint8))
         files["split.npy"] = None
+        for name, array in (extra or {}).items():
+            np.save(self.tmp / name, np.asarray(array))
+            files[name] = None
         for name in files:
             f = self.tmp / name
             _fsync(f)
