@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from fashiongan import presets
-from fashiongan.data.store import TEST, TRAIN, Dataset, Writer
+from fashiongan.data.store import MANIFEST, TEST, TRAIN, Dataset, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import plan
 from fashiongan.imageio import to_nchw
@@ -36,6 +36,13 @@ from fashiongan.metrics import audit
 ORIGIN_FILE = "origin.npy"
 REAL, SYNTHETIC = 0, 1
 ORIGIN_VALUES = {str(REAL): "real", str(SYNTHETIC): "synthetic"}
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """out may be written (fileio.check_out with a data set's manifest as its marker)."""
+    from fashiongan.fileio import check_out as check
+
+    check(Path(out), overwrite, MANIFEST)
 
 
 def first_per_class(ds: Dataset, per_class: int) -> np.ndarray:
@@ -210,6 +217,7 @@ def grow(ds: Dataset, out, *, per_class: int = 0, synthetic: int | None = None,
     from fashiongan.snapshot import load_generator, snapshot_path
 
     log = log or (lambda line: None)
+    check_out(Path(out), overwrite)  # before the training, not after it
     small = subset(ds, per_class)
     k = synthetic_per_class(small, synthetic, ratio)
     if min_confidence and judge is None:
