@@ -71,10 +71,14 @@ def test_real_images_and_labels_kept_synthetic_marked_and_audited(tiny, grown):
     assert g["real_train_images"] == 3 * k and g["synthetic_per_class"] == 4
 
 
-def test_the_grown_set_trains_like_any_data_set(tiny, grown, capsys):
+def test_the_grown_set_trains_and_judges_like_any_data_set(tiny, grown, capsys):
     out, _ = grown
     assert main(["train", "--data", str(out), "--out", str(tiny / "train2"), *TINY]) == 0
     assert "finished at iteration 2" in capsys.readouterr().out
+    judge = tiny / "judge.safetensors"  # and a judge trains on it, tested on its real test split
+    assert main(["evaluator", "train", "--data", str(out), "--epochs", "1", "--out",
+                 str(judge)]) == 0
+    assert judge.is_file() and "test accuracy" in capsys.readouterr().out
 
 
 def test_an_existing_generator_and_a_ratio(tiny, grown):
