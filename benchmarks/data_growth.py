@@ -96,10 +96,29 @@ def main() -> None:
     p.add_argument("--results", type=Path, default=Path("runs/data-growth/results.jsonl"))
     p.add_argument("--test-limit", type=int, default=0, help="first N test images (smoke)")
     p.add_argument("--table-only", action="store_true", help="print the table of --results")
+    p.add_argument("--diagnose", action="store_true", help="also: how recognisable each N's "
+                   "synthetic images are to the shipped evaluator (trained on all 60,000)")
     args = p.parse_args()
     if not args.table_only:
         run(args)
     print(table(read_jsonl(args.results)))
+    if args.diagnose:
+        diagnose(args)
+
+
+def diagnose(args) -> None:
+    """The shipped evaluator's accuracy on each generator's K synthetic per class (the images
+    rows b and c train on): a diagnosis only; a brand with N photos has no such judge."""
+    from fashiongan.metrics.features import extract
+
+    torch.set_num_threads(1)
+    for n in args.per_class:
+        g = load_generator(args.runs_dir / f"n{n}")
+        xs, ys, _ = grow.draw(g, args.synthetic, seed=0)
+        _, pred = extract(xs)
+        acc = float((pred.cpu().numpy() == ys).mean())
+        print(f"N={n}: the shipped evaluator puts {100 * acc:.1f}% of the {len(xs):,} "
+              "synthetic images in the class they were generated for", flush=True)
 
 
 def run(args) -> None:
