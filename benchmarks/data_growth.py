@@ -93,7 +93,9 @@ def main() -> None:
     p.add_argument("--min-confidence", type=float, default=0.8)
     p.add_argument("--rows", default="abcde")
     p.add_argument("--runs-dir", type=Path, default=Path("runs/data-growth"))
-    p.add_argument("--results", type=Path, default=Path("runs/data-growth/results.jsonl"))
+    p.add_argument("--results", type=Path, nargs="+",
+                   default=[Path("runs/data-growth/results.jsonl")],
+                   help="rows are appended to the first; the table reads them all")
     p.add_argument("--test-limit", type=int, default=0, help="first N test images (smoke)")
     p.add_argument("--table-only", action="store_true", help="print the table of --results")
     p.add_argument("--diagnose", action="store_true", help="also: how recognisable each N's "
@@ -101,7 +103,7 @@ def main() -> None:
     args = p.parse_args()
     if not args.table_only:
         run(args)
-    print(table(read_jsonl(args.results)))
+    print(table([r for f in args.results for r in read_jsonl(f)]))
     if args.diagnose:
         diagnose(args)
 
@@ -125,8 +127,9 @@ def run(args) -> None:
     torch.set_num_threads(1)
     fm = fashion_mnist()
     xt, yt = (torch.from_numpy(np.array(a[:args.test_limit or None])) for a in fm.test())
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    have = {(r["n"], r["row"], r["seed"]) for r in read_jsonl(args.results)}
+    out = args.results[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    have = {(r["n"], r["row"], r["seed"]) for r in read_jsonl(out) if r["k"] == args.synthetic}
     net_sha = evaluator.load()[1]
     for n in args.per_class:
         small = grow.subset(fm, n)
@@ -177,7 +180,7 @@ def run(args) -> None:
                        "steps": args.steps, "batch": args.batch, "generator": gen,
                        "copy_fraction": audit.get("copy_fraction"),
                        "min_confidence": args.min_confidence if row == "e" else None, **extra}
-                with open(args.results, "a") as f:
+                with open(out, "a") as f:
                     f.write(json.dumps(rec) + "\n")
                 have.add((n, row, seed))
                 print(f"N={n} {row} seed {seed}: {100 * acc:.2f}% ({rec['train_s']} s)",
@@ -188,9 +191,11 @@ def table(records: list[dict]) -> str:
     lines = ["| real per class | row | training set | test accuracy (mean ± std) | seeds | "
              "generator (iterations, wall s, augment) | copy fraction |",
              "| ---: | --- | --- | ---: | ---: | --- | ---: |"]
+    ks = sorted({r["k"] for r in records}, reverse=True)
     for n in sorted({r["n"] for r in records}):
-        for row in ROWS:
-            rs = [r for r in records if r["n"] == n and r["row"] == row]
+        for row, k in ((w, k) for w in ROWS for k in (ks if w in "bce" else ks[:1])):
+            rs = [r for r in records if r["n"] == n and r["row"] == row
+                  and (r["k"] == k or row not in "bce")]
             if not rs:
                 continue
             acc = np.array([100 * r["accuracy"] for r in rs])
