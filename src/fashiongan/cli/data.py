@@ -1,4 +1,4 @@
-"""`fashiongan data [check] | import | info | export-fmnist`.
+"""`fashiongan data [check] | import | info | export-fmnist | grow` (grow: cli/grow.py).
 
 Plain `fashiongan data [--data-dir DIR] [--download [DIR]]` keeps its old meaning (find and
 verify Fashion-MNIST, or download it); `data check` is the same thing by name.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fashiongan.cli import grow
 from fashiongan.errors import UserError
 
 
@@ -19,7 +20,7 @@ def register(subparsers) -> None:
                     "(same as `data check`).")
     _check_args(d)
     d.set_defaults(func=_check)
-    sub = d.add_subparsers(dest="data_command", metavar="{check,import,info,export-fmnist}")
+    sub = d.add_subparsers(dest="data_command", metavar="{check,import,info,export-fmnist,grow}")
 
     c = sub.add_parser("check", help="find and verify the Fashion-MNIST files (the default)")
     _check_args(c)
@@ -70,6 +71,8 @@ def register(subparsers) -> None:
     e.add_argument("--overwrite", action="store_true", help="replace an earlier export in DIR")
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_export)
+
+    grow.register(sub)
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:

@@ -278,15 +278,18 @@ class Writer:
             self.file = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
-        """Write labels, split and (last) the manifest, then rename the folder into place;
-        returns the manifest as written."""
+    def commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray,
+               extra: dict[str, np.ndarray] | None = None) -> dict:
+        """Write labels, split, any `extra` arrays (file name -> array, one value per image,
+        listed with their digests like the rest) and (last) the manifest, then rename the
+        folder into place; returns the manifest as written."""
         try:
-            return self._commit(manifest, labels, split)
+            return self._commit(manifest, labels, split, extra)
         except OSError as e:  # named as the file meant, not as the hidden folder's
             raise as_written_to(e, self.tmp, self.out) from None
 
-    def _commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray) -> dict:
+    def _commit(self, manifest: dict, labels: np.ndarray | None, split: np.ndarray,
+                extra: dict[str, np.ndarray] | None) -> dict:
         n = self.count
         self.file.close()
         self.file = None
@@ -297,6 +300,9 @@ class Writer:
             files["labels.npy"] = None
         np.save(self.tmp / "split.npy", np.asarray(split, np.uint8))
         files["split.npy"] = None
+        for name, array in (extra or {}).items():
+            np.save(self.tmp / name, np.asarray(array))
+            files[name] = None
         for name in files:
             f = self.tmp / name
             _fsync(f)
