@@ -1,0 +1,108 @@
+"""Colour garments at 64-128 px: train a preset for a fixed CPU time, then score it.
+
+    python benchmarks/colour.py train RUN --data cat64 --preset colour --cpu-budget 600
+    python benchmarks/colour.py train RUN --data cat64 \
+        --preset benchmarks/presets/default-64-old.yaml --cpu-budget 600
+    fashiongan evaluate RUN/snapshot --data cat64 --n 2000 --json RUN/eval.json
+    python benchmarks/colour.py spectrum RUN --data cat64
+
+`train` drives fashiongan's Trainer (what `fashiongan train` runs) in blocks of iterations until
+the process has used --cpu-budget seconds of CPU time (all its threads; time.process_time), so
+that runs on a shared machine get the same arithmetic whatever the load; it writes
+RUN/snapshot (a snapshot every command reads), RUN/grid.png (rows are classes) and
+RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
+finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
+samples and prints their share of spectral energy at the 2-px period beside the real test
+images' (metrics/spectrum.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from fashiongan import presets  # noqa: E402
+from fashiongan.data.store import open_dataset  # noqa: E402
+from fashiongan.fileio import atomic_write_json  # noqa: E402
+from fashiongan.generate.sampling import sample  # noqa: E402
+from fashiongan.imageio import from_nchw, grid  # noqa: E402
+from fashiongan.metrics.spectrum import nyquist_share  # noqa: E402
+from fashiongan.snapshot import load_generator, save_snapshot  # noqa: E402
+from fashiongan.training import Trainer  # noqa: E402
+from fashiongan.training.trainer import training_data  # noqa: E402
+
+
+def train(args) -> dict:
+    run = Path(args.run)
+    cmd = ["benchmarks/colour.py", "train", str(run), "--data", args.data, "--preset",
+           args.preset, "--cpu-budget", str(args.cpu_budget), "--threads", str(args.threads),
+           *[f"--set={kv}" for kv in args.set]]
+    done = run / "colour-run.json"
+    if done.is_file() and json.loads(done.read_text()).get("command") == cmd:
+        return json.loads(done.read_text())
+    torch.set_num_threads(args.threads)
+    ds = open_dataset(args.data)
+    images, labels, info = training_data(ds)
+    cfg = presets.resolve(args.preset, [*args.set, f"threads={args.threads}"], info,
+                          len(images))
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    tr = Trainer(cfg, images, labels, info, torch.device("cpu"))
+    while time.process_time() - c0 < args.cpu_budget:
+        tr.run(args.block)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
+    g = tr.sample_model
+    imgs = sample(g, 100)
+    grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
+    out = {"command": cmd, "config": cfg.to_dict(), "step": tr.step,
+           "images_seen": tr.images_seen, "cpu_s": cpu, "wall_s": wall,
+           "img_per_cpu_s": tr.images_seen / cpu, "loadavg_start": load0,
+           "loadavg_end": os.getloadavg(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    atomic_write_json(done, out)
+    return out
+
+
+def spectrum(args) -> dict:
+    ds = open_dataset(args.data)
+    g = load_generator(Path(args.run) / "snapshot")
+    fake = sample(g, args.n)
+    real = from_nchw(ds.test()[0])
+    out = {"samples": nyquist_share(fake), "real_test": nyquist_share(real), "n": args.n}
+    out["ratio"] = out["samples"] / out["real_test"]
+    atomic_write_json(Path(args.run) / "spectrum.json", out)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("run")
+    t.add_argument("--data", required=True)
+    t.add_argument("--preset", default="colour")
+    t.add_argument("--cpu-budget", type=float, default=600.0, help="CPU seconds")
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--block", type=int, default=20, help="iterations between clock reads")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    s = sub.add_parser("spectrum")
+    s.add_argument("run")
+    s.add_argument("--data", required=True)
+    s.add_argument("--n", type=int, default=2000)
+    args = p.parse_args(argv)
+    out = train(args) if args.what == "train" else spectrum(args)
+    print(json.dumps({k: v for k, v in out.items() if k != "config"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
