@@ -13,7 +13,12 @@ RUN/snapshot (a snapshot every command reads), RUN/grid.png (rows are classes) a
 RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
 finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
 samples and prints their share of spectral energy at the 2-px period beside the real test
-images' (metrics/spectrum.py).
+images' (metrics/spectrum.py). `speed` times variants (PRESET[,KEY=VALUE...]) in alternating
+blocks by CPU time (one thread), with each one's FLOPs per iteration and the floor at the best
+float32 rate the same run measured (the 28-px method of throughput.py).
+
+    python benchmarks/colour.py speed --data cat64 benchmarks/presets/default-64-old.yaml \
+        colour colour,amp=bf16
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,7 +34,10 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
+
+from throughput import conv_gflops, iteration_flops, matmul_gflops, onednn_gflops  # noqa: E402
 
 from fashiongan import presets  # noqa: E402
 from fashiongan.data.store import open_dataset  # noqa: E402
@@ -83,6 +92,43 @@ def spectrum(args) -> dict:
     return out
 
 
+def speed(args) -> dict:
+    torch.set_num_threads(1)
+    ds = open_dataset(args.data)
+    images, labels, info = training_data(ds)
+    loops, flops = {}, {}
+    for spec in args.variants:
+        preset, *kv = spec.split(",")
+        cfg = presets.resolve(preset, [*kv, "threads=1"], info, len(images))
+        loops[spec] = Trainer(cfg, images, labels, info, torch.device("cpu"))
+        loops[spec].run(3)
+        plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
+        counted = Trainer(plain, images, labels, info, torch.device("cpu"))
+        counted.run(1)  # step 0 takes lazy R1, which FlopCounterMode cannot follow: not counted
+        flops[spec] = iteration_flops(counted)
+    ms = {s: [] for s in loops}
+    rates = []
+    for _ in range(args.reps):
+        for spec, tr in loops.items():
+            c = time.process_time()
+            tr.run(args.iters)
+            ms[spec].append((time.process_time() - c) / args.iters * 1e3)
+        cpu = torch.device("cpu")
+        rates.append(max(matmul_gflops(cpu), onednn_gflops(cpu), conv_gflops(cpu)))
+    best = statistics.median(rates)
+    rows = {}
+    for spec, tr in loops.items():
+        m = statistics.median(ms[spec])
+        floor = flops[spec] / 1e9 / best * 1e3
+        rows[spec] = {"cpu_ms_per_it": m, "img_per_cpu_s": tr.cfg.schedule.batch_size / m * 1e3,
+                      "gflop_per_it": flops[spec] / 1e9, "best_gflops": best,
+                      "floor_ms": floor, "floor_share": floor / m}
+    out = {"rows": rows, "reps": args.reps, "iters": args.iters, "loadavg": os.getloadavg()}
+    if args.json:
+        atomic_write_json(Path(args.json), out)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="what", required=True)
@@ -98,8 +144,14 @@ def main(argv=None) -> int:
     s.add_argument("run")
     s.add_argument("--data", required=True)
     s.add_argument("--n", type=int, default=2000)
+    v = sub.add_parser("speed")
+    v.add_argument("variants", nargs="+", help="PRESET[,KEY=VALUE...]")
+    v.add_argument("--data", required=True)
+    v.add_argument("--iters", type=int, default=10)
+    v.add_argument("--reps", type=int, default=5)
+    v.add_argument("--json")
     args = p.parse_args(argv)
-    out = train(args) if args.what == "train" else spectrum(args)
+    out = {"train": train, "spectrum": spectrum, "speed": speed}[args.what](args)
     print(json.dumps({k: v for k, v in out.items() if k != "config"}))
     return 0
 
