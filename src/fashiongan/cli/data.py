@@ -44,6 +44,10 @@ def register(subparsers) -> None:
     i.add_argument("--test-fraction", type=float, default=0.1,
                    help="share of each class held out as the test split (default: %(default)s)")
     i.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    i.add_argument("--split", choices=("random", "names"), default="random",
+                   help="random: a seeded share of each class (--test-fraction); names: a file "
+                        "whose name starts with 'test' is held out, the others train (a "
+                        "catalogue's own split, benchmarks/catalogue.py) (default: %(default)s)")
     i.add_argument("--background", default="white",
                    help="colour behind transparent pixels and of the padding that makes an "
                         "image square (default: %(default)s, as on product photos)")
@@ -107,7 +111,7 @@ def _import(args) -> int:
     command = ["fashiongan", *getattr(args, "argv", sys.argv[1:])]
     m = import_images(args.src, args.out, resolution=args.resolution, channels=args.channels,
                       labels=args.labels, test_fraction=args.test_fraction, seed=args.seed,
-                      background=parse_background(args.background),
+                      split=args.split, background=parse_background(args.background),
                       jobs=args.jobs or default_jobs(), progress=not args.no_progress,
                       overwrite=args.overwrite, command=command)
     print(summary(m, args.out))

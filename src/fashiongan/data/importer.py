@@ -12,7 +12,7 @@ import signal
 import sys
 import zipfile
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
@@ -111,6 +111,12 @@ def default_jobs() -> int:
 # ---------------------------------------------------------------- the import
 
 
+def names_split(names: list[str]) -> np.ndarray:
+    """uint8 per image: TEST where the file's name starts with 'test', TRAIN otherwise."""
+    return np.array([TEST if PurePosixPath(n).name.lower().startswith("test") else TRAIN
+                     for n in names], np.uint8)
+
+
 def make_split(labels: np.ndarray | None, n: int, test_fraction: float, seed: int):
     """uint8 per image, TEST for round(fraction x count) images of each class (stratified, so
     a rare class is in both splits), chosen by a seeded permutation."""
@@ -126,6 +132,7 @@ def make_split(labels: np.ndarray | None, n: int, test_fraction: float, seed: in
 
 def import_images(src, out, *, resolution: int = 64, channels: int = 3,
                   labels: str = "subfolders", test_fraction: float = 0.1, seed: int = 0,
+                  split: str = "random",
                   background=(255, 255, 255), jobs: int | None = None, progress: bool = True,
                   overwrite: bool = False, command: list[str] | None = None,
                   log=None) -> dict:
@@ -133,9 +140,12 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
     returns the manifest written.
 
     log(line) gets one line per unreadable file (default: stderr, beside the progress bar).
+    split: "random" (a seeded, stratified `test_fraction`) or "names" (names_split).
     """
     from fashiongan.data.info import DatasetInfo
 
+    if split not in ("random", "names"):
+        raise UserError(f"--split must be random or names, got {split!r}")
     if not 0 <= test_fraction < 1:
         raise UserError(f"--test-fraction must be in [0, 1), got {test_fraction}")
     info = DatasetInfo(resolution, channels)  # checks resolution and channels
@@ -174,9 +184,13 @@ def import_images(src, out, *, resolution: int = 64, channels: int = 3,
         if not sources:
             raise UserError(f"{src}: none of its {len(names)} image files could be read")
         lab = np.array(kept_labels, np.int64) if label_of is not None else None
-        split = make_split(lab, len(sources), test_fraction, seed)
+        by_names = split == "names"
+        split = names_split(sources) if by_names else make_split(lab, len(sources),
+                                                                   test_fraction, seed)
         manifest = _manifest(src, labels, class_names, lab, split, sources, source, opts,
                              test_fraction, seed, command, names, label_of)
+        if by_names:
+            manifest["split"]["by"] = "names"
         return w.commit(manifest, lab, split)
 
 

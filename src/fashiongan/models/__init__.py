@@ -19,6 +19,7 @@ from fashiongan.models.dcgan import (
     DCGANDiscriminator,
     DCGANGenerator,
 )
+from fashiongan.models.fastgan import FastGANDiscriminator, FastGANGenerator
 from fashiongan.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
@@ -26,6 +27,7 @@ REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "resnet": (ResNetGenerator, ResNetDiscriminator),
+    "fastgan": (FastGANGenerator, FastGANDiscriminator),
 }
 
 

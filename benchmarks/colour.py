@@ -1,0 +1,178 @@
+"""Colour garments at 64-128 px: train a preset for a fixed CPU time, then score it.
+
+    python benchmarks/colour.py train RUN --data cat64 --preset colour --cpu-budget 600
+    python benchmarks/colour.py train RUN --data cat64 \
+        --preset benchmarks/presets/default-64-old.yaml --cpu-budget 600
+    fashiongan evaluate RUN/snapshot --data cat64 --n 2000 --json RUN/eval.json
+    python benchmarks/colour.py spectrum RUN --data cat64
+
+`train` drives fashiongan's Trainer (what `fashiongan train` runs) in blocks of iterations until
+the process has used --cpu-budget seconds of CPU time (all its threads; time.process_time), so
+that runs on a shared machine get the same arithmetic whatever the load; it writes
+RUN/snapshot (a snapshot every command reads), RUN/grid.png (rows are classes) and
+RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
+finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
+samples and prints their share of spectral energy at the 2-px period beside the real test
+images' (metrics/spectrum.py). `speed` times variants (PRESET[,KEY=VALUE...]) in alternating
+blocks by CPU time (one thread), with each one's FLOPs per iteration and the floor at the best
+float32 rate the same run measured (the 28-px method of throughput.py).
+
+    python benchmarks/colour.py speed --data cat64 benchmarks/presets/default-64-old.yaml \
+        colour colour,amp=bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from throughput import iteration_flops  # noqa: E402
+
+from fashiongan import presets  # noqa: E402
+from fashiongan.data.store import open_dataset  # noqa: E402
+from fashiongan.fileio import atomic_write_json  # noqa: E402
+from fashiongan.generate.sampling import sample  # noqa: E402
+from fashiongan.imageio import from_nchw, grid  # noqa: E402
+from fashiongan.metrics.spectrum import nyquist_share  # noqa: E402
+from fashiongan.snapshot import load_generator, save_snapshot  # noqa: E402
+from fashiongan.training import Trainer  # noqa: E402
+from fashiongan.training.trainer import training_data  # noqa: E402
+
+
+def train(args) -> dict:
+    run = Path(args.run)
+    cmd = ["benchmarks/colour.py", "train", str(run), "--data", args.data, "--preset",
+           args.preset, "--cpu-budget", str(args.cpu_budget), "--threads", str(args.threads),
+           *[f"--set={kv}" for kv in args.set]]
+    done = run / "colour-run.json"
+    if done.is_file() and json.loads(done.read_text()).get("command") == cmd:
+        return json.loads(done.read_text())
+    torch.set_num_threads(args.threads)
+    ds = open_dataset(args.data)
+    images, labels, info = training_data(ds)
+    cfg = presets.resolve(args.preset, [*args.set, f"threads={args.threads}"], info,
+                          len(images))
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    tr = Trainer(cfg, images, labels, info, torch.device("cpu"))
+    while time.process_time() - c0 < args.cpu_budget:
+        tr.run(args.block)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
+    g = tr.sample_model
+    imgs = sample(g, 100)
+    grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
+    out = {"command": cmd, "config": cfg.to_dict(), "step": tr.step,
+           "images_seen": tr.images_seen, "cpu_s": cpu, "wall_s": wall,
+           "img_per_cpu_s": tr.images_seen / cpu, "loadavg_start": load0,
+           "loadavg_end": os.getloadavg(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    atomic_write_json(done, out)
+    return out
+
+
+def spectrum(args) -> dict:
+    ds = open_dataset(args.data)
+    g = load_generator(Path(args.run) / "snapshot")
+    fake = sample(g, args.n)
+    real = from_nchw(ds.test()[0])
+    out = {"samples": nyquist_share(fake), "real_test": nyquist_share(real), "n": args.n}
+    out["ratio"] = out["samples"] / out["real_test"]
+    atomic_write_json(Path(args.run) / "spectrum.json", out)
+    return out
+
+
+def cpu_gflops(reps: int = 5) -> float:
+    """The best float32 rate of one thread by CPU time: a 1024^3 GEMM and a DCGAN-sized
+    convolution (3x3, 128 -> 128, 64 x 14x14), as throughput.py's floor but not by the wall
+    clock, which a loaded machine stretches."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    x, w = torch.randn(64, 128, 14, 14), torch.randn(128, 128, 3, 3)
+    jobs = [(lambda: a @ b, 2 * 1024**3),
+            (lambda: F.conv2d(x, w, padding=1), 2 * 64 * 128 * 128 * 9 * 14 * 14)]
+    best = 0.0
+    for fn, flop in jobs:
+        fn()
+        c = time.process_time()
+        for _ in range(reps):
+            fn()
+        best = max(best, flop * reps / (time.process_time() - c) / 1e9)
+    return best
+
+
+def speed(args) -> dict:
+    torch.set_num_threads(1)
+    ds = open_dataset(args.data)
+    images, labels, info = training_data(ds)
+    loops, flops = {}, {}
+    for spec in args.variants:
+        preset, *kv = spec.split(",")
+        cfg = presets.resolve(preset, [*kv, "threads=1"], info, len(images))
+        loops[spec] = Trainer(cfg, images, labels, info, torch.device("cpu"))
+        loops[spec].run(3)
+        plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
+        counted = Trainer(plain, images, labels, info, torch.device("cpu"))
+        counted.run(1)  # step 0 takes lazy R1, which FlopCounterMode cannot follow: not counted
+        flops[spec] = iteration_flops(counted)
+    ms = {s: [] for s in loops}
+    rates = []
+    for _ in range(args.reps):
+        for spec, tr in loops.items():
+            c = time.process_time()
+            tr.run(args.iters)
+            ms[spec].append((time.process_time() - c) / args.iters * 1e3)
+        rates.append(cpu_gflops())
+    best = statistics.median(rates)
+    rows = {}
+    for spec, tr in loops.items():
+        m = statistics.median(ms[spec])
+        floor = flops[spec] / 1e9 / best * 1e3
+        rows[spec] = {"cpu_ms_per_it": m, "img_per_cpu_s": tr.cfg.schedule.batch_size / m * 1e3,
+                      "gflop_per_it": flops[spec] / 1e9, "best_gflops": best,
+                      "floor_ms": floor, "floor_share": floor / m}
+    out = {"rows": rows, "reps": args.reps, "iters": args.iters, "loadavg": os.getloadavg()}
+    if args.json:
+        atomic_write_json(Path(args.json), out)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("run")
+    t.add_argument("--data", required=True)
+    t.add_argument("--preset", default="colour")
+    t.add_argument("--cpu-budget", type=float, default=600.0, help="CPU seconds")
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--block", type=int, default=20, help="iterations between clock reads")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    s = sub.add_parser("spectrum")
+    s.add_argument("run")
+    s.add_argument("--data", required=True)
+    s.add_argument("--n", type=int, default=2000)
+    v = sub.add_parser("speed")
+    v.add_argument("variants", nargs="+", help="PRESET[,KEY=VALUE...]")
+    v.add_argument("--data", required=True)
+    v.add_argument("--iters", type=int, default=10)
+    v.add_argument("--reps", type=int, default=5)
+    v.add_argument("--json")
+    args = p.parse_args(argv)
+    out = {"train": train, "spectrum": spectrum, "speed": speed}[args.what](args)
+    print(json.dumps({k: v for k, v in out.items() if k != "config"}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
