@@ -20,12 +20,14 @@ from fashiongan.models.dcgan import (
     DCGANGenerator,
 )
 from fashiongan.models.resnet import ResNetDiscriminator, ResNetGenerator
+from fashiongan.models.texture import TextureDiscriminator, TextureGenerator
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "article": (ArticleGenerator, ArticleDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "resnet": (ResNetGenerator, ResNetDiscriminator),
+    "texture": (TextureGenerator, TextureDiscriminator),  # a fabric's: z is a noise grid
 }
 
 
@@ -36,13 +38,16 @@ def _classes(name: str):
 
 
 def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
-    """The generator's own keyword arguments: what a snapshot stores to rebuild it."""
+    """The generator's own keyword arguments: what a snapshot stores to rebuild it (with those
+    a model adds of its own: `snapshot_kwargs`)."""
+    own = getattr(_classes(cfg.model.arch)[0], "snapshot_kwargs", dict)
     return dict(
         latent_dim=cfg.model.latent_dim,
         g_width=cfg.model.g_width,
         num_classes=cfg.model.num_classes,
         channels=info.channels,
         resolution=info.resolution,
+        **own(),
     )
 
 
