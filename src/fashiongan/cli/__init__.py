@@ -17,13 +17,14 @@ from fashiongan.cli import (
     project,
     sample,
     serve,
+    texture,
     train,
 )
 from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
 from fashiongan.version import version
 
-COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit)
+COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit, texture)
 DESCRIPTION = ("Train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own "
                "photo catalogue.")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -141,7 +142,8 @@ class Loom:
         cells = piece + 2 * g.halo
         example = torch.zeros(1, g.latent_dim + g.global_dim + g.periodic_dim, cells, cells,
                               device=self.device).contiguous(memory_format=torch.channels_last)
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.x marks jit so
             body = torch.jit.freeze(torch.jit.trace(copy.deepcopy(g.body).eval(), example))
             self.body = torch.jit.optimize_for_inference(body)
 
@@ -182,3 +184,33 @@ class Loom:
         field = self.field(seed, width, height, tile, morph_seed)
         img = np.concatenate(list(self.strips(field, width, height)))
         return img[..., 0] if self.channels == 1 else img
+
+
+def resample(img: np.ndarray, width: int, height: int, wrap: bool) -> np.ndarray:
+    """uint8 [h, w, C] -> [height, width, C], bicubic; wrap: the edges sampled across the
+    wrap-around (a tile stays seamless at any scale), else clamped."""
+    h, w, _ = img.shape
+    pad = 3
+    x = torch.from_numpy(np.pad(img, ((pad, pad), (pad, pad), (0, 0)),
+                                mode="wrap" if wrap else "edge")).permute(2, 0, 1)[None].float()
+    sx = (torch.arange(width, dtype=torch.float64) + 0.5) * (w / width) - 0.5 + pad
+    sy = (torch.arange(height, dtype=torch.float64) + 0.5) * (h / height) - 0.5 + pad
+    gx = (2 * sx + 1) / (w + 2 * pad) - 1  # grid_sample's align_corners=False units
+    gy = (2 * sy + 1) / (h + 2 * pad) - 1
+    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], -1)[None].float()
+    out = torch.nn.functional.grid_sample(x, grid, mode="bicubic", padding_mode="border",
+                                          align_corners=False)
+    return out[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def scaled_size(width: int, height: int, scale: float, tile: bool) -> tuple[int, int]:
+    """The canvas drawn before resampling by `scale` (a tile's: whole cells)."""
+    if not 0.125 <= scale <= 16:
+        raise UserError(f"--scale {scale}: must be in [0.125, 16]")
+    bw, bh = max(1, round(width / scale)), max(1, round(height / scale))
+    if tile:
+        bw, bh = max(CELL, round(bw / CELL) * CELL), max(CELL, round(bh / CELL) * CELL)
+    if max(bw, bh, width, height) > MAX_TILE:
+        raise UserError(f"--scale: images and their unscaled canvas are limited to {MAX_TILE} px "
+                        "a side (leave --scale out for larger ones)")
+    return bw, bh
