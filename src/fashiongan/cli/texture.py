@@ -79,12 +79,17 @@ def open_loom(run: str):
 
 
 def _sample(args) -> int:
+    import numpy as np
+
     from fashiongan import validate
     from fashiongan.texture import weave
     from fashiongan.texture.png import save_image, save_png
 
     width = args.width if args.width is not None else args.size
     height = args.height if args.height is not None else args.size
+    for name, v in (("--width", args.width), ("--height", args.height), ("--size", args.size)):
+        if v is not None and v <= 0:
+            raise UserError(f"{name} {v}: must be > 0")
     validate.seed(args.seed, "--seed")
     if args.morph is not None:
         validate.seed(args.morph, "--morph")
@@ -98,16 +103,24 @@ def _sample(args) -> int:
     set_threads(args)
     loom = open_loom(args.run)
     field = loom.field(args.seed, bw, bh, args.tile, args.morph)
-    if (bw, bh) == (width, height):
+    if args.tile:  # held whole (at most MAX_TILE a side) to start at its seeded offset
+        base = loom.weave(args.seed, bw, bh, tile=True)
+        if (bw, bh) != (width, height):  # resampled across the wrap, then started anywhere
+            base = np.roll(weave.resample(_hwc(base), width, height, True),
+                           weave.tile_offset(args.seed, width, height), (0, 1))
+        save_image(out, base)
+    elif (bw, bh) == (width, height):  # streamed, a row of pieces at a time
         save_png(out, width, height, loom.channels, loom.strips(field, width, height))
     else:
-        import numpy as np
-
-        base = np.concatenate(list(loom.strips(field, bw, bh)))
-        save_image(out, weave.resample(base, width, height, args.tile))
+        base = loom.weave(args.seed, bw, bh, morph_seed=args.morph)  # at most MAX_TILE a side
+        save_image(out, weave.resample(_hwc(base), width, height, False))
     kind = "seamless tile" if args.tile else "fabric"
     print(f"wrote a {width}x{height} {kind} (seed {args.seed}) to {out}")
     return 0
+
+
+def _hwc(a):
+    return a[..., None] if a.ndim == 2 else a
 
 
 def print_json(report: dict, out: str | None) -> None:
