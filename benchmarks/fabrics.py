@@ -1,0 +1,180 @@
+"""Fabrics side by side: fashiongan's texture generator, image quilting (benchmarks/quilting.py)
+and plain repetition of the swatch, on the same swatches, with the same scores and times.
+
+    python benchmarks/fabrics.py swatches DIR          # the woven swatches (tests/support)
+    python benchmarks/fabrics.py score NAME=RUN ...    # table, JSON and pictures
+    python benchmarks/fabrics.py speed RUN             # 2048^2 weave time, arithmetic floor
+    python benchmarks/fabrics.py memory RUN SIZE ...   # peak RSS of `texture sample --size`
+
+Each run is trained first with `fashiongan texture train SWATCH --out RUN --time-budget 600`.
+Every method is scored against the run's own split: the quilt and the repetition are made from
+the swatch's training part only, as the generator was trained on it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import quilting  # noqa: E402 - benchmarks/quilting.py
+
+from fashiongan.metrics import fabric as scores
+from fashiongan.metrics.sifid import early_net, sifid
+from fashiongan.snapshot import load_generator
+from fashiongan.texture import judge
+from fashiongan.texture.fabricdir import load_fabric, to_hwc
+from fashiongan.texture.weave import Loom
+
+SEEDS = 8
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def repetition(train: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The training part repeated, a window of w x h that spans its repeat's corner."""
+    reps = (-(-2 * h // train.shape[0]) + 1, -(-2 * w // train.shape[1]) + 1)
+    big = np.tile(train, reps + ((1,) if train.ndim == 3 else ()))
+    y, x = max(0, train.shape[0] - h // 2), max(0, train.shape[1] - w // 2)
+    return big[y:y + h, x:x + w]
+
+
+def score(name: str, run: str, net, pictures: Path) -> dict:
+    loom = Loom(load_generator(run))
+    fabric = load_fabric(Path(run))
+    gan, t_eval = _timed(lambda: judge.evaluate_run(loom, fabric, SEEDS, net))
+    gan = gan["swatches"][0]
+    train, held = to_hwc(fabric.train_part(0)), to_hwc(fabric.held_out_part(0))
+    whole = to_hwc(fabric.swatches[0])
+    h, w = held.shape[:2]
+    _, t_gan = _timed(lambda: loom.weave(0, w, h))
+    quilts, t_quilt = [], 0.0
+    for s in range(2):  # quilting is slow: two seeds
+        q, t = _timed(lambda s=s: quilting.quilt(train, w, h, s))
+        quilts.append(q)
+        t_quilt += t / 2
+    rep = repetition(train, w, h)
+    row = {
+        "name": name, "run": run, "swatch": [whole.shape[1], whole.shape[0]],
+        "held_out": [w, h], "crop": fabric.crop,
+        "floor": gan["real_floor"],
+        "gan": {"sifid": gan["sifid"], "copy": gan["copy"]["mean"],
+                "seam_tile": gan["seam_tile"], "seam_untiled": gan["seam_untiled"]["mean"],
+                "diversity": gan["diversity"], "seconds": t_gan},
+        "quilting": {"sifid": float(np.mean([sifid(net, q, train) for q in quilts])),
+                     "copy": float(np.mean([scores.copy_score(q, whole) for q in quilts])),
+                     "seam": float(np.mean([scores.seam_score(q) for q in quilts])),
+                     "seconds": t_quilt},
+        "repetition": {"sifid": sifid(net, rep, train), "copy": scores.copy_score(rep, whole),
+                       "seam": gan["seam_swatch_repeated"], "seconds": 0.0},
+        "evaluate_seconds": t_eval,
+    }
+    _picture(pictures / f"fabrics-{name}.png", whole, loom, quilts[0], rep)
+    return row
+
+
+def _rgb(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(a).convert("RGB")
+
+
+def _picture(path: Path, swatch, loom, quilt, rep) -> None:
+    """swatch | generated 256 px | its 96-px tile repeated 3x3 | quilt | repetition."""
+    side = 256
+    tile = loom.weave(0, 96, 96, tile=True)
+    tile3 = np.tile(tile, (3, 3) + ((1,) if tile.ndim == 3 else ()))[:side, :side]
+    panels = [_rgb(swatch).resize((side, side)), _rgb(loom.weave(0, side, side)), _rgb(tile3),
+              _rgb(quilt).resize((side, round(side * quilt.shape[0] / quilt.shape[1]))),
+              _rgb(rep).resize((side, round(side * rep.shape[0] / rep.shape[1])))]
+    canvas = Image.new("RGB", (5 * side + 16, side), (255, 255, 255))
+    for i, p in enumerate(panels):
+        canvas.paste(p, (i * (side + 4), 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+
+
+def table(rows: list[dict]) -> str:
+    out = ["| swatch | method | SIFID (floor) | copy (floor) | seam | diversity | time |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f, g = r["floor"], r["gan"]
+        out.append(f"| {r['name']} | fashiongan | {g['sifid']['mean']:.2f} ± "
+                   f"{g['sifid']['std']:.2f} ({f['sifid']:.2f}) | {g['copy']:.2f} "
+                   f"({f['copy']:.2f}) | tile {g['seam_tile']['mean']:.3f} ± "
+                   f"{g['seam_tile']['std']:.3f}; untiled {g['seam_untiled']:.2f} | "
+                   f"{g['diversity']:.2f} | {g['seconds']:.2f} s |")
+        for m in ("quilting", "repetition"):
+            q = r[m]
+            out.append(f"| | {m} | {q['sifid']:.2f} | {q['copy']:.2f} | {q['seam']:.2f} | | "
+                       f"{q['seconds']:.2f} s |")
+    return "\n".join(out)
+
+
+def speed(run: str) -> dict:
+    import torch
+
+    loom = Loom(load_generator(run))
+    g = loom.g
+    out = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        loom.weave(1, 512, 512)
+        times = [_timed(lambda s=s: loom.weave(s, 2048, 2048))[1] for s in range(3)]
+        a = torch.randn(2048, 2048)
+        gemm = min(_timed(lambda a=a: a @ a)[1] for _ in range(5))
+        out[threads] = {"weave_2048_s": sorted(times)[1], "gemm_gflops": 2 * 2048**3 / gemm / 1e9}
+    w = g.body[3].in_channels // 4  # g_width; MACs per output pixel, layer by layer:
+    macs = 2048 * 2048 * (9 * (g.latent_dim + g.global_dim + g.periodic_dim) * 4 * w / 64
+                          + 4 * 4 * w * 2 * w / 16 + 4 * 2 * w * w / 4 + 4 * w * g.channels)
+    out["gmac"] = macs * (1 + 2 * g.halo * 8 / 512) ** 2 / 1e9  # with the pieces' halos
+    return out
+
+
+def memory(run: str, sizes: list[int]) -> dict:
+    out = {}
+    for size in sizes:
+        png = Path(f"/tmp/fabrics-mem-{size}.png")
+        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "fashiongan", "texture", "sample",
+               run, "--size", str(size), "--out", str(png), "--threads", "1"]
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rss = next(int(x.split()[-1]) for x in res.stderr.splitlines() if "Maximum resident" in x)
+        out[size] = {"peak_rss_mib": rss / 1024, "seconds": time.perf_counter() - t,
+                     "png_mib": png.stat().st_size / 2**20}
+        png.unlink()
+    return out
+
+
+def main() -> None:
+    what = sys.argv[1]
+    if what == "swatches":
+        from tests.support.fabrics import KINDS, woven
+
+        folder = Path(sys.argv[2])
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, k in enumerate(KINDS):
+            Image.fromarray(woven(k, 384, i)).save(folder / f"{k}.png")
+    elif what == "score":
+        net = early_net()
+        rows = [score(*arg.split("=", 1), net, Path("docs/results/img")) for arg in sys.argv[2:]]
+        Path("/tmp/fabrics-score.json").write_text(json.dumps(rows, indent=1))
+        print(table(rows))
+    elif what == "speed":
+        print(json.dumps(speed(sys.argv[2]), indent=1))
+    elif what == "memory":
+        print(json.dumps(memory(sys.argv[2], [int(s) for s in sys.argv[3:]]), indent=1))
+
+
+if __name__ == "__main__":
+    main()
