@@ -24,6 +24,11 @@ def register(subparsers) -> None:
                    "nearest-training-image button (default: Fashion-MNIST for its generators)")
     s.add_argument("--evaluator", metavar="PATH", help="the judge whose features find the "
                    "nearest training image (default: the shipped evaluator for Fashion-MNIST)")
+    s.add_argument("--fabrics", metavar="FOLDER", default="fabrics",
+                   help="the Fabrics panel's fabric runs, where it trains new ones (default: "
+                   "%(default)s)")
+    s.add_argument("--fabric-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config keys for the fabrics the panel trains (e.g. g_width=16)")
     s.set_defaults(func=_serve)
 
 
@@ -45,7 +50,11 @@ def _serve(args) -> int:
     from fashiongan.serve.nearest import for_generator
 
     g = load_generator(source, args.device)
-    app = create_app(g, nearest=for_generator(g, args.data, args.evaluator))
+    from fashiongan.serve.fabrics import Fabrics
+
+    train_args = [a for kv in args.fabric_set for a in ("--set", kv)]
+    app = create_app(g, nearest=for_generator(g, args.data, args.evaluator),
+                     fabrics=Fabrics(args.fabrics, train_args))
     _check_listen(args.host, args.port)
     print(f"fashiongan studio: {source} on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

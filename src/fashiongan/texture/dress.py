@@ -32,13 +32,11 @@ def mask_and_shade(design: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndar
     border = np.concatenate([v[0], v[-1], v[:, 0], v[:, -1]])
     bg = float(np.median(border))
     dist = np.abs(v - bg)
-    if dist.max() < EDGE:
-        raise UserError("the design is empty: no pixel stands apart from its background")
     x = torch.from_numpy(np.stack([dist, v]))[None].float()
     big = F.interpolate(x, scale_factor=factor, mode="bicubic", align_corners=False)[0].numpy()
     alpha = np.clip((big[0] - EDGE / 2) / EDGE, 0, 1)
-    inside = v[dist >= EDGE]
-    lo, hi = float(inside.min()), float(inside.max())
+    inside = v[dist >= EDGE]  # none: an empty design, dressed as the background alone
+    lo, hi = (float(inside.min()), float(inside.max())) if inside.size else (0.0, 255.0)
     # the garment's grey levels as light: its brightest fold lit fully, its darkest at 35%
     tone = (big[1] - lo) / max(hi - lo, 1.0)
     if bg > 127:  # a light background: the garment's dark parts are its body, invert
