@@ -3,7 +3,6 @@ seamless tile (sample), judge it (evaluate) and dress garment designs in it (dre
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from fashiongan.cli.common import at_least, set_threads, writable
@@ -69,15 +68,6 @@ def _train(args) -> int:
     return 0
 
 
-def open_loom(run: str):
-    from fashiongan.snapshot import load_generator
-    from fashiongan.texture.weave import Loom, check_texture
-
-    g = load_generator(run)
-    check_texture(g, run)
-    return Loom(g)
-
-
 def _sample(args) -> int:
     import numpy as np
 
@@ -101,6 +91,8 @@ def _sample(args) -> int:
         weave.check_size(width, height, args.tile)
         bw, bh = width, height
     set_threads(args)
+    from fashiongan.cli.texture_judge import open_loom
+
     loom = open_loom(args.run)
     field = loom.field(args.seed, bw, bh, args.tile, args.morph)
     if args.tile:  # held whole (at most MAX_TILE a side) to start at its seeded offset
@@ -121,17 +113,3 @@ def _sample(args) -> int:
 
 def _hwc(a):
     return a[..., None] if a.ndim == 2 else a
-
-
-def print_json(report: dict, out: str | None) -> None:
-    text = json.dumps(report, indent=2)
-    if out:
-        from fashiongan.fileio import atomic_write_json
-
-        atomic_write_json(writable(Path(out)), report)
-    print(text)
-
-
-def need(ok: bool, message: str) -> None:
-    if not ok:
-        raise UserError(message)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fashiongan.cli.common import CLASS_HELP, at_least, set_threads, writable
@@ -39,7 +40,6 @@ def register(ts) -> None:
 
 
 def _evaluate(args) -> int:
-    from fashiongan.cli.texture import open_loom, print_json
     from fashiongan.texture import judge
     from fashiongan.texture.fabricdir import is_fabric_run, load_fabric
 
@@ -72,7 +72,6 @@ def _dress(args) -> int:
 
     from fashiongan import validate
     from fashiongan.cli.common import default_checkpoint
-    from fashiongan.cli.texture import open_loom
     from fashiongan.texture.dress import dress
     from fashiongan.texture.png import save_image
 
@@ -117,3 +116,21 @@ def _design_from_npz(path: str, index: int):
     if index >= len(images):
         raise UserError(f"--index {index}: {path} holds {len(images)} design(s)")
     return images[index]
+
+
+def open_loom(run: str):
+    from fashiongan.snapshot import load_generator
+    from fashiongan.texture.weave import Loom, check_texture
+
+    g = load_generator(run)
+    check_texture(g, run)
+    return Loom(g)
+
+
+def print_json(report: dict, out: str | None) -> None:
+    text = json.dumps(report, indent=2)
+    if out:
+        from fashiongan.fileio import atomic_write_json
+
+        atomic_write_json(writable(Path(out)), report)
+    print(text)
