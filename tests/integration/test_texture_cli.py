@@ -114,3 +114,17 @@ def test_bad_input_is_refused_in_one_line(tmp_path, swatch, run, capsys):
              "garment generator", png)
     _refused(capsys, ["texture", "dress", "--fabric", str(run), "--checkpoint", str(run),
                       "--out", str(png)], "not a garment generator", png)
+
+
+def test_a_grey_gimp_pattern_trains_and_weaves_grey(tmp_path):
+    from tests.support.fabrics import write_pat
+
+    grey = woven("knit", 96, seed=1).mean(-1).astype(np.uint8)
+    pat = write_pat(tmp_path / "knit.pat", grey, "knit")
+    out = tmp_path / "run"
+    assert main(["texture", "train", str(pat), "--out", str(out), *TINY,
+                 "--set", "iterations=2"]) == 0
+    png = tmp_path / "tile.png"
+    assert main(["texture", "sample", str(out), "--size", "64", "--tile", "--out", str(png)]) == 0
+    im = Image.open(png)
+    assert (im.mode, im.size) == ("L", (64, 64))
