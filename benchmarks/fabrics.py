@@ -113,7 +113,8 @@ def table(rows: list[dict]) -> str:
                    f"{g['sifid']['std']:.2f} ({f['sifid']:.2f}) | {g['copy']:.2f} "
                    f"({f['copy']:.2f}) | tile {g['seam_tile']['mean']:.3f} ± "
                    f"{g['seam_tile']['std']:.3f}; untiled {g['seam_untiled']:.2f} | "
-                   f"{g['diversity']:.2f} | {g['seconds']:.2f} s |")
+                   f"{'n/a' if g['diversity'] is None else format(g['diversity'], '.2f')} | "
+                   f"{g['seconds']:.2f} s |")
         for m in ("quilting", "repetition"):
             q = r[m]
             out.append(f"| | {m} | {q['sifid']:.2f} | {q['copy']:.2f} | {q['seam']:.2f} | | "

@@ -103,4 +103,6 @@ def diversity(images: list[np.ndarray], swatch: np.ndarray, pairs: int = 16) -> 
     for _ in range(pairs):
         (y1, y2), (x1, x2) = rng.integers(0, H - h + 1, 2), rng.integers(0, W - w + 1, 2)
         real.append(rms(swatch[y1:y1 + h, x1:x1 + w], swatch[y2:y2 + h, x2:x2 + w]))
-    return float(np.mean(gen) / max(np.mean(real), 1e-9))
+    if np.mean(real) < 1e-6:  # the swatch holds one window of that size: no yardstick
+        return float("nan")
+    return float(np.mean(gen) / np.mean(real))

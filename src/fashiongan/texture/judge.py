@@ -9,7 +9,8 @@ Protocol (per swatch; a run's own split, so nothing scored as held out was train
             against the whole swatch; the floor is the held-out strip against the training part.
   seam      TILE-px `--tile` weaves of seeds 0..n-1 (mean, spread), an untiled weave of the same
             size, and plain repetition of the swatch (the swatch itself tiled).
-  diversity between the seeds' images, against windows of the swatch.
+  diversity between the seeds' images, against windows of the whole swatch (null when the
+            swatch holds only one window of their size).
 An image is scored the same way against a swatch split with `holdout`: SIFID over windows of
 the held-out strip's size, copy and seam on the whole image.
 """
@@ -32,6 +33,10 @@ def _stats(values: list[float]) -> dict:
     a = np.asarray(values, np.float64)
     return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()),
             "max": float(a.max()), "n": len(a)}
+
+
+def _finite(x: float) -> float | None:
+    return None if x != x else x  # NaN: JSON has no such number
 
 
 def _parts(fabric: Fabric, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -68,7 +73,7 @@ def evaluate_run(loom, fabric: Fabric, seeds: int = 8, net=None) -> dict:
             "seam_tile": _stats([scores.seam_score(t) for t in tiles]),
             "seam_untiled": _stats([scores.seam_score(t) for t in plain]),
             "seam_swatch_repeated": scores.seam_score(whole),
-            "diversity": scores.diversity(images, train),
+            "diversity": _finite(scores.diversity(images, whole)),
             "real_floor": floor(net, train, held),
         })
     return {"kind": "run", "seeds": seeds, "tile_px": TILE, "swatches": per}
