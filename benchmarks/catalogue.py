@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from fabrics import FABRICS, colour  # noqa: E402
+from catalogue_fabrics import FABRICS, colour  # noqa: E402
 
 from fashiongan import data  # noqa: E402
 from fashiongan.data.classfolders import folder_name  # noqa: E402

@@ -1,162 +1,181 @@
-"""Fabrics for the test catalogue (catalogue.py): RGB float images in [0, 1], H x W x 3, drawn
-from a seeded numpy Generator. Plain colours, stripes, gingham checks, polka dots, florals,
-denim-like twill, knit, and three of GIMP's patterns (Debian's gimp-data: burlap, leather,
-leopard), tiled and tinted; without gimp-data those three fall back to a drawn fabric.
+"""Fabrics side by side: fashiongan's texture generator, image quilting (benchmarks/quilting.py)
+and plain repetition of the swatch, on the same swatches, with the same scores and times.
+
+    python benchmarks/fabrics.py swatches DIR          # the woven swatches (tests/support)
+    python benchmarks/fabrics.py score NAME=RUN ...    # table, JSON and pictures
+    python benchmarks/fabrics.py speed RUN             # 2048^2 weave time, arithmetic floor
+    python benchmarks/fabrics.py memory RUN SIZE ...   # peak RSS of `texture sample --size`
+
+Each run is trained first with `fashiongan texture train SWATCH --out RUN --time-budget 600`.
+Every method is scored against the run's own split: the quilt and the repetition are made from
+the swatch's training part only, as the generator was trained on it.
 """
 
 from __future__ import annotations
 
-import colorsys
-import struct
-from functools import cache
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-GIMP_PATTERNS = Path("/usr/share/gimp/2.0/patterns")
-GIMP = {"burlap": "Fabric/burlap.pat", "leather": "Animal/leather.pat",
-        "leopard": "Animal/leopard.pat"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# base colours by family (RGB 0-255); a class draws from the families it lists
-FAMILIES = {
-    "red": [(190, 30, 45), (220, 60, 60), (150, 20, 40)],
-    "pink": [(235, 130, 170), (240, 170, 190), (200, 70, 130)],
-    "orange": [(235, 120, 40), (245, 160, 60)],
-    "yellow": [(240, 205, 60), (230, 220, 120)],
-    "green": [(40, 130, 70), (110, 160, 80), (60, 90, 50)],
-    "teal": [(30, 140, 150), (80, 180, 170)],
-    "blue": [(40, 80, 170), (90, 140, 210), (25, 40, 100)],
-    "purple": [(110, 60, 150), (160, 120, 200)],
-    "white": [(238, 236, 230), (250, 250, 248)],
-    "grey": [(130, 130, 135), (175, 175, 170), (90, 90, 95)],
-    "black": [(35, 35, 40), (55, 50, 50)],
-    "brown": [(110, 70, 40), (150, 100, 60), (80, 50, 30)],
-    "camel": [(190, 150, 100), (200, 170, 130)],
-    "khaki": [(170, 160, 110), (140, 135, 90)],
-    "navy": [(30, 40, 80), (40, 55, 100)],
-}
+import quilting  # noqa: E402 - benchmarks/quilting.py
+
+from fashiongan.metrics import fabric as scores
+from fashiongan.metrics.sifid import early_net, sifid
+from fashiongan.snapshot import load_generator
+from fashiongan.texture import judge
+from fashiongan.texture.fabricdir import load_fabric, to_hwc
+from fashiongan.texture.weave import Loom
+
+SEEDS = 8
 
 
-def colour(rng: np.random.Generator, families: list[str]) -> np.ndarray:
-    """A base colour of one of the families, its hue, saturation and value jittered."""
-    fam = families[rng.integers(len(families))]
-    base = np.array(FAMILIES[fam][rng.integers(len(FAMILIES[fam]))]) / 255
-    h, s, v = colorsys.rgb_to_hsv(*base)
-    h = (h + rng.normal(0, 0.015)) % 1
-    s = float(np.clip(s * rng.uniform(0.85, 1.15), 0, 1))
-    v = float(np.clip(v * rng.uniform(0.88, 1.12), 0, 1))
-    return np.array(colorsys.hsv_to_rgb(h, s, v))
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
 
 
-def _grid(size: int, rng, angle_sd: float = 0.0):
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-    a = rng.normal(0, angle_sd) if angle_sd else 0.0
-    ca, sa = np.cos(a), np.sin(a)
-    return x * ca - y * sa + rng.uniform(0, 50), x * sa + y * ca + rng.uniform(0, 50)
+def repetition(train: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The training part repeated, a window of w x h that spans its repeat's corner."""
+    reps = (-(-2 * h // train.shape[0]) + 1, -(-2 * w // train.shape[1]) + 1)
+    big = np.tile(train, reps + ((1,) if train.ndim == 3 else ()))
+    y, x = max(0, train.shape[0] - h // 2), max(0, train.shape[1] - w // 2)
+    return big[y:y + h, x:x + w]
 
 
-def _mix(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    return a[None, None] * (1 - t[..., None]) + b[None, None] * t[..., None]
+def score(name: str, run: str, net, pictures: Path) -> dict:
+    loom = Loom(load_generator(run))
+    fabric = load_fabric(Path(run))
+    gan, t_eval = _timed(lambda: judge.evaluate_run(loom, fabric, SEEDS, net))
+    gan = gan["swatches"][0]
+    train, held = to_hwc(fabric.train_part(0)), to_hwc(fabric.held_out_part(0))
+    whole = to_hwc(fabric.swatches[0])
+    h, w = held.shape[:2]
+    _, t_gan = _timed(lambda: loom.weave(0, w, h))
+    quilts, t_quilt = [], 0.0
+    for s in range(2):  # quilting is slow: two seeds
+        q, t = _timed(lambda s=s: quilting.quilt(train, w, h, s))
+        quilts.append(q)
+        t_quilt += t / 2
+    rep = repetition(train, w, h)
+    row = {
+        "name": name, "run": run, "swatch": [whole.shape[1], whole.shape[0]],
+        "held_out": [w, h], "crop": fabric.crop,
+        "floor": gan["real_floor"],
+        "gan": {"sifid": gan["sifid"], "copy": gan["copy"]["mean"],
+                "seam_tile": gan["seam_tile"], "seam_untiled": gan["seam_untiled"]["mean"],
+                "diversity": gan["diversity"], "seconds": t_gan},
+        "quilting": {"sifid": float(np.mean([sifid(net, q, train) for q in quilts])),
+                     "copy": float(np.mean([scores.copy_score(q, whole) for q in quilts])),
+                     "seam": float(np.mean([scores.seam_score(q) for q in quilts])),
+                     "seconds": t_quilt},
+        "repetition": {"sifid": sifid(net, rep, train), "copy": scores.copy_score(rep, whole),
+                       "seam": gan["seam_swatch_repeated"], "seconds": 0.0},
+        "evaluate_seconds": t_eval,
+    }
+    _picture(pictures / f"fabrics-{name}.png", whole, loom, quilts[0], rep)
+    return row
 
 
-def _band(u: np.ndarray, period: float, duty: float) -> np.ndarray:
-    """1 inside the band of each period, 0 outside, edges smoothed over one pixel."""
-    d = np.abs(((u / period) % 1) - 0.5) * period  # distance from the band's centre
-    return np.clip(duty * period / 2 - d + 0.5, 0, 1)
+def _rgb(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(a).convert("RGB")
 
 
-def plain(size, rng, c1, c2):
-    noise = rng.normal(0, 0.012, (size, size, 1))
-    return np.clip(np.broadcast_to(c1, (size, size, 3)) + noise, 0, 1)
+def _picture(path: Path, swatch, loom, quilt, rep) -> None:
+    """swatch | generated 256 px | its 96-px tile repeated 3x3 | quilt | repetition."""
+    side = 256
+    tile = loom.weave(0, 96, 96, tile=True)
+    tile3 = np.tile(tile, (3, 3) + ((1,) if tile.ndim == 3 else ()))[:side, :side]
+    panels = [_rgb(swatch).resize((side, side)), _rgb(loom.weave(0, side, side)), _rgb(tile3),
+              _rgb(quilt).resize((side, round(side * quilt.shape[0] / quilt.shape[1]))),
+              _rgb(rep).resize((side, round(side * rep.shape[0] / rep.shape[1])))]
+    canvas = Image.new("RGB", (5 * side + 16, side), (255, 255, 255))
+    for i, p in enumerate(panels):
+        canvas.paste(p, (i * (side + 4), 0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
 
 
-def stripes(size, rng, c1, c2):
-    x, y = _grid(size, rng, 0.05)
-    u = y if rng.random() < 0.75 else x  # mostly horizontal (Breton), some vertical
-    return _mix(c1, c2, _band(u, size / rng.uniform(6, 14), rng.uniform(0.3, 0.55)))
+def table(rows: list[dict]) -> str:
+    out = ["| swatch | method | SIFID (floor) | copy (floor) | seam | diversity | time |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f, g = r["floor"], r["gan"]
+        out.append(f"| {r['name']} | fashiongan | {g['sifid']['mean']:.2f} ± "
+                   f"{g['sifid']['std']:.2f} ({f['sifid']:.2f}) | {g['copy']:.2f} "
+                   f"({f['copy']:.2f}) | tile {g['seam_tile']['mean']:.3f} ± "
+                   f"{g['seam_tile']['std']:.3f}; untiled {g['seam_untiled']:.2f} | "
+                   f"{'n/a' if g['diversity'] is None else format(g['diversity'], '.2f')} | "
+                   f"{g['seconds']:.2f} s |")
+        for m in ("quilting", "repetition"):
+            q = r[m]
+            out.append(f"| | {m} | {q['sifid']:.2f} | {q['copy']:.2f} | {q['seam']:.2f} | | "
+                       f"{q['seconds']:.2f} s |")
+    return "\n".join(out)
 
 
-def checks(size, rng, c1, c2):
-    x, y = _grid(size, rng)
-    p = size / rng.uniform(5, 11)
-    t = 0.5 * (_band(x, p, 0.5) + _band(y, p, 0.5))  # gingham: crossings darkest
-    return _mix(c1, c2, t)
+def speed(run: str) -> dict:
+    import torch
 
-
-def dots(size, rng, c1, c2):
-    x, y = _grid(size, rng)
-    p = size / rng.uniform(7, 13)
-    r = p * rng.uniform(0.18, 0.3)
-    dx, dy = (x % p) - p / 2, (y % p) - p / 2
-    return _mix(c1, c2, np.clip(r - np.hypot(dx, dy) + 0.5, 0, 1))
-
-
-def florals(size, rng, c1, c2):
-    out = np.broadcast_to(c1, (size, size, 3)).copy()
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-    centre = np.array([0.95, 0.85, 0.3])
-    for _ in range(int(rng.uniform(0.8, 1.4) * (size / 14) ** 2)):
-        cx, cy = rng.uniform(0, size, 2)
-        rad, petals, turn = size * rng.uniform(0.035, 0.06), rng.integers(5, 7), rng.uniform(0, 7)
-        dx, dy = x - cx, y - cy
-        rr, th = np.hypot(dx, dy), np.arctan2(dy, dx)
-        petal = np.clip(rad * (0.55 + 0.45 * np.cos(petals * th + turn)) - rr + 0.5, 0, 1)
-        heart = np.clip(rad * 0.28 - rr + 0.5, 0, 1)
-        tint = c2 * rng.uniform(0.85, 1.1)
-        out = out * (1 - petal[..., None]) + np.clip(tint, 0, 1) * petal[..., None]
-        out = out * (1 - heart[..., None]) + centre * heart[..., None]
+    loom = Loom(load_generator(run))
+    g = loom.g
+    out = {}
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        loom.weave(1, 512, 512)
+        times = [_timed(lambda s=s: loom.weave(s, 2048, 2048))[1] for s in range(3)]
+        a = torch.randn(2048, 2048)
+        gemm = min(_timed(lambda a=a: a @ a)[1] for _ in range(5))
+        out[threads] = {"weave_2048_s": sorted(times)[1], "gemm_gflops": 2 * 2048**3 / gemm / 1e9}
+    w = g.body[3].in_channels // 4  # g_width; MACs per output pixel, layer by layer:
+    macs = 2048 * 2048 * (9 * (g.latent_dim + g.global_dim + g.periodic_dim) * 4 * w / 64
+                          + 4 * 4 * w * 2 * w / 16 + 4 * 2 * w * w / 4 + 4 * w * g.channels)
+    out["gmac"] = macs * (1 + 2 * g.halo * 8 / 512) ** 2 / 1e9  # with the pieces' halos
     return out
 
 
-def twill(size, rng, c1, c2):
-    """Denim-like: diagonal wales of indigo warp over a paler weft, with slubs."""
-    x, y = _grid(size, rng)
-    p = max(2.5, size / rng.uniform(28, 40))
-    wale = 0.5 + 0.5 * np.sin(2 * np.pi * (x + y) / p)
-    slub = rng.normal(0, 1, (size // 4 + 1, 1)).repeat(4, 0)[:size]
-    t = np.clip(0.25 * wale + 0.05 * slub + rng.normal(0, 0.04, (size, size)), 0, 1)
-    return _mix(c1, np.clip(c1 * 0.5 + 0.5, 0, 1), t)
+def memory(run: str, sizes: list[int]) -> dict:
+    out = {}
+    for size in sizes:
+        png = Path(f"/tmp/fabrics-mem-{size}.png")
+        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "fashiongan", "texture", "sample",
+               run, "--size", str(size), "--out", str(png), "--threads", "1"]
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rss = next(int(x.split()[-1]) for x in res.stderr.splitlines() if "Maximum resident" in x)
+        out[size] = {"peak_rss_mib": rss / 1024, "seconds": time.perf_counter() - t,
+                     "png_mib": png.stat().st_size / 2**20}
+        png.unlink()
+    return out
 
 
-def knit(size, rng, c1, c2):
-    """Rows of V-shaped stitches (stockinette), each stitch shaded at its edges."""
-    x, y = _grid(size, rng)
-    px = size / rng.uniform(12, 20)
-    py = px * 0.8
-    v = np.abs(((x / px) % 1) - 0.5)  # V: the row's phase bends with x
-    s = np.sin(np.pi * (((y / py) + v) % 1))
-    return np.clip(c1[None, None] * (0.7 + 0.35 * s[..., None]), 0, 1)
+def main() -> None:
+    what = sys.argv[1]
+    if what == "swatches":
+        from tests.support.fabrics import KINDS, woven
+
+        folder = Path(sys.argv[2])
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, k in enumerate(KINDS):
+            Image.fromarray(woven(k, 384, i)).save(folder / f"{k}.png")
+    elif what == "score":
+        net = early_net()
+        rows = [score(*arg.split("=", 1), net, Path("docs/results/img")) for arg in sys.argv[2:]]
+        Path("/tmp/fabrics-score.json").write_text(json.dumps(rows, indent=1))
+        print(table(rows))
+    elif what == "speed":
+        print(json.dumps(speed(sys.argv[2]), indent=1))
+    elif what == "memory":
+        print(json.dumps(memory(sys.argv[2], [int(s) for s in sys.argv[3:]]), indent=1))
 
 
-@cache
-def _gimp(name: str) -> np.ndarray | None:
-    """A GIMP .pat pattern as H x W x 3 floats, or None when gimp-data is not installed."""
-    path = GIMP_PATTERNS / GIMP[name]
-    if not path.is_file():
-        return None
-    raw = path.read_bytes()
-    header, _, w, h, bpp = struct.unpack(">5I", raw[:20])
-    px = np.frombuffer(raw[header:header + w * h * bpp], np.uint8).reshape(h, w, bpp)
-    return (px[..., :3] if bpp >= 3 else px[..., :1].repeat(3, 2)).astype(np.float32) / 255
-
-
-def gimp(name: str):
-    def draw(size, rng, c1, c2):
-        pat = _gimp(name)
-        if pat is None:  # no gimp-data: a drawn fabric of the same kind
-            return (plain if name == "leather" else dots)(size, rng, c1, c2)
-        step = rng.uniform(0.5, 1.0)  # pattern pixels per image pixel: a few tiles per garment
-        y, x = np.mgrid[0:size, 0:size]
-        oy, ox = rng.integers(0, pat.shape[0]), rng.integers(0, pat.shape[1])
-        tile = pat[(oy + (y * step).astype(int)) % pat.shape[0],
-                   (ox + (x * step).astype(int)) % pat.shape[1]]
-        if name == "leopard":
-            return tile  # its own colours
-        lum = tile.mean(2, keepdims=True)
-        return np.clip(c1[None, None] * (0.55 + 0.9 * lum), 0, 1)  # tinted by the base colour
-    return draw
-
-
-FABRICS = {"plain": plain, "stripes": stripes, "checks": checks, "dots": dots,
-           "florals": florals, "twill": twill, "knit": knit, "burlap": gimp("burlap"),
-           "leather": gimp("leather"), "leopard": gimp("leopard")}
+if __name__ == "__main__":
+    main()

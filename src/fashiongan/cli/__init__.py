@@ -18,6 +18,7 @@ from fashiongan.cli import (
     project,
     sample,
     serve,
+    texture,
     train,
 )
 from fashiongan.cli.common import Parser
@@ -26,7 +27,7 @@ from fashiongan.fileio import printable
 from fashiongan.version import version
 
 COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit,
-            package)
+            package, texture)
 DESCRIPTION = ("Train, evaluate, sample and serve GANs of clothes: Fashion-MNIST or your own "
                "photo catalogue.")
 

@@ -37,6 +37,11 @@ def register(subparsers) -> None:
                    metavar="SECONDS", help="how long an idle connection is kept open "
                    "(default: %(default)s; longer than clients' own idle limits, so the server "
                    "never closes a connection a client is about to reuse: docs/serve.md)")
+    s.add_argument("--fabrics", metavar="FOLDER", default="fabrics",
+                   help="the Fabrics panel's fabric runs, where it trains new ones (default: "
+                   "%(default)s)")
+    s.add_argument("--fabric-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config keys for the fabrics the panel trains (e.g. g_width=16)")
     s.set_defaults(func=_serve)
 
 
@@ -64,7 +69,10 @@ def _serve(args) -> int:
         if not any(c in (name, str(file)) for c in map(str, given)):
             g = load_generator(file, args.device)
             entries.append((name, g, for_generator(g)))
-    app = create_studio(entries)
+    from fashiongan.serve.fabrics import Fabrics
+
+    train_args = [a for kv in args.fabric_set for a in ("--set", kv)]
+    app = create_studio(entries, fabrics=Fabrics(args.fabrics, train_args))
     _check_listen(args.host, args.port)
     print(f"fashiongan studio: {given[0]} on http://{args.host}:{args.port}/ (also on the page: "
           f"{', '.join(name for name, _, _ in entries[1:]) or 'nothing else'})", flush=True)

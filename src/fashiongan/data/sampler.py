@@ -66,3 +66,19 @@ class BatchSampler:
         j[by_class] = torch.arange(self.n, device=self.device) - starts[y[by_class]]
         u = torch.rand(self.n, generator=g, device=self.device, dtype=torch.float64)
         return perm[torch.argsort((j + u) / counts[y])]
+
+
+class IndexBatches:
+    """The Trainer's batch source for a data set of images: the sampler's indices, scaled to
+    [-1, 1], with their labels. (A fabric's source is data.fabric.CropSampler.)"""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, sampler: BatchSampler):
+        self.images, self.labels, self.sampler = images, labels, sampler
+
+    @property
+    def n(self) -> int:
+        return self.sampler.n
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self.sampler(step)
+        return self.images[idx].float().div_(127.5).sub_(1.0), self.labels[idx]

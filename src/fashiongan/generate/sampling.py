@@ -66,11 +66,19 @@ def _device_of(g: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+def check_garment(g: nn.Module) -> None:
+    """A fabric's texture generator draws fabrics, not garments (`fashiongan texture`)."""
+    if getattr(g, "is_texture", False):
+        raise UserError("this is a fabric (a texture generator), not a garment generator; weave "
+                        "it with `fashiongan texture sample RUN`")
+
+
 @torch.no_grad()
 def generate(g: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
              batch_size: int = 500) -> np.ndarray:
     """Run G in eval mode over z (and labels) in batches; uint8 [N,H,W] (grey) or [N,H,W,3]
     (colour) at the resolution of G's data set (image_shape)."""
+    check_garment(g)
     was_training = g.training
     g.eval()
     dev = _device_of(g)

@@ -21,6 +21,7 @@ from fashiongan.models.dcgan import (
 )
 from fashiongan.models.fastgan import FastGANDiscriminator, FastGANGenerator
 from fashiongan.models.resnet import ResNetDiscriminator, ResNetGenerator
+from fashiongan.models.texture import TextureDiscriminator, TextureGenerator
 
 REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "article": (ArticleGenerator, ArticleDiscriminator),
@@ -28,6 +29,7 @@ REGISTRY: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
     "cdcgan": (ConditionalDCGANGenerator, ConditionalDCGANDiscriminator),
     "resnet": (ResNetGenerator, ResNetDiscriminator),
     "fastgan": (FastGANGenerator, FastGANDiscriminator),
+    "texture": (TextureGenerator, TextureDiscriminator),  # a fabric's: z is a noise grid
 }
 
 
@@ -38,13 +40,16 @@ def _classes(name: str):
 
 
 def generator_kwargs(cfg, info: DatasetInfo = FASHION_MNIST) -> dict:
-    """The generator's own keyword arguments: what a snapshot stores to rebuild it."""
+    """The generator's own keyword arguments: what a snapshot stores to rebuild it (with those
+    a model adds of its own: `snapshot_kwargs`)."""
+    own = getattr(_classes(cfg.model.arch)[0], "snapshot_kwargs", dict)
     return dict(
         latent_dim=cfg.model.latent_dim,
         g_width=cfg.model.g_width,
         num_classes=cfg.model.num_classes,
         channels=info.channels,
         resolution=info.resolution,
+        **own(),
     )
 
 

@@ -42,9 +42,10 @@ from fashiongan.version import version
 
 
 def create_app(generator: nn.Module, title: str = "fashiongan studio",
-               nearest: NearestTraining | None = None) -> FastAPI:
+               nearest: NearestTraining | None = None, fabrics=None) -> FastAPI:
     """The studio app serving this generator (conditional or not); `nearest` looks designs
-    up in the training data (default: Fashion-MNIST's, for its generators)."""
+    up in the training data (default: Fashion-MNIST's, for its generators); `fabrics` a
+    serve.fabrics.Fabrics (the Fabrics panel; None: a `fabrics/` folder here)."""
     studio = Studio(generator)
     nearest = nearest or for_generator(generator)
     # FastAPIOffline serves Swagger UI from its own package: FastAPI's default /docs loads it
@@ -140,6 +141,11 @@ def create_app(generator: nn.Module, title: str = "fashiongan studio",
     from fashiongan.serve.upload import add_routes as add_upload_routes
 
     add_upload_routes(app, studio)  # the "Upload a photo" panel's two endpoints
+
+    from fashiongan.serve.fabrics import Fabrics
+    from fashiongan.serve.fabrics import add_routes as add_fabric_routes
+
+    add_fabric_routes(app, studio, fabrics if fabrics is not None else Fabrics("fabrics"))
 
     @app.post("/api/nearest", summary="A design's nearest training image, and how near",
               response_model=schemas.Nearest, response_model_by_alias=True)

@@ -24,11 +24,13 @@ def slug(name: str, taken: set[str]) -> str:
     return out
 
 
-def create_studio(generators: list[tuple[str, object, NearestTraining | None]]) -> FastAPI:
+def create_studio(generators: list[tuple[str, object, NearestTraining | None]],
+                  fabrics=None) -> FastAPI:
     """generators: (name shown in the picker, generator, nearest-image lookup or None), the
-    default first."""
+    default first; `fabrics` the Fabrics panel's store (served at the root: it is the
+    server's, whichever generator a page shows)."""
     name, g, nearest = generators[0]
-    app = create_app(g, nearest=nearest)
+    app = create_app(g, nearest=nearest, fabrics=fabrics)
     listing = [{"name": name, "path": "/", "model": getattr(g, "model_name", type(g).__name__)}]
     taken: set[str] = set()
     for name, g, nearest in generators[1:]:

@@ -22,7 +22,7 @@ from torch import nn
 
 from fashiongan.errors import UserError
 from fashiongan.generate.latent import forward_blend, latents, path, soft_class_mode
-from fashiongan.generate.sampling import class_names, dataset_info, image_shape
+from fashiongan.generate.sampling import check_garment, class_names, dataset_info, image_shape
 from fashiongan.imageio import grid, to_uint8
 
 MAX_SEED = 2**31  # seeds are in [0, MAX_SEED)
@@ -37,6 +37,7 @@ class Design:
 
 class Studio:
     def __init__(self, generator: nn.Module):
+        check_garment(generator)
         self.g = generator.eval()
         self.num_classes = int(getattr(generator, "num_classes", 0))
         self.latent_dim = int(generator.latent_dim)

@@ -85,7 +85,9 @@ def training_loop(
     max_train_images: int = 0,  # use only the first N training images (tests); 0: all
     time_budget_s: float = 0.0,  # stop (with a checkpoint) after this wall-clock time; 0: none
     evaluator=None,  # callable(G_sample, step) -> dict of metrics, every output.eval_every
-    dataset=None,  # a data.store.Dataset (its train split); None: Fashion-MNIST from data_dir
+    dataset=None,  # a data.store.Dataset (its train split); None: Fashion-MNIST from data_dir;
+    # or a data.fabric.Fabric: batches of random crops (its `batches`) instead of images by index
+    preview=None,  # callable(G_sample) -> PIL image for samples/grid-*.png; None: a grid of G(z)
 ) -> dict:
     """Train G and D; returns a summary dict. Writes into run_dir (on rank 0 only):
     config.json, metrics.jsonl, samples/grid-<step>.png, samples/grid-final.png, losses.png,
@@ -102,12 +104,20 @@ def training_loop(
         torch.cuda.set_device(device)
     main = di.is_main
 
-    images, labels, info = training_data(dataset, data_dir)
-    n = resumed_images(state, max_train_images, len(images)) if state else max_train_images
-    if n:
-        images, labels = images[:n], labels[:n]
+    batches = None
+    if hasattr(dataset, "batches"):  # a fabric: random crops of its swatches
+        images = labels = None
+        info = dataset.info
+        batches = dataset.batches(cfg.schedule.batch_size, cfg.schedule.seed, device, di.rank,
+                                  di.world_size)
+    else:
+        images, labels, info = training_data(dataset, data_dir)
+        n = resumed_images(state, max_train_images, len(images)) if state else max_train_images
+        if n:
+            images, labels = images[:n], labels[:n]
     tr = Trainer(
-        cfg, images, labels, info, device, rank=di.rank, world_size=di.world_size, ddp=di.enabled
+        cfg, images, labels, info, device, rank=di.rank, world_size=di.world_size, ddp=di.enabled,
+        batches=batches,
     )
     rollbacks = 0
     if state is not None:
@@ -141,7 +151,7 @@ def training_loop(
 
     def write_grid(tag: str) -> Path:
         path = samples_dir / f"grid-{tag}.png"
-        img = grid(
+        img = preview(tr.sample_model) if preview is not None else grid(
             generate(tr.sample_model, grid_z, grid_y),
             cfg.output.grid_rows,
             cfg.output.grid_cols,

@@ -32,8 +32,9 @@ class GANStep:
         # CPU (cdcgan at batch 64: 1.10x, benchmarks/variants.py). Set before the optimisers
         # and DDP see the parameters; tensors are converted in place, so G and D stay the
         # caller's objects (and G's EMA copy, made after, is NHWC too). None: on for conv models.
-        if channels_last is None:
-            channels_last = _has_conv(G) or _has_conv(D)
+        if channels_last is None:  # a model may say otherwise (the texture G: BatchNorm at
+            # full resolution ran 4x slower in NHWC on CPU)
+            channels_last = getattr(G, "train_channels_last", _has_conv(G) or _has_conv(D))
         self.channels_last = channels_last
         if channels_last:
             G.to(memory_format=torch.channels_last)
@@ -107,7 +108,10 @@ class GANStep:
         return t.float() if self.amp else t
 
     def _z_y(self, B: int):
-        z = torch.randn(B, self.cfg.model.latent_dim, device=self.device, generator=self.noise)
+        # a generator whose input is not a flat vector draws its own (the texture G's grid)
+        draw = getattr(self.G, "training_latents", None)
+        z = (draw(B, self.noise) if draw is not None else
+             torch.randn(B, self.cfg.model.latent_dim, device=self.device, generator=self.noise))
         if not self.k:
             return z, None
         if (

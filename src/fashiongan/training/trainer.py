@@ -20,7 +20,7 @@ from torch import nn
 from fashiongan import augment, data
 from fashiongan.config import TrainConfig
 from fashiongan.data.resolve import resolve
-from fashiongan.data.sampler import BatchSampler
+from fashiongan.data.sampler import BatchSampler, IndexBatches
 from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.training.ema import EMA
@@ -68,6 +68,7 @@ class Trainer:
         world_size: int = 1,
         ddp: bool = False,  # wrap the models in DistributedDataParallel
         channels_last: bool | None = None,  # GANStep's layout choice; None: its default
+        batches=None,  # step -> (real [-1,1], labels|None), with .n; None: `images` by index
     ):
         if cfg.model.num_classes not in (0, info.num_classes):
             raise UserError(
@@ -83,17 +84,20 @@ class Trainer:
             )
         self.cfg, self.info, self.device = cfg, info, device
         self.rank, self.world_size = rank, world_size
-        self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
-        self.sampler = BatchSampler(
-            len(images),
-            cfg.schedule.batch_size,
-            cfg.schedule.seed,
-            cfg.schedule.batch_sampling,
-            device,
-            rank,
-            world_size,
-            self.labels,
-        )
+        if batches is None:  # images by index; a fabric brings its own crops (data.fabric)
+            self.images, self.labels = images.to(device), labels.to(device)  # uint8: read once
+            self.sampler = BatchSampler(
+                len(self.images),
+                cfg.schedule.batch_size,
+                cfg.schedule.seed,
+                cfg.schedule.batch_sampling,
+                device,
+                rank,
+                world_size,
+                self.labels,
+            )
+            batches = IndexBatches(self.images, self.labels, self.sampler)
+        self.batches = batches
         torch.manual_seed(cfg.schedule.seed)
         self.G = build_generator(cfg, info).to(device)
         self.D = build_discriminator(cfg, info).to(device)
@@ -137,11 +141,10 @@ class Trainer:
             if self.images_seen < warm:  # the iteration's lrs; the last of them is the full lr
                 self._apply_lrs()
             gan.iteration = self.step
-            idx = self.sampler(self.step)
-            real = self.images[idx].float().div_(127.5).sub_(1.0)
+            real, labels = self.batches(self.step)
             gan.noise.manual_seed(noise_seed(cfg.schedule.seed, self.rank, self.step))
             gan.aug_gen.manual_seed(augment.step_seed(cfg.schedule.seed, self.rank, self.step))
-            stats = gan(real, self.labels[idx] if k else None)
+            stats = gan(real, labels if k else None)
             if not bool(torch.isfinite(stats[:2]).all()):
                 raise NonFiniteLoss(self.step)
             self.images_seen += self.global_batch
@@ -201,7 +204,7 @@ class Trainer:
             "world_size": self.world_size,
             "lr_scale": self.lr_scale,
             "augment": self.gan.aug.state_dict(),
-            "train_images": self.sampler.n,  # a resume must draw from the same images
+            "train_images": self.batches.n,  # a resume must draw from the same images
         }
         if self.ema is not None:
             state["G_ema"] = self.ema.model.state_dict()
