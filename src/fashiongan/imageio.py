@@ -10,7 +10,8 @@ import torch
 from PIL import Image, PngImagePlugin
 
 from fashiongan.errors import UserError
-from fashiongan.fileio import PNG_STAMP, atomic_write
+from fashiongan.fileio import atomic_write
+from fashiongan.outputs import PNG_STAMP
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -69,7 +70,7 @@ def grid(images: np.ndarray, rows: int, cols: int, pad: int = 2, scale: int = 1)
 def save_png(img: Image.Image, path) -> Path:
     """Write a picture as a PNG, atomically, stamped Software=fashiongan (a tEXt chunk): a
     later command may replace a PNG it wrote under a name the user did not give, never a
-    person's picture of that name (fileio.check_outputs)."""
+    person's picture of that name (outputs.check_outputs)."""
     info = PngImagePlugin.PngInfo()
     info.add_text(*PNG_STAMP)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG", pnginfo=info))

@@ -23,7 +23,7 @@ from fashiongan.cli import (
 )
 from fashiongan.cli.common import Parser
 from fashiongan.errors import UserError
-from fashiongan.fileio import printable
+from fashiongan.outputs import printable
 from fashiongan.version import version
 
 COMMANDS = (train, sample, evaluate, evaluator, serve, data, project, export, audit,

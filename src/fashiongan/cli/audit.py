@@ -46,9 +46,10 @@ def _audit(args) -> int:
     from fashiongan import validate
     from fashiongan.cli.common import input_files, set_threads
     from fashiongan.cli.evaluate import results_path
-    from fashiongan.fileio import atomic_write_json, check_outputs
+    from fashiongan.fileio import atomic_write_json
     from fashiongan.imageio import sample_shape, save_png
     from fashiongan.metrics import audit
+    from fashiongan.outputs import check_outputs
 
     set_threads(args)
     if args.n is not None and args.n < 1:

@@ -67,7 +67,7 @@ def savez(path: str, arrays: dict) -> None:
 
 
 def input_files(*paths) -> list[Path]:
-    """The files a command reads, for fileio.check_outputs: a generator's snapshot file (of a
+    """The files a command reads, for outputs.check_outputs: a generator's snapshot file (of a
     run or snapshot folder), a data set's or an export's files, any other file as given."""
     from fashiongan.snapshot import snapshot_path
 

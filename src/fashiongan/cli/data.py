@@ -120,7 +120,7 @@ def _import(args) -> int:
 
 def summary(m: dict, where) -> str:
     """The import's (and `data info`'s) few lines: counts per class, skips per reason."""
-    from fashiongan.fileio import printable
+    from fashiongan.outputs import printable
 
     n, skipped = m["count"], len(m["skipped"])
     lines = [f"{where}: {n} images {m['channels']}x{m['resolution']}x{m['resolution']}, "

@@ -12,7 +12,8 @@ import numpy as np
 from fashiongan import validate
 from fashiongan.cli.common import input_files, set_threads
 from fashiongan.errors import UserError
-from fashiongan.fileio import atomic_write_json, check_outputs
+from fashiongan.fileio import atomic_write_json
+from fashiongan.outputs import check_outputs
 
 DEFAULT_N = 10_000
 MIN_IMAGES = 10  # k-nearest-neighbour metrics (k=3) and covariances need a few images

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fashiongan.cli.common import input_files
 from fashiongan.errors import UserError
-from fashiongan.fileio import check_outputs
+from fashiongan.outputs import check_outputs
 
 
 def _train(args) -> int:

@@ -57,8 +57,9 @@ def _export(args) -> int:
     from fashiongan.cli.common import default_checkpoint, set_threads
     from fashiongan.export import plan, run
     from fashiongan.export.formats import OWNED
-    from fashiongan.fileio import check_folder_output, check_out, file_digest
+    from fashiongan.fileio import file_digest
     from fashiongan.metrics import audit, judge
+    from fashiongan.outputs import check_folder_output, check_out
     from fashiongan.snapshot import load_generator, snapshot_path
 
     set_threads(args)

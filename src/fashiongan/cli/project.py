@@ -47,11 +47,12 @@ def register(subparsers) -> None:
 
 def _project(args) -> int:
     from fashiongan.cli.common import default_checkpoint, savez, set_threads
-    from fashiongan.fileio import atomic_write, check_outputs
+    from fashiongan.fileio import atomic_write
     from fashiongan.generate.photo import dark_background, read_photo, to_dataset_form
     from fashiongan.generate.project import project
     from fashiongan.generate.sampling import class_labels, dataset_info
     from fashiongan.imageio import grid, save_png
+    from fashiongan.outputs import check_outputs
     from fashiongan.snapshot import load_generator, snapshot_path
 
     out = Path(args.out)

@@ -59,9 +59,10 @@ def register(sub) -> None:
 
 def _sample(args) -> int:
     from fashiongan import validate
-    from fashiongan.fileio import atomic_write, check_outputs
+    from fashiongan.fileio import atomic_write
     from fashiongan.generate.sampling import sample
     from fashiongan.imageio import grid, save_png
+    from fashiongan.outputs import check_outputs
     from fashiongan.snapshot import load_generator, snapshot_path
 
     count = 1 if args.interpolate else max(args.n, args.variations, 1)

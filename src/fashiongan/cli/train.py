@@ -52,7 +52,7 @@ def register(sub) -> None:
 def _train(args) -> int:
     from fashiongan import presets
     from fashiongan.data import FASHION_MNIST
-    from fashiongan.fileio import check_folder_output
+    from fashiongan.outputs import check_folder_output
     from fashiongan.training import distributed
     from fashiongan.training import rundir as runs
     from fashiongan.training.loop import pick_device, training_loop

@@ -17,7 +17,8 @@ from PIL import Image
 from fashiongan.data.fmnist import CLASS_NAMES
 from fashiongan.data.scan import CLASSES_FILE
 from fashiongan.errors import UserError
-from fashiongan.fileio import Owned, as_written_to, replace_folder, staging_folder
+from fashiongan.fileio import as_written_to
+from fashiongan.outputs import Owned, replace_folder, staging_folder
 
 _UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
 

@@ -21,7 +21,7 @@ from fashiongan.data.prepare import MAX_FILE_BYTES, Options, open_image, prepare
 from fashiongan.data.scan import NOT_UTF8, ORDER, UNSAFE, Source, assign_labels, scan
 from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
-from fashiongan.fileio import check_folder_output, printable
+from fashiongan.outputs import check_folder_output, printable
 
 # ---------------------------------------------------------------- decoding, in a pool
 

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from fashiongan.errors import UserError
-from fashiongan.fileio import printable
+from fashiongan.outputs import printable
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".gif",
               ".tif", ".tiff"}

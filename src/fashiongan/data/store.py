@@ -23,16 +23,8 @@ import numpy as np
 
 from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import (
-    Owned,
-    as_written_to,
-    preallocate,
-    remembered_digest,
-    replace_folder,
-    space_error,
-    staging_folder,
-    umask,
-)
+from fashiongan.fileio import as_written_to, preallocate, remembered_digest, space_error, umask
+from fashiongan.outputs import Owned, replace_folder, staging_folder
 
 FORMAT = "fashiongan-dataset"
 FORMAT_VERSION = 1

@@ -30,7 +30,8 @@ from fashiongan.data.store import TEST, TRAIN, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import idx
 from fashiongan.export.plan import Chunk
-from fashiongan.fileio import Owned, atomic_write_json, replace_folder, staging_folder
+from fashiongan.fileio import atomic_write_json
+from fashiongan.outputs import Owned, replace_folder, staging_folder
 
 MANIFEST = "export.json"
 FORMAT = "fashiongan-export"

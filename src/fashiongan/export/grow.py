@@ -39,8 +39,8 @@ ORIGIN_VALUES = {str(REAL): "real", str(SYNTHETIC): "synthetic"}
 
 
 def check_out(out: Path, overwrite: bool) -> None:
-    """out may be written (fileio.check_out with a data set's manifest as its marker)."""
-    from fashiongan.fileio import check_out as check
+    """out may be written (outputs.check_out with a data set's manifest as its marker)."""
+    from fashiongan.outputs import check_out as check
 
     check(Path(out), overwrite, MANIFEST)
 

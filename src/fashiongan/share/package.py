@@ -24,17 +24,10 @@ from safetensors.torch import load_file, save
 
 from fashiongan.data import FASHION_MNIST
 from fashiongan.errors import UserError
-from fashiongan.fileio import (
-    atomic_write,
-    atomic_write_bytes,
-    atomic_write_json,
-    is_empty_dir,
-    replace_folder,
-    staging_folder,
-    umask,
-)
+from fashiongan.fileio import atomic_write, atomic_write_bytes, atomic_write_json, umask
 from fashiongan.generate.sampling import sample
 from fashiongan.imageio import grid
+from fashiongan.outputs import is_empty_dir, replace_folder, staging_folder
 from fashiongan.share import onnx_export, records
 from fashiongan.share.card import Card, model_card
 from fashiongan.snapshot import (

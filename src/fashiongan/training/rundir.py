@@ -25,7 +25,7 @@ from fashiongan import config, presets
 from fashiongan.config import TrainConfig
 from fashiongan.data import FASHION_MNIST, DatasetInfo
 from fashiongan.errors import UserError
-from fashiongan.fileio import printable
+from fashiongan.outputs import printable
 from fashiongan.training import states
 
 DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
