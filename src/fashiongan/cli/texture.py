@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fashiongan.cli.common import at_least, set_threads, writable
+from fashiongan.cli.common import at_least, input_files, set_threads
 from fashiongan.errors import UserError
+from fashiongan.outputs import check_outputs
 
 
 def register(sub) -> None:
@@ -83,7 +84,8 @@ def _sample(args) -> int:
     validate.seed(args.seed, "--seed")
     if args.morph is not None:
         validate.seed(args.morph, "--morph")
-    out = writable(Path(args.out))
+    out = Path(args.out)
+    check_outputs({"--out": out}, input_files(args.run))  # never over the run it reads
     if args.scale != 1.0:
         weave.check_size(width, height, False)
         bw, bh = weave.scaled_size(width, height, args.scale, args.tile)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashiongan.cli.common import CLASS_HELP, at_least, set_threads, writable
+from fashiongan.cli.common import CLASS_HELP, at_least, input_files, set_threads
 from fashiongan.errors import UserError
+from fashiongan.outputs import check_outputs
 
 
 def register(ts) -> None:
@@ -45,8 +46,8 @@ def _evaluate(args) -> int:
 
     set_threads(args)
     target = Path(args.target)
-    if args.json:
-        writable(Path(args.json))
+    if args.json:  # never over the image, run or swatch it scores
+        check_outputs({"--json": args.json}, input_files(args.target, args.swatch))
     if target.is_dir():
         if not is_fabric_run(target):
             raise UserError(f"{target}: not a fabric run (no fabric/ in it); give a fabric run "
@@ -78,7 +79,8 @@ def _dress(args) -> int:
     validate.seed(args.seed, "--seed")
     fabric_seed = args.seed if args.fabric_seed is None else args.fabric_seed
     validate.seed(fabric_seed, "--fabric-seed")
-    out = writable(Path(args.out))
+    out = Path(args.out)
+    check_outputs({"--out": out}, input_files(args.fabric, args.checkpoint, args.npz))
     set_threads(args)
     if args.npz:
         if args.checkpoint or args.class_ is not None:
@@ -132,5 +134,5 @@ def print_json(report: dict, out: str | None) -> None:
     if out:
         from fashiongan.fileio import atomic_write_json
 
-        atomic_write_json(writable(Path(out)), report)
+        atomic_write_json(Path(out), report)  # checked by the command before any work
     print(text)
