@@ -110,6 +110,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, swatch, run, capsys):
         _refused(capsys, ["texture", "sample", str(run), "--size", size, "--out", str(png)],
                  match, png)
     _refused(capsys, ["sample", str(run), "--n", "2", "--grid", str(png)], "fabric", png)
+    _refused(capsys, ["train", "--resume", str(run), "--out", str(tmp_path / "b")], "fabric run")
     _refused(capsys, ["texture", "sample", "default", "--size", "64", "--out", str(png)],
              "garment generator", png)
     _refused(capsys, ["texture", "dress", "--fabric", str(run), "--checkpoint", str(run),

@@ -68,6 +68,9 @@ def _train(args) -> int:
     plan = None
     if args.resume:
         plan = runs.plan_resume(args.resume, args.out, args.set, args.preset, args.overwrite)
+        if (plan.source / "fabric").is_dir():
+            raise UserError(f"--resume {args.resume}: a fabric run; continue it with "
+                            "`fashiongan texture train --resume`")
         cfg, run_dir = plan.cfg, plan.run_dir
         if args.data:
             raise UserError("--data with --resume: a run continues on the data set it began "

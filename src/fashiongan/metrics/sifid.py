@@ -12,6 +12,7 @@ positions.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -30,7 +31,9 @@ def early_net(path=None, sha1: str | None = None, size: int | None = None
 
     path = path or shipped_path()
     check_pinned(path, size, sha1)
-    layers = torch.jit.load(str(path), map_location="cpu").eval().net.layers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.x marks jit so
+        layers = torch.jit.load(str(path), map_location="cpu").eval().net.layers
 
     @torch.no_grad()
     def run(image: np.ndarray) -> torch.Tensor:
