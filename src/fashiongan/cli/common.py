@@ -77,9 +77,10 @@ def input_files(*paths) -> list[Path]:
             continue
         p = Path(p)
         if p.is_dir():
-            out += [f for f in p.iterdir() if f.is_file()]
-            with contextlib.suppress(UserError):
-                out.append(snapshot_path(p))
+            if (p / "manifest.json").is_file():  # a data set or an export: its files
+                out += [f for f in p.iterdir() if f.is_file()]
+            with contextlib.suppress(UserError):  # a run's or snapshot's generator file, not
+                out.append(snapshot_path(p))  # the results a command wrote beside it
         else:
             out.append(p)
     return out

@@ -36,7 +36,7 @@ FILES = ("pixels.npy", "labels.npy", "split.npy", "judge.safetensors", "judge.js
          "export.json")
 OWNED = Owned(MANIFEST, "a fashiongan-dataset manifest",
               ours=lambda m: m.get("format") == FORMAT,
-              expected=lambda rel, m: rel in FILES)
+              expected=lambda rel, m: rel in FILES or rel in m.get("files", {}))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from fashiongan import presets
-from fashiongan.data.store import MANIFEST, TEST, TRAIN, Dataset, Writer
+from fashiongan.data.store import OWNED, TEST, TRAIN, Dataset, Writer
 from fashiongan.errors import UserError
 from fashiongan.export import plan
 from fashiongan.imageio import to_nchw
@@ -42,7 +42,7 @@ def check_out(out: Path, overwrite: bool) -> None:
     """out may be written (outputs.check_out with a data set's manifest as its marker)."""
     from fashiongan.outputs import check_out as check
 
-    check(Path(out), overwrite, MANIFEST)
+    check(Path(out), overwrite, OWNED)
 
 
 def first_per_class(ds: Dataset, per_class: int) -> np.ndarray:

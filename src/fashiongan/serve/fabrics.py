@@ -157,18 +157,25 @@ Name = Annotated[str, Query(max_length=40, description="a fabric's name")]
 Seed = Annotated[int, Query(ge=0, lt=MAX_SEED)]
 
 
+NOT_FOUND = {404: {"description": "no fabric of that name"}}
+BUSY = {409: {"description": "a fabric is training already, its name is taken, or none is "
+                             "training to cancel"}}
+
+
 def add_routes(app: FastAPI, studio: Studio, fabrics: Fabrics) -> None:
 
     @app.get("/api/fabrics", summary="The trained fabrics and the training job")
     def list_fabrics():
         return {"fabrics": fabrics.names(), "job": fabrics.status()}
 
-    @app.get("/api/fabrics/swatch", summary="A fabric's first swatch", response_class=Response)
+    @app.get("/api/fabrics/swatch", summary="A fabric's first swatch", response_class=Response,
+             responses=NOT_FOUND)
     def swatch(name: Name):
         return Response((fabrics.run_dir(name) / FABRIC_DIR / "swatch-00.png").read_bytes(),
                         media_type="image/png")
 
-    @app.get("/api/fabrics/tile", summary="A seamless tile of a fabric", response_class=Response)
+    @app.get("/api/fabrics/tile", summary="A seamless tile of a fabric", response_class=Response,
+             responses=NOT_FOUND)
     def tile(name: Name, seed: Seed = 0,
              size: Annotated[int, Query(ge=8, le=MAX_TILE, multiple_of=8)] = 256):
         loom = fabrics.loom(name)
@@ -176,7 +183,7 @@ def add_routes(app: FastAPI, studio: Studio, fabrics: Fabrics) -> None:
             return _png(loom.weave(seed, size, size, tile=True))
 
     @app.get("/api/fabrics/dress", summary="A studio design dressed in a fabric",
-             response_class=Response)
+             response_class=Response, responses=NOT_FOUND)
     def dressed(name: Name, seed: Seed = 0, fabric_seed: Seed = 0,
                 class_: Annotated[str | None, Query(alias="class", max_length=40)] = None,
                 scale: Annotated[float, Query(ge=0.25, le=8, allow_inf_nan=False)] = 1.0,
@@ -188,7 +195,7 @@ def add_routes(app: FastAPI, studio: Studio, fabrics: Fabrics) -> None:
             return _png(dress(design, loom, fabric_seed, factor, scale))
 
     @app.post("/api/fabrics/train", summary="Train a fabric on an uploaded swatch (one job at "
-              "a time)", status_code=202)
+              "a time)", status_code=202, responses=BUSY)
     async def train(request: Request, name: Name,
                     budget: Annotated[float, Query(ge=1, le=MAX_BUDGET,
                                                    allow_inf_nan=False)] = 600):
@@ -202,6 +209,7 @@ def add_routes(app: FastAPI, studio: Studio, fabrics: Fabrics) -> None:
     def job():
         return fabrics.status()
 
-    @app.delete("/api/fabrics/job", summary="Cancel the training job (its state is kept)")
+    @app.delete("/api/fabrics/job", summary="Cancel the training job (its state is kept)",
+                responses=BUSY)
     def cancel():
         return fabrics.cancel()

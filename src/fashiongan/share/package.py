@@ -27,7 +27,7 @@ from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_bytes, atomic_write_json, umask
 from fashiongan.generate.sampling import sample
 from fashiongan.imageio import grid
-from fashiongan.outputs import is_empty_dir, replace_folder, staging_folder
+from fashiongan.outputs import Owned, is_empty_dir, replace_folder, staging_folder
 from fashiongan.share import onnx_export, records
 from fashiongan.share.card import Card, model_card
 from fashiongan.snapshot import (
@@ -67,6 +67,15 @@ def is_package(folder: Path) -> bool:
             and "model_kwargs" in meta and (folder / PACKAGE_WEIGHTS).is_file())
 
 
+def _owned() -> Owned:
+    """A package folder as --overwrite may replace it: its config.json with the marker, and
+    nothing but what `fashiongan package` writes."""
+    written = {PACKAGE_CONFIG, PACKAGE_WEIGHTS, "README.md", "samples.png", ONNX_FILE}
+    return Owned(PACKAGE_CONFIG, "a fashiongan package's config.json",
+                 ours=lambda m: m.get(MARKER) == PACKAGE_FORMAT and "model_kwargs" in m,
+                 expected=lambda rel, m: rel in written)
+
+
 def check_out(out: Path, overwrite: bool) -> None:
     """--out may be written: absent or empty, or with --overwrite an earlier package."""
     if out.is_dir() and not is_empty_dir(out) and overwrite and not is_package(out):
@@ -84,7 +93,7 @@ def make_package(req: Request) -> dict:
     info = g.dataset
     meta = {"format": SNAPSHOT_FORMAT, "model": g.model_name, "model_kwargs": g.model_kwargs,
             "dataset": info.to_dict(), **g.snapshot_info, "fashiongan_version": version()}
-    tmp = staging_folder(req.out, req.overwrite, PACKAGE_CONFIG, "package")
+    tmp = staging_folder(req.out, req.overwrite, _owned(), "package")
     try:
         os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's 0700 would hide a folder meant to share
         atomic_write_bytes(tmp / PACKAGE_WEIGHTS,
@@ -104,7 +113,7 @@ def make_package(req: Request) -> dict:
                     grid=how, version=version(), onnx=checked)
         atomic_write_bytes(tmp / "README.md", model_card(card).encode())
         check_out(req.out, req.overwrite)  # again: it may have appeared meanwhile
-        replace_folder(tmp, req.out, req.overwrite, PACKAGE_CONFIG)
+        replace_folder(tmp, req.out, req.overwrite, _owned())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
