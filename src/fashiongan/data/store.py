@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ TRAIN, TEST = 0, 1  # the values of split.npy
 # and, for `export --format dataset`, the export's description
 FILES = ("pixels.npy", "labels.npy", "split.npy", "judge.safetensors", "judge.json",
          "export.json")
+EXTRA_ARRAY = re.compile(r"[a-z][a-z0-9_]{0,40}\.npy")
 OWNED = Owned(MANIFEST, "a fashiongan-dataset manifest",
               ours=lambda m: m.get("format") == FORMAT,
               expected=lambda rel, m: rel in FILES or rel in m.get("files", {}))
@@ -125,7 +127,10 @@ def _manifest_fault(m: dict) -> str | None:
     if not isinstance(files, dict) or not {"pixels.npy", "split.npy"} <= set(files):
         return "'files' must map pixels.npy, split.npy (and labels.npy) to their digests"
     for name, spec in files.items():
-        if name not in ("pixels.npy", "labels.npy", "split.npy"):
+        # its own arrays, or a per-image array beside them (origin.npy of `data grow`): a plain
+        # name in the folder, never a path out of it
+        if name not in ("pixels.npy", "labels.npy", "split.npy") and not EXTRA_ARRAY.fullmatch(
+                str(name)):
             return f"'files' lists {_show(name)}, which a data set does not hold"
         if not isinstance(spec, dict) or not count(spec.get("bytes")) or not (
                 isinstance(spec.get("sha256"), str) and len(spec["sha256"]) == 64):

@@ -28,7 +28,7 @@ from fashiongan.data.swatch import read_swatch
 from fashiongan.errors import UserError
 from fashiongan.serve.params import class_index
 from fashiongan.serve.studio import MAX_SEED, Studio, png_bytes
-from fashiongan.serve.upload import read_limited
+from fashiongan.serve.upload import ERRORS, read_limited
 from fashiongan.snapshot import load_generator
 from fashiongan.texture.dress import dress
 from fashiongan.texture.fabricdir import FABRIC_DIR, is_fabric_run
@@ -195,7 +195,7 @@ def add_routes(app: FastAPI, studio: Studio, fabrics: Fabrics) -> None:
             return _png(dress(design, loom, fabric_seed, factor, scale))
 
     @app.post("/api/fabrics/train", summary="Train a fabric on an uploaded swatch (one job at "
-              "a time)", status_code=202, responses=BUSY)
+              "a time)", status_code=202, responses={**BUSY, **ERRORS})
     async def train(request: Request, name: Name,
                     budget: Annotated[float, Query(ge=1, le=MAX_BUDGET,
                                                    allow_inf_nan=False)] = 600):
