@@ -34,7 +34,7 @@ def test_ranks_stay_identical_and_see_different_batches(tmp_path):
     p0, p1 = r0["params"], r1["params"]
     assert len(p0) == 20 and all(torch.equal(p0[k], p1[k]) for k in p0)
     # the weights moved, so the comparison is not of two untouched inits
-    torch.manual_seed(presets.resolve("article").seed)
+    torch.manual_seed(presets.resolve("article").schedule.seed)
     from fashiongan.models import build_generator
     init = dict(build_generator(presets.resolve("article")).named_parameters())
     assert not torch.equal(p0["G.net.0.weight"], init["net.0.weight"])
