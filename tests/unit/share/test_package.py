@@ -118,9 +118,13 @@ def test_out_onto_user_files_is_refused_and_they_stay(run, tmp_path):
 def test_overwrite_replaces_only_a_parsed_matching_package(run, tmp_path):
     out = tmp_path / "p"
     make_package(Request(str(run), out))
-    (out / "extra.txt").write_text("from the earlier package")
+    (out / "extra.txt").write_text("a person's note beside the package")
+    with pytest.raises(UserError, match="extra.txt, which fashiongan did not write"):
+        make_package(Request(str(run), out, overwrite=True))  # nothing else of value is lost
+    assert (out / "extra.txt").read_text() == "a person's note beside the package"
+    (out / "extra.txt").unlink()
     make_package(Request(str(run), out, overwrite=True))
-    assert not (out / "extra.txt").exists() and is_package(out)
+    assert is_package(out)
     cfg = json.loads((out / "config.json").read_text())
     for marker in (2, "1", None):  # another format, a string, no marker: not provably ours
         (out / "config.json").write_text(json.dumps({**cfg, "fashiongan_package": marker}))
