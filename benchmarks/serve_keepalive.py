@@ -14,27 +14,15 @@ core) against a server whose idle limit equals the clients' (uvicorn's 5 s vs ht
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from busy_threads import hog  # noqa: E402
 from serve_latency import free_port, shipped_or_fresh, start  # noqa: E402
 from serve_load import run_load  # noqa: E402
-
-
-@contextlib.contextmanager
-def cpu_hog():
-    """One process spinning on a core for as long as the block runs."""
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        yield hog
-    finally:
-        hog.kill()
-        hog.wait()
 
 
 def measure(checkpoint: str, keep_alive: float, requests: int, concurrency: int, idlers: int,
@@ -42,7 +30,7 @@ def measure(checkpoint: str, keep_alive: float, requests: int, concurrency: int,
     port = free_port()
     server = start(checkpoint, port, 1, "--keep-alive", str(keep_alive))
     try:
-        with cpu_hog():
+        with hog(True):
             return run_load(f"http://127.0.0.1:{port}", requests, concurrency, time_limit,
                             idlers=idlers, idle_s=idle_s, keepalive_expiry=expiry)
     finally:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fashiongan import config, data, presets
+from tests.support.browser import CHROMIUM, launch, need
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +56,17 @@ def tiny_cfg():
         return config.from_dict(base)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the page tests (tests/support/browser.py)."""
+    need(CHROMIUM.exists(), f"{CHROMIUM} missing (apt-get install chromium chromium-driver)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

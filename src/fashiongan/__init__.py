@@ -13,11 +13,11 @@ Latents and walks: `latents`, `slerp`, `lerp`, `interpolate`; photos into the mo
 fashiongan.share (config.json + model.safetensors, Hugging Face's layout; ONNX).
 """
 
-import os
+from fashiongan import cpuload
 
-# Before torch loads its OpenMP runtime: a waiting thread sleeps instead of spinning on a core
-# that another program needs (accel/threads.py; the user's own setting wins).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before torch loads its OpenMP runtime: OpenMP's spinning where every core is idle, passive
+# waiting beside a busy program (cpuload.py; the user's own OMP_WAIT_POLICY wins).
+cpuload.choose_wait_policy()
 
 from fashiongan.data import CLASS_NAMES  # noqa: E402
 from fashiongan.generate.interpolate import interpolate  # noqa: E402
@@ -26,6 +26,8 @@ from fashiongan.generate.project import project, render  # noqa: E402
 from fashiongan.generate.sampling import class_names, sample  # noqa: E402
 from fashiongan.snapshot import load_generator  # noqa: E402
 from fashiongan.version import version as _version  # noqa: E402 - the module stays fashiongan.version
+
+cpuload.forget_wait_policy()  # torch has loaded OpenMP by now
 
 __all__ = ["CLASS_NAMES", "__version__", "class_names", "interpolate", "latents", "lerp",
            "load_generator", "project", "render", "sample", "slerp"]

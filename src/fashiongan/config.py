@@ -183,7 +183,7 @@ class Runtime:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     compile: bool = False  # torch.compile the training step's models
     amp: str = "none"  # none | bf16 (autocast: CUDA, or a CPU with AVX512-BF16; changes numerics)
-    threads: int = 0  # CPU threads for torch; 0: one per idle core at start (accel/threads)
+    threads: int = 0  # CPU threads for torch; 0: one per idle core, re-chosen as load changes
     onednn_linear: bool = True  # CPU: wide Linear layers on oneDNN's GEMM (accel/onednn_linear)
     fused_step: bool = True  # CPU: the article's iteration without autograd (article_step.py)
 

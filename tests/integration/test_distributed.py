@@ -64,7 +64,7 @@ def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path):
 def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     args = ["--limit-data", 3000, "--no-progress", "--set", "log_interval=20",
             "--set", "checkpoint_interval=20", "--set", "sample_interval=20"]
-    r = run_cli("train", "--nproc", 2, "--set", "iterations=40", *args, cwd=tmp_path)
+    r = run_cli("train", "--nproc", 2, "--set", "iterations=40", *args, cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "x 2 rank(s): batch 32 per rank, global batch 64" in r.stdout
     runs = list((tmp_path / "runs").iterdir())
@@ -75,7 +75,7 @@ def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     assert [r["step"] for r in rows] == [10, 20, 30, 40]  # written once, by rank 0
     assert rows[-1]["images_seen"] == 40 * 64
     r = run_cli("train", "--nproc", 2, "--resume", run, "--set", "iterations=60", *args,
-                cwd=tmp_path)
+                cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     state = states.load_state(run / "checkpoints")
     assert state["step"] == 60 and state["world_size"] == 2
@@ -136,7 +136,7 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     assert state["step"] >= 100 and state["step"] % 100 == 0
     # "good" means a run goes on from it: both ranks resume and finish 20 iterations later
     r = run_cli("train", "--nproc", 2, "--resume", out, "--set",
-                f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path)
+                f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     after = states.load_state(out / "checkpoints")
     assert after["step"] == state["step"] + 20 and after["world_size"] == 2
@@ -148,13 +148,13 @@ def test_fid_during_training_is_shared_across_ranks(tmp_path):
     out = tmp_path / "run"
     r = run_cli("train", "--nproc", 2, "--out", out, "--no-progress", "--limit-data", 2000,
                 "--set", "iterations=40", "--set", "log_interval=20", "--eval-every", 40,
-                "--set", "eval_samples=600", cwd=tmp_path)
+                "--set", "eval_samples=600", cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     fids = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()
             if '"fid"' in x]
     assert [f["step"] for f in fids] == [40]  # written once, by rank 0
     r = run_cli("evaluate", out / "snapshot-best", "--n", 600, "--no-floor",
-                "--json", tmp_path / "e.json")
+                "--json", tmp_path / "e.json", fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     single = json.loads((tmp_path / "e.json").read_text())["samples"]
     # float32 features summed in another order: equal to ~1e-4 (half the samples would be far off)
@@ -172,7 +172,7 @@ def test_cli_nproc_2_on_a_colour_folder(tmp_path):
     env = {"FASHIONGAN_CACHE": str(tmp_path / "cache")}
     r = run_cli("train", "--nproc", 2, "--data", tmp_path / "photos", "--resolution", 32,
                 "--out", tmp_path / "run", "--no-progress", "--set", "iterations=10",
-                "--set", "log_interval=10", cwd=tmp_path, env=env)
+                "--set", "log_interval=10", cwd=tmp_path, env=env, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("importing ") == 1, r.stdout
     assert "x 2 rank(s): batch 32 per rank, global batch 64" in r.stdout

@@ -4,13 +4,8 @@ headless Chromium (Debian's /usr/bin/chromium through Playwright; no browser dow
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
-import os
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from importlib import metadata
 from pathlib import Path
@@ -21,50 +16,8 @@ import pytest
 from PIL import Image
 
 import fashiongan
-from tests.integration.test_serve_api import tiny_snapshot
-
-CHROMIUM = Path(os.environ.get("FASHIONGAN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
-
-
-def _need(ok: bool, why: str) -> None:
-    # CI installs the browser (bootstrap.sh test), so there a missing one is a failure
-    if not ok:
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(snap: Path, log: Path, host: str = "127.0.0.1", extra: tuple[str, ...] = ()):
-    """`fashiongan serve` of snap on a free loopback port; yields its URL once /healthz is up."""
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "fashiongan", "serve", "--checkpoint",
-                                 str(snap), "--port", str(port), "--threads", "1",
-                                 "--host", host, *extra], stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://{host}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start: {log.read_text()}")
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+from tests.support.browser import loaded_sizes, serving
+from tests.support.studio import tiny_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -77,26 +30,6 @@ def server(tmp_path_factory, snap):
     pytest.importorskip("fastapi")
     with serving(snap, tmp_path_factory.mktemp("log") / "serve.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _need(CHROMIUM.exists(), f"{CHROMIUM} missing (apt-get install chromium chromium-driver)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def loaded_sizes(page, selector: str) -> list[list[int]]:
-    """[naturalWidth, naturalHeight] of each image matched, once all have finished loading."""
-    page.wait_for_function(f"""() => {{ const i = [...document.querySelectorAll('{selector}')];
-        return i.length > 0 && i.every(x => x.complete); }}""")
-    return page.eval_on_selector_all(selector, "i => i.map(x => [x.naturalWidth, x.naturalHeight])")
 
 
 def generate_on_page(page, label: int, count: int, seed: int) -> list[str]:

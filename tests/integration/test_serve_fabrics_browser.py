@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from fashiongan.cli import main
-from tests.integration.test_serve_browser import browser, loaded_sizes, serving  # noqa: F401
+from tests.support.browser import loaded_sizes, serving
 from tests.support.fabrics import woven
 from tests.support.studio import tiny_snapshot
 
@@ -36,7 +36,7 @@ def setup(tmp_path_factory):
         yield url, swatch
 
 
-def test_fabrics_panel(setup, browser, tmp_path):  # noqa: F811 - the imported fixture
+def test_fabrics_panel(setup, browser, tmp_path):
     url, swatch = setup
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     outside, errors = [], []
@@ -63,7 +63,7 @@ def test_fabrics_panel(setup, browser, tmp_path):  # noqa: F811 - the imported f
     cell = page.eval_on_selector("#fabric-preview", "e => getComputedStyle(e).backgroundSize")
     assert cell == f"{width / 3:g}px {width / 3:g}px"  # three tiles across, three down
     href = page.get_attribute("#fabric-download", "href")
-    tile = Image.open(io.BytesIO(page.request.get(url + href).body()))
+    tile = Image.open(io.BytesIO(page.request.get(f"{url}/{href}").body()))
     assert tile.size == (128, 128)
 
     page.click("#fabric-dress")

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode, checks  # noqa: E402
 
 import fashiongan  # noqa: E402
 from fashiongan.serve.app import create_app
-from tests.integration.test_serve_api import tiny_snapshot  # noqa: E402
+from tests.support.studio import tiny_snapshot  # noqa: E402
 
 EXAMPLES = 40  # per operation, app and mode: 2 apps x 2 modes x 4 operations
 SEEN: collections.Counter = collections.Counter()  # (app, mode, path, status) -> responses

@@ -14,7 +14,7 @@ PACKAGE = SRC / "fashiongan"
 
 # Lowest first; a unit may import its own layer and those below it.
 LAYERS = [
-    ("errors", "fileio", "outputs", "validate", "config", "version"),
+    ("errors", "cpuload", "fileio", "outputs", "validate", "config", "version"),
     ("imageio", "presets", "data"),
     ("models", "augment"),
     ("accel", "snapshot"),

@@ -1,55 +1,24 @@
 """How many CPU threads torch uses when the user does not say: as many as there are idle cores
-when the work starts.
+when the work starts, and in training as many as other programs leave free as they come and go.
 
 On a two-core machine with another program busy on one core, torch's default (one thread per
 core) made a training run 5.3x slower than one thread: every parallel region waits for the
 thread that shares its core with the other program. Counting the idle cores first (their idle
 time in /proc/stat over a short window) gives that thread count by itself; on an idle machine
-it is every core, as before. Together with OpenMP's passive waiting (set in the package's
-__init__, before torch loads its OpenMP runtime), a thread that waits sleeps instead of
-spinning on a core another program needs. Measured: docs/results/2026-12-06-busy-machine.md.
+it is every core, as before. OpenMP's wait policy is chosen at import (fashiongan/__init__.py,
+cpuload.py). Measured: docs/results/2026-12-06-busy-machine.md.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import torch
 
+from fashiongan.cpuload import OthersLoad, idle_cores, usable_cores
+
 WINDOW_S = 0.25  # long enough to see a busy program, short beside any command's start-up
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity mask, as taskset or a container sets it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _cpu_times() -> tuple[int, int] | None:
-    """(idle, total) jiffies of all cores, or None where /proc/stat is not there."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return idle, sum(fields[:8])
-
-
-def idle_cores(window_s: float = WINDOW_S) -> float | None:
-    """How many cores' worth of time went unused over the window (None: cannot tell)."""
-    first = _cpu_times()
-    if first is None:
-        return None
-    time.sleep(window_s)
-    second = _cpu_times()
-    if second is None or second[1] <= first[1]:
-        return None
-    share = (second[0] - first[0]) / (second[1] - first[1])
-    return share * (os.cpu_count() or 1)
+RECHECK_S = 2.0  # how often a training run looks at the load again
 
 
 def auto_threads(window_s: float = WINDOW_S) -> int:
@@ -67,3 +36,29 @@ def use_threads(threads: int = 0) -> int:
     n = threads if threads > 0 else auto_threads()
     torch.set_num_threads(n)
     return n
+
+
+class ThreadWatch:
+    """For an automatic thread count (threads=0): every RECHECK_S, the cores other programs
+    used since the last look decide the count again (what is left of the usable cores,
+    rounded, at least one). A fixed count is never touched. The count changes MKL's float32
+    rounding, so a run that must repeat bit for bit fixes it (`--set threads=N`)."""
+
+    def __init__(self, auto: bool, every_s: float | None = None):
+        self.auto, self.every_s = auto, every_s if every_s is not None else RECHECK_S
+        self.load = OthersLoad() if auto else None
+        self.last = time.monotonic()
+
+    def check(self) -> int | None:
+        """The new thread count when it changed now, else None."""
+        if not self.auto or time.monotonic() - self.last < self.every_s:
+            return None
+        self.last = time.monotonic()
+        others = self.load.cores()
+        if others is None:
+            return None
+        want = max(1, min(usable_cores(), round(usable_cores() - others)))
+        if want == torch.get_num_threads():
+            return None
+        torch.set_num_threads(want)
+        return want

@@ -38,10 +38,15 @@ def at_least(low: float, kind=int):
     return convert
 
 
+def threads_arg(p: argparse.ArgumentParser) -> None:
+    """--threads: 0 (the default) lets accel/threads.py count the idle cores."""
+    p.add_argument("--threads", type=at_least(0), default=0, help="torch CPU threads (default: "
+                   "one per idle core when the command starts)")
+
+
 def runtime_args(p: argparse.ArgumentParser) -> None:
     """--threads, --device, --data-dir: where a subcommand's work runs and what it reads."""
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: one "
-                   "per idle core when the command starts)")
+    threads_arg(p)
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from fashiongan import validate
-from fashiongan.cli.common import input_files, set_threads
+from fashiongan.cli.common import input_files, set_threads, threads_arg
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write_json
 from fashiongan.outputs import check_outputs
@@ -225,8 +225,7 @@ def register(sub) -> None:
                    "with --data: the data set's judge (default: DATASET/judge.safetensors)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.add_argument("--batch-size", type=int, default=500)
-    e.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: "
-                   "one per idle core when the command starts)")
+    threads_arg(e)
     e.add_argument("--device", default="cpu")
     e.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
     e.set_defaults(func=_evaluate)

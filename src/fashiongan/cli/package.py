@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fashiongan.cli.common import threads_arg
 from fashiongan.errors import UserError
 
 
@@ -34,8 +35,7 @@ def register(sub) -> None:
     p.add_argument("--license", help="the weights' licence identifier on the hub (default: mit "
                    "for Fashion-MNIST, whose licence is MIT; 'other' for your own data, whose "
                    "terms only you know)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: "
-                   "torch's choice)")
+    threads_arg(p)
     p.set_defaults(func=_package)
 
 

@@ -14,7 +14,7 @@ GRID_SCALE = 4
 
 
 def register(subparsers) -> None:
-    from fashiongan.cli.common import CLASS_HELP, at_least
+    from fashiongan.cli.common import CLASS_HELP, at_least, threads_arg
     from fashiongan.generate.project import STARTS, STEPS
 
     p = subparsers.add_parser(
@@ -38,8 +38,7 @@ def register(subparsers) -> None:
                    "labels, class_weights, distances, sources")
     p.add_argument("--grid", metavar="OUT.png",
                    help="a PNG: one row per photo, converted form | reconstruction")
-    p.add_argument("--threads", type=at_least(0), default=0,
-                   help="torch CPU threads (default: one per idle core at start)")
+    threads_arg(p)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_project)

@@ -14,6 +14,7 @@ from fashiongan.cli.common import (
     default_checkpoint,
     savez,
     set_threads,
+    threads_arg,
 )
 from fashiongan.errors import UserError
 
@@ -35,8 +36,7 @@ def register(sub) -> None:
                    help="enlarge the grid PNG by this factor")
     s.add_argument("--batch-size", type=int, default=500)
     s.add_argument("--device", default="cpu")
-    s.add_argument("--threads", type=at_least(0), default=0,
-                   help="torch CPU threads (default: one per idle core at start)")
+    threads_arg(s)
     s.add_argument("--interpolate", nargs=2, type=_end, metavar=("A", "B"),
                    help="write a strip walking from A to B (slerp) instead of --n samples; "
                    "an end is a seed or a projected design FILE.npz:INDEX")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from fashiongan.cli.common import at_least
+from fashiongan.cli.common import at_least, threads_arg
 from fashiongan.errors import UserError
 
 # An idle keep-alive connection closed by the server just as a client reuses it fails that
@@ -26,8 +26,7 @@ def register(subparsers) -> None:
     s.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default: %(default)s, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    s.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (default: one per idle core at start)")
+    threads_arg(s)
     s.add_argument("--device", default="cpu")
     s.add_argument("--data", metavar="DATASET", help="the generator's training data, for the "
                    "nearest-training-image button (default: Fashion-MNIST for its generators)")

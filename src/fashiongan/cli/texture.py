@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fashiongan.cli.common import at_least, input_files, set_threads
+from fashiongan.cli.common import at_least, input_files, set_threads, threads_arg
 from fashiongan.errors import UserError
 from fashiongan.outputs import check_outputs
 
@@ -25,7 +25,7 @@ def register(sub) -> None:
                     help="share of each swatch's rows held out of training (default: 0.25)")
     tr.add_argument("--time-budget", type=at_least(0, float), default=None, metavar="SECONDS",
                     help="stop, with a checkpoint, after this time (default: 600; 0: none)")
-    tr.add_argument("--threads", type=int, default=0, help="torch CPU threads")
+    threads_arg(tr)
     tr.add_argument("--resume", metavar="RUN|STATE", help="continue a fabric run")
     tr.add_argument("--overwrite", action="store_true", help="reuse a non-empty --out folder")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -46,7 +46,7 @@ def register(sub) -> None:
                    help="draw the fabric this many times larger (0.125-16)")
     s.add_argument("--morph", type=int, metavar="SEED2",
                    help="vary the fabric smoothly from --seed (left) to SEED2 (right)")
-    s.add_argument("--threads", type=int, default=0)
+    threads_arg(s)
     s.set_defaults(func=_sample)
 
     from fashiongan.cli import texture_judge

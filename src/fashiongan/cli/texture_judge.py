@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fashiongan.cli.common import CLASS_HELP, at_least, input_files, set_threads
+from fashiongan.cli.common import CLASS_HELP, at_least, input_files, set_threads, threads_arg
 from fashiongan.errors import UserError
 from fashiongan.outputs import check_outputs
 
@@ -21,7 +21,7 @@ def register(ts) -> None:
                    help="IMAGE: share of the swatch's rows held out as the real floor")
     e.add_argument("--json", help="write the report here (default: RUN/texture-evaluate.json; "
                    "for an image, only printed)")
-    e.add_argument("--threads", type=int, default=0)
+    threads_arg(e)
     e.set_defaults(func=_evaluate)
 
     d = ts.add_parser("dress", help="dress a garment design in a fabric", epilog=CLASS_HELP)
@@ -36,7 +36,7 @@ def register(ts) -> None:
     d.add_argument("--scale", type=float, default=1.0, help="draw the fabric this many times "
                    "larger")
     d.add_argument("--out", required=True, help="the PNG to write")
-    d.add_argument("--threads", type=int, default=0)
+    threads_arg(d)
     d.set_defaults(func=_dress)
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from fashiongan.serve.app import create_app
+from fashiongan.serve.fabrics import Fabrics
 from fashiongan.serve.nearest import NearestTraining
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -27,8 +28,10 @@ def slug(name: str, taken: set[str]) -> str:
 def create_studio(generators: list[tuple[str, object, NearestTraining | None]],
                   fabrics=None) -> FastAPI:
     """generators: (name shown in the picker, generator, nearest-image lookup or None), the
-    default first; `fabrics` the Fabrics panel's store (served at the root: it is the
-    server's, whichever generator a page shows)."""
+    default first; `fabrics` the Fabrics panel's store (None: a `fabrics/` folder here). The
+    store is the server's, one for every page (one training job at a time), while each page
+    dresses its own generator's designs."""
+    fabrics = fabrics if fabrics is not None else Fabrics("fabrics")
     name, g, nearest = generators[0]
     app = create_app(g, nearest=nearest, fabrics=fabrics)
     listing = [{"name": name, "path": "/", "model": getattr(g, "model_name", type(g).__name__)}]
@@ -36,7 +39,7 @@ def create_studio(generators: list[tuple[str, object, NearestTraining | None]],
     for name, g, nearest in generators[1:]:
         s = slug(name, taken)
         taken.add(s)
-        app.mount(f"/g/{s}", create_app(g, nearest=nearest))
+        app.mount(f"/g/{s}", create_app(g, nearest=nearest, fabrics=fabrics))
         listing.append({"name": name, "path": f"/g/{s}/",
                         "model": getattr(g, "model_name", type(g).__name__)})
 

@@ -98,6 +98,7 @@ def training_loop(
     # threads=0: the idle cores now, or on resume the count the run had (MKL's float32
     # rounding follows the thread count, so a resumed run keeps it to continue bit for bit)
     threads.use_threads(cfg.runtime.threads or (state or {}).get("threads", 0))
+    watch = threads.ThreadWatch(auto=not cfg.runtime.threads)  # re-chosen as the load changes
     di = distributed.init(device)
     if di.enabled and device.type == "cuda":
         device = torch.device("cuda", di.local_rank)
@@ -240,6 +241,9 @@ def training_loop(
                 if step % tick == 0 or step == cfg.optim.iterations:
                     rec = _record(tr.take_stats(), step, tr.images_seen, t_start, t_tick, step_tick)
                     rec.update(tr.gan.aug.metrics())  # aug_p, aug_rt under ADA
+                    if (n := watch.check()) is not None and main:
+                        tqdm.write(f"the load changed: {n} torch thread(s) from iteration {step}")
+                    rec["threads"] = torch.get_num_threads()
                     t_tick, step_tick = time.perf_counter(), step
                     bar.set_postfix(
                         D=f"{rec['d_loss']:.3f}",

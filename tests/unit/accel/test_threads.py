@@ -1,4 +1,5 @@
-"""The default thread count: one per idle core when the work starts."""
+"""The default thread count: one per idle core when the work starts, re-chosen in training as
+other programs take cores or give them back."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ import time
 import pytest
 import torch
 
+from fashiongan import cpuload
 from fashiongan.accel import threads
 
 
 def _fake_stat(monkeypatch, samples):
     """/proc/stat as (idle, total) jiffies read in turn."""
     it = iter(samples)
-    monkeypatch.setattr(threads, "_cpu_times", lambda: next(it))
-    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cpuload, "cpu_times", lambda: next(it))
+    monkeypatch.setattr(cpuload.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(threads, "usable_cores", lambda: 2)
 
 
@@ -28,7 +30,7 @@ def test_threads_follow_the_idle_cores(monkeypatch, idle_delta, want):
 
 
 def test_unknown_load_uses_every_usable_core(monkeypatch):
-    monkeypatch.setattr(threads, "_cpu_times", lambda: None)
+    monkeypatch.setattr(cpuload, "cpu_times", lambda: None)
     monkeypatch.setattr(threads, "usable_cores", lambda: 3)
     assert threads.auto_threads(window_s=0) == 3
 
@@ -53,11 +55,35 @@ def test_a_busy_core_is_seen_as_busy():
     assert idle is not None and idle <= (os.cpu_count() or 1) - 0.6
 
 
-def test_the_package_asks_openmp_to_wait_passively():
-    code = "import fashiongan, os; print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "PASSIVE"
-    env["OMP_WAIT_POLICY"] = "ACTIVE"  # a user's own choice wins
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.strip() == "ACTIVE"
+class _Load:
+    """Other programs' cores, as OthersLoad.cores would read them, in turn."""
+
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def cores(self):
+        return next(self.values)
+
+
+@pytest.mark.parametrize("auto", [True, False])
+def test_the_watch_follows_other_programs_and_leaves_a_fixed_count(monkeypatch, auto):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        watch = threads.ThreadWatch(auto=auto, every_s=0)
+        watch.load = _Load([0.0, 0.7, 1.0, None, 0.1])
+        seen = [watch.check() for _ in range(5)]
+        if auto:  # idle: no change; a program takes ~a core: one thread; it leaves: two again
+            assert seen == [None, 1, None, None, 2] and torch.get_num_threads() == 2
+        else:
+            assert seen == [None] * 5 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_the_watch_waits_its_interval(monkeypatch):
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    watch = threads.ThreadWatch(auto=True, every_s=3600)
+    watch.load = _Load([])  # reading it would raise StopIteration
+    assert watch.check() is None

@@ -18,7 +18,7 @@ from fashiongan.data.resolve import fashion_mnist as fmnist_dataset
 from fashiongan.metrics import audit, evaluator
 from fashiongan.serve.app import create_app
 from fashiongan.serve.nearest import NearestTraining
-from tests.integration.test_serve_api import tiny_snapshot  # noqa: E402
+from tests.support.studio import tiny_snapshot  # noqa: E402
 
 
 def small_reference():

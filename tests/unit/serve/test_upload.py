@@ -20,8 +20,8 @@ from fashiongan.generate.photo import to_dataset_form
 from fashiongan.metrics.features import extract
 from fashiongan.serve.app import create_app
 from fashiongan.serve.upload import MAX_UPLOAD_BYTES
-from tests.integration.test_serve_api import png_array, tiny_snapshot  # noqa: E402
 from tests.support.datasets import shop_photo  # noqa: E402
+from tests.support.studio import png_array, tiny_snapshot  # noqa: E402
 
 FAST = {"steps": 10, "variations": 4}
 

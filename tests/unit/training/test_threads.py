@@ -4,6 +4,8 @@ bit)."""
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from fashiongan.accel import threads
@@ -30,3 +32,25 @@ def test_auto_threads_are_recorded_and_kept_on_resume(tmp_path, tiny_cfg, data_d
     training_loop(cfg, tmp_path / "other", data_dir=data_dir, progress=False,
                   max_train_images=256)
     assert states.load_state(tmp_path / "other" / "checkpoints")["threads"] == 2
+
+
+class _Busy:
+    """Another program on one core at every look."""
+
+    def cores(self):
+        return 1.0
+
+
+def test_training_gives_up_a_core_that_another_program_takes(tmp_path, tiny_cfg, data_dir,
+                                                              monkeypatch):
+    monkeypatch.setattr(threads, "auto_threads", lambda window_s=0: 2)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "OthersLoad", _Busy)
+    monkeypatch.setattr(threads, "RECHECK_S", 0.0)
+    for fixed, want in ((0, [1, 1]), (2, [2, 2])):  # auto follows the load; a fixed count stays
+        run = tmp_path / f"run{fixed}"
+        cfg = tiny_cfg(threads=fixed, iterations=4, log_interval=2, checkpoint_interval=4,
+                       sample_interval=4)
+        training_loop(cfg, run, data_dir=data_dir, progress=False, max_train_images=256)
+        lines = (run / "metrics.jsonl").read_text().splitlines()
+        assert [json.loads(x)["threads"] for x in lines] == want

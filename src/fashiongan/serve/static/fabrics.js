@@ -1,6 +1,7 @@
-// The studio's Fabrics panel: self-contained, over /api/fabrics*. Pick a fabric, preview its
-// seamless tile repeated 3 x 3, download a tile, dress the page's designs in it; train a new one
-// from a swatch as a background job (one at a time: a second is refused with the server's words).
+// The studio's Fabrics panel: self-contained, over api/fabrics* (relative, so that a page under
+// /g/<name>/ dresses that generator's designs). Pick a fabric, preview its seamless tile
+// repeated 3 x 3, download a tile, dress the page's designs in it; train a new one from a swatch
+// as a background job (one at a time: a second is refused with the server's words).
 "use strict";
 
 (() => {
@@ -18,14 +19,14 @@
   }
 
   const picked = () => el("fabric-pick").value;
-  const tileUrl = (size) => `/api/fabrics/tile?${query({ name: picked(),
+  const tileUrl = (size) => `api/fabrics/tile?${query({ name: picked(),
     seed: el("fabric-seed").value, size })}`;
 
   function show() {
     const name = picked();
     for (const id of ["fabric-download", "fabric-dress"]) el(id).toggleAttribute("disabled", !name);
     if (!name) return;
-    el("fabric-swatch").src = `/api/fabrics/swatch?${query({ name })}`;
+    el("fabric-swatch").src = `api/fabrics/swatch?${query({ name })}`;
     const size = el("fabric-size").value;
     el("fabric-download").href = tileUrl(size);
     el("fabric-download").download = `${name}-tile-${size}.png`;
@@ -45,7 +46,7 @@
     const figs = [...document.querySelectorAll("#grid figure")].slice(0, 8);
     el("fabric-dressed").replaceChildren(...figs.map((f) => {
       const img = document.createElement("img");
-      img.src = `/api/fabrics/dress?${query({ name: picked(), seed: f.dataset.seed,
+      img.src = `api/fabrics/dress?${query({ name: picked(), seed: f.dataset.seed,
         class: f.dataset.class, fabric_seed: el("fabric-seed").value })}`;
       img.alt = `design seed ${f.dataset.seed} in ${picked()}`;
       return img;
@@ -53,7 +54,7 @@
   }
 
   async function refresh(select) {
-    const d = await json(await fetch("/api/fabrics"));
+    const d = await json(await fetch("api/fabrics"));
     const keep = select || picked();
     const opts = d.fabrics.map((n) => { const o = document.createElement("option");
       o.value = o.textContent = n; return o; });
@@ -83,7 +84,7 @@
 
   async function poll() {
     try {
-      const j = await json(await fetch("/api/fabrics/job"));
+      const j = await json(await fetch("api/fabrics/job"));
       job(j);
       if (j.state !== "running") await refresh(j.state === "finished" ? j.name : undefined);
     } catch (err) { say(err.message, true); }
@@ -94,7 +95,7 @@
     if (!file) { say("choose a swatch photo first", true); return; }
     const budget = Math.round(Number(el("fabric-minutes").value) * 60);
     try {
-      const j = await json(await fetch(`/api/fabrics/train?${query({ name: el("fabric-name").value,
+      const j = await json(await fetch(`api/fabrics/train?${query({ name: el("fabric-name").value,
         budget })}`, { method: "POST", body: file,
         headers: { "Content-Type": file.type || "application/octet-stream" } }));
       job(j);
@@ -102,7 +103,7 @@
   }
 
   async function cancel() {
-    try { job(await json(await fetch("/api/fabrics/job", { method: "DELETE" }))); }
+    try { job(await json(await fetch("api/fabrics/job", { method: "DELETE" }))); }
     catch (err) { say(err.message, true); }
   }
 
