@@ -4,7 +4,8 @@
         --gen-budget 600 --seeds 0 1 2 --steps 400 --runs-dir runs/data-growth \
         --results runs/data-growth/results.jsonl
 
-For each N (real training images per class: Fashion-MNIST's first N of each class), one
+For each N (real training images per class: the first N of each class of Fashion-MNIST, or of
+--data DATASET, a labelled data set with a test split such as the colour catalogue), one
 class-conditional generator is trained on those N x 10 images exactly as `fashiongan data
 grow` trains it (export/grow.py: the default preset, whose small-data switch turns on ADA under
 2,500 images), for --gen-budget seconds of wall time (its iterations and time are printed beside
@@ -20,9 +21,9 @@ more training), is trained on
   e  as b, the synthetic images kept only when a judge trained on the N real alone (row a's
      seed-0 classifier; a brand has no other) gives their class >= --min-confidence
 
-and tested on the 10,000 real test images; mean ± std (n-1) over the classifier seeds. Rows
-are appended to --results as they finish and skipped when already there, so a killed run
-resumes; a generator's run folder resumes from its last checkpoint.
+and tested on the real test split (Fashion-MNIST's 10,000); mean ± std (n-1) over the
+classifier seeds. Rows are appended to --results as they finish and skipped when already
+there, so a killed run resumes; a generator's run folder resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from fashiongan.data.resolve import fashion_mnist  # noqa: E402
+from fashiongan.data.resolve import resolve  # noqa: E402
 from fashiongan.errors import UserError  # noqa: E402
 from fashiongan.export import grow  # noqa: E402
 from fashiongan.metrics import evaluator  # noqa: E402
@@ -51,14 +52,15 @@ ROWS = {"a": "N real", "b": "N real + K synthetic", "c": "K synthetic only",
         "d": "N real, flips + shifts", "e": "N real + K synthetic, judge-filtered"}
 
 
-def classifier(x, y, seed: int, steps: int, batch: int, max_shift: int = 1):
+def classifier(x, y, seed: int, steps: int, batch: int, max_shift: int = 1,
+               num_classes: int = 10):
     """The evaluator's network and recipe, `steps` SGD steps of `batch` images."""
     b = min(batch, len(x))
     epochs = math.ceil(steps / max(len(x) // b, 1))
     recipe = evaluator.Recipe(epochs=epochs, batch_size=b, seed=seed, max_shift=max_shift,
                               threads=1)
     return evaluator.train(torch.from_numpy(x), torch.from_numpy(y), recipe,
-                           log=lambda line: None, max_steps=steps, num_classes=10)
+                           log=lambda line: None, max_steps=steps, num_classes=num_classes)
 
 
 def generator(small, run_dir: Path, budget: float) -> dict:
@@ -84,6 +86,9 @@ def generator(small, run_dir: Path, budget: float) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", metavar="DATASET", help="a labelled data set folder with a test "
+                   "split (default: Fashion-MNIST); its judge.safetensors, when there, gives "
+                   "the audit its features")
     p.add_argument("--per-class", type=int, nargs="+", default=[10, 100])
     p.add_argument("--synthetic", type=int, default=600, help="K synthetic per class")
     p.add_argument("--gen-budget", type=float, default=600, help="generator seconds per N")
@@ -101,6 +106,8 @@ def main() -> None:
     p.add_argument("--diagnose", action="store_true", help="also: how recognisable each N's "
                    "synthetic images are to the shipped evaluator (trained on all 60,000)")
     args = p.parse_args()
+    if args.diagnose and args.data:
+        p.error("--diagnose uses the shipped Fashion-MNIST evaluator: not with --data")
     if not args.table_only:
         run(args)
     print(table([r for f in args.results for r in read_jsonl(f)]))
@@ -125,20 +132,30 @@ def diagnose(args) -> None:
 
 def run(args) -> None:
     torch.set_num_threads(1)
-    fm = fashion_mnist()
-    xt, yt = (torch.from_numpy(np.array(a[:args.test_limit or None])) for a in fm.test())
+    ds = resolve(args.data)  # None: Fashion-MNIST
+    xt, yt = (torch.from_numpy(np.array(a[:args.test_limit or None])) for a in ds.test())
+    k = len(ds.info.class_names)
     out = args.results[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     have = {(r["n"], r["row"], r["seed"]) for r in read_jsonl(out) if r["k"] == args.synthetic}
-    net_sha = evaluator.load()[1]
+    # the audit's features: the shipped evaluator's for Fashion-MNIST, else the data set's judge
+    audit_net = audit_sha = None
+    if args.data is None:
+        audit_net, audit_sha = evaluator.load()
+    elif (Path(args.data) / "judge.safetensors").is_file():
+        audit_net, audit_sha = evaluator.load(Path(args.data) / "judge.safetensors")
+
+    def fit(x, y, seed, max_shift=1):
+        return classifier(x, y, seed, args.steps, args.batch, max_shift, k)
+
     for n in args.per_class:
-        small = grow.subset(fm, n)
+        small = grow.subset(ds, n)
         x, y = (np.array(a) for a in small.train())
         gen = generator(small, args.runs_dir / f"n{n}", args.gen_budget)
         print(f"N={n}: generator {gen}", flush=True)
         g = load_generator(args.runs_dir / f"n{n}")
         xs, ys, _ = grow.draw(g, args.synthetic, seed=0)
-        audit = grow.copy_audit(small, xs, ys, evaluator.load()[0], net_sha)
+        audit = grow.copy_audit(small, xs, ys, audit_net, audit_sha)
         judge = filtered = None
         for seed in args.seeds:
             for row in args.rows:
@@ -147,21 +164,20 @@ def run(args) -> None:
                 t0 = time.perf_counter()
                 extra = {}
                 if row == "a":
-                    net = classifier(x, y, seed, args.steps, args.batch)
+                    net = fit(x, y, seed)
                     if seed == args.seeds[0]:
                         judge = net
                 elif row == "b":
-                    net = classifier(np.concatenate([x, xs]), np.concatenate([y, ys]), seed,
-                                     args.steps, args.batch)
+                    net = fit(np.concatenate([x, xs]), np.concatenate([y, ys]), seed)
                 elif row == "c":
-                    net = classifier(xs, ys, seed, args.steps, args.batch)
+                    net = fit(xs, ys, seed)
                 elif row == "d":
-                    net = classifier(np.concatenate([x, x[..., ::-1]]), np.concatenate([y, y]),
-                                     seed, args.steps, args.batch, max_shift=3)
+                    net = fit(np.concatenate([x, x[..., ::-1]]), np.concatenate([y, y]), seed,
+                              max_shift=3)  # [..., ::-1]: the width axis of N,H,W and N,C,H,W
                 else:
                     if filtered is None:
                         if judge is None:  # row a's seed-0 classifier came from an earlier run
-                            judge = classifier(x, y, args.seeds[0], args.steps, args.batch)
+                            judge = fit(x, y, args.seeds[0])
                         try:
                             filtered = grow.draw(g, args.synthetic, seed=0, judge=judge,
                                                  min_confidence=args.min_confidence)
@@ -172,8 +188,7 @@ def run(args) -> None:
                         continue
                     xf, yf, tried = filtered
                     extra = {"seeds_tried": tried, "kept": len(xf)}
-                    net = classifier(np.concatenate([x, xf]), np.concatenate([y, yf]), seed,
-                                     args.steps, args.batch)
+                    net = fit(np.concatenate([x, xf]), np.concatenate([y, yf]), seed)
                 acc = evaluator.accuracy(net, xt, yt)
                 rec = {"n": n, "row": row, "seed": seed, "accuracy": acc,
                        "train_s": round(time.perf_counter() - t0, 1), "k": args.synthetic,

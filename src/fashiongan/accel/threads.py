@@ -18,7 +18,7 @@ import torch
 from fashiongan.cpuload import OthersLoad, idle_cores, usable_cores
 
 WINDOW_S = 0.25  # long enough to see a busy program, short beside any command's start-up
-RECHECK_S = 2.0  # how often a training run looks at the load again
+RECHECK_S = 0.5  # how often a training run looks at the load again (two reads of /proc)
 
 
 def auto_threads(window_s: float = WINDOW_S) -> int:
