@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 import torch
 
@@ -17,6 +19,19 @@ def _keep_torch_threads():
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_are_given_back():
+    """A test, and the CLI it runs in this process, leaves SIGINT/SIGTERM as it found them: a
+    handler left set to "ignore" is inherited by every later child process, whose Ctrl-C then
+    does nothing."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    changed = [signal.Signals(s).name for s, h in before.items() if signal.getsignal(s) != h]
+    for s, h in before.items():
+        signal.signal(s, h)
+    assert not changed, f"the test left {', '.join(changed)} handled otherwise"
 
 
 @pytest.fixture(scope="module", autouse=True)

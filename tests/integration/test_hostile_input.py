@@ -18,7 +18,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from tests.support.cli import run_cli
+from tests.support.cli import like_a_terminal, run_cli
 from tests.support.datasets import tinted_folder
 from tests.support.studio import tiny_snapshot
 from tests.support.workspace import Case, case, listing
@@ -196,7 +196,7 @@ def test_ctrl_c_is_one_line_and_leaves_no_staging_folder(tmp_path):
     out = tmp_path / "ds"
     p = subprocess.Popen([sys.executable, "-m", "fashiongan", "data", "import", src, "--out",
                           out, "--resolution", "64", "--jobs", "1"], stderr=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, text=True, preexec_fn=like_a_terminal)
     deadline = time.monotonic() + 60
     while not any(tmp_path.glob(".ds.importing-*")) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -15,8 +16,8 @@ import pytest
 import torch
 
 from fashiongan.fileio import atomic_write_bytes
+from fashiongan.training import commands, states
 from fashiongan.training import rundir as runs
-from fashiongan.training import states
 from fashiongan.training.ema import EMA
 from fashiongan.training.loop import NonFiniteError, training_loop
 from fashiongan.training.plots import read_jsonl
@@ -51,6 +52,10 @@ def test_branching_resume_never_touches_the_source_and_continues_bit_for_bit(run
                                                            "state-00000200.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)  # the branch replays the same iterations
     assert (new / "snapshot" / "generator.safetensors").is_file()
+    # the branch's own command line, from the iteration it started at (the source had none)
+    sessions = json.loads((new / commands.COMMANDS_JSON).read_text())["sessions"]
+    assert sessions == [{"command": shlex.join(["fashiongan", *map(str, r.args[1:])]),
+                         "from_iteration": 100}]
 
 
 def test_in_place_resume_from_an_older_state_needs_overwrite_and_then_drops_the_later(run):
@@ -62,6 +67,7 @@ def test_in_place_resume_from_an_older_state_needs_overwrite_and_then_drops_the_
     assert r.returncode == 0, r.stderr
     names = [p.name for p in states.list_states(run / "checkpoints")]
     assert names == ["state-00000100.pt", "state-00000150.pt"]  # no stale 200 to resume into
+    assert commands.recorded_commands(run) == [shlex.join(["fashiongan", *map(str, r.args[1:])])]
 
 
 def test_overwrite_replaces_the_previous_run_instead_of_mixing_with_it(run):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import shutil
 
 import numpy as np
@@ -61,6 +62,9 @@ def test_the_card_quotes_the_runs_recorded_figures(made):
     assert (f"copy_fraction {audit['copy_fraction']:.6g}: of 20 samples"
             in card_section(card, "Memorisation audit"))
     assert "max abs difference" in card_section(card, "How to use it")
+    # the command line `fashiongan train` kept in the run's commands.json, as typed
+    command = shlex.join(["fashiongan", "train", "--out", str(run), *TINY])
+    assert f"Command: `{command}`." in card_section(card, "Training")
 
 
 def test_sample_from_the_package_is_the_runs_bytes(made, tmp_path):

@@ -54,6 +54,13 @@ def _call(argv: list[str], err: io.StringIO) -> int:
         return 1
 
 
+def like_a_terminal() -> None:
+    """Popen's preexec_fn for a Ctrl-C test: SIGINT at its default, as a shell starts a
+    foreground command. An ignored SIGINT is inherited, and Python then installs no
+    KeyboardInterrupt for it; a test runner's worker may be started with it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class _Deadline(BaseException):
     """Raised in the main thread when a call outlives its timeout."""
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shlex
 from pathlib import Path
 
 from fashiongan.cli.common import at_least
 from fashiongan.errors import UserError
+
+COMMAND_ENV = "FASHIONGAN_TRAIN_COMMAND"  # the launcher's command line, for its ranks
 
 
 def register(sub) -> None:
@@ -53,13 +57,16 @@ def _train(args) -> int:
     from fashiongan import presets
     from fashiongan.data import FASHION_MNIST
     from fashiongan.outputs import check_folder_output
-    from fashiongan.training import distributed
+    from fashiongan.training import commands, distributed
     from fashiongan.training import rundir as runs
     from fashiongan.training.loop import pick_device, training_loop
 
+    # what the user typed (a torchrun rank's own argv lacks --nproc): commands.json keeps it
+    command = os.environ.get(COMMAND_ENV) or shlex.join(["fashiongan", *args.argv])
     if args.nproc > 1 and not distributed.info().enabled:
         if args.data and not args.resume:  # import a folder once here, not once per rank
             _dataset(args.data, args)
+        os.environ[COMMAND_ENV] = command
         return distributed.launch(args.nproc, _without_nproc(args.argv))
     if args.on_nan:
         args.set.append(f"on_nan={args.on_nan}")
@@ -120,12 +127,17 @@ def _train(args) -> int:
                 from fashiongan.training.evaluation import make_evaluator
 
                 evaluator = make_evaluator(cfg, run_dir, data_dir=args.data_dir)
-            summary = training_loop(cfg, run_dir, data_dir=args.data_dir,
-                                    resume=plan.state if plan else None,
-                                    progress=not args.no_progress,
-                                    max_train_images=args.limit_data,
-                                    time_budget_s=args.time_budget, evaluator=evaluator,
-                                    dataset=dataset)
+            try:
+                summary = training_loop(cfg, run_dir, data_dir=args.data_dir,
+                                        resume=plan.state if plan else None,
+                                        progress=not args.no_progress,
+                                        max_train_images=args.limit_data,
+                                        time_budget_s=args.time_budget, evaluator=evaluator,
+                                        dataset=dataset)
+            finally:  # a session that saved a training state (finished, stopped or not)
+                if main:
+                    commands.record_session(run_dir, command,
+                                            commands.start_iteration(plan.state if plan else None))
         except BaseException:
             if main:  # failed before its first training state: leave no half-made folder
                 runs.remove_unfinished(run_dir, prior, plan.state if plan else None)

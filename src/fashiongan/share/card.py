@@ -117,12 +117,13 @@ def _training(c: Card) -> str:
         lines.append(f"Command: `{t.command}`" + (f", continued with `{t.continued_with}`"
                                                   if t.continued_with else "") + ".")
     else:
-        lines.append("Command: not recorded (`fashiongan train` does not keep its command "
-                     "line; the settings it resolved are below).")
+        lines.append("Command: not recorded (the run folder has no commands.json; the "
+                     "settings it resolved are below).")
     if t.wall_s is not None:
         lines.append(f"Training time: {t.wall_s:.0f} s ({t.wall_s / 60:.1f} min) wall clock"
-                     + (" of the last training session (metrics.jsonl)" if not t.command
-                        else "") + (f", on {t.machine}" if t.machine else "") + ".")
+                     + (" of the last training session (metrics.jsonl)"
+                        if t.last_session_wall else "")
+                     + (f", on {t.machine}" if t.machine else "") + ".")
     else:
         lines.append("Training time: not recorded.")
     if t.step is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from fashiongan.data import FASHION_MNIST, FILES
 from fashiongan.errors import UserError
 from fashiongan.fileio import file_digest
+from fashiongan.training.commands import recorded_commands
 
 # (key in a report's "samples" or a shipped record, name on the card)
 REPORT_FIGURES = (("fid", "FID"), ("kid", "KID"), ("precision", "precision (k=3)"),
@@ -64,6 +65,7 @@ class Training:
     settings: dict = field(default_factory=dict)  # the recorded training configuration
     machine: str | None = None
     continued_with: str | None = None
+    last_session_wall: bool = False  # wall_s is the last session's (a run's metrics.jsonl)
 
 
 def show(v) -> str:
@@ -161,9 +163,9 @@ def from_shipped_record(path: Path) -> tuple[Training, Evaluation | None, Audit 
 
 
 def from_run(run_dir: Path, snapshot_info: dict) -> Training:
-    """A run folder's training facts: its config.json (the resolved settings) and the last
-    line of metrics.jsonl (wall-clock of the last training session). `fashiongan train` does
-    not keep its command line, so the command is not recorded."""
+    """A run folder's training facts: its commands.json (the command lines that trained it),
+    config.json (the resolved settings) and the last line of metrics.jsonl (wall-clock of the
+    last training session). A run trained before commands.json existed has no command."""
     settings = read_json(run_dir / "config.json") or {}
     wall = None
     metrics = run_dir / "metrics.jsonl"
@@ -173,8 +175,12 @@ def from_run(run_dir: Path, snapshot_info: dict) -> Training:
             wall = _num(json.loads(lines[-1]).get("wall_s")) if lines else None
         except ValueError:
             wall = None
-    return Training(str(run_dir), None, wall, snapshot_info.get("step"),
-                    snapshot_info.get("images_seen"), settings if "model" in settings else {})
+    commands = recorded_commands(run_dir)
+    return Training(str(run_dir), commands[0] if commands else None, wall,
+                    snapshot_info.get("step"), snapshot_info.get("images_seen"),
+                    settings if "model" in settings else {},
+                    continued_with="`, then `".join(commands[1:]) or None,
+                    last_session_wall=True)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from fashiongan.data import FASHION_MNIST, DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.outputs import printable
 from fashiongan.training import states
+from fashiongan.training.commands import COMMANDS_JSON
 
 DATA_JSON = "data.json"  # beside config.json: which data set a run trains on
 
@@ -115,7 +116,7 @@ class Resume:
             for f in (self.state, self.state.with_suffix(".json")):
                 if f.is_file():
                     shutil.copy2(f, ckpts / f.name)
-            for name in ("config.json", "metrics.jsonl", DATA_JSON):  # metrics get truncated
+            for name in ("config.json", "metrics.jsonl", DATA_JSON, COMMANDS_JSON):
                 if (self.source / name).is_file():
                     shutil.copy2(self.source / name, self.run_dir / name)
             self.state = ckpts / self.state.name
@@ -198,7 +199,7 @@ def check_new_folder(d: Path, overwrite: bool) -> None:
 # snapshot-best/ and plots would pass for the new run's. Other files in the folder are the user's.
 BEST_DIR = "snapshot-best"  # the best-FID snapshot of --eval-every (metrics.training)
 RUN_FILES = ("checkpoints", "samples", "snapshot", BEST_DIR, "config.json", DATA_JSON,
-             "metrics.jsonl", "losses.png", "fid.png")
+             COMMANDS_JSON, "metrics.jsonl", "losses.png", "fid.png")
 
 
 # the files fashiongan writes in a run's folders (a temp file of an interrupted write too)

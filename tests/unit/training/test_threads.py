@@ -16,6 +16,7 @@ from fashiongan.training.loop import training_loop
 def test_auto_threads_are_recorded_and_kept_on_resume(tmp_path, tiny_cfg, data_dir, monkeypatch):
     run = tmp_path / "run"
     monkeypatch.setattr(threads, "auto_threads", lambda window_s=0: 1)
+    monkeypatch.setattr(threads, "RECHECK_S", float("inf"))  # the load stays as the test says
     cfg = tiny_cfg(threads=0, iterations=4, checkpoint_interval=2, log_interval=2,
                    sample_interval=4)
     caller = torch.get_num_threads()
