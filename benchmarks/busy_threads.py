@@ -10,6 +10,10 @@ default / old default when idle.
 
     python benchmarks/busy_threads.py                   # train --preset article, 600 iterations
     python benchmarks/busy_threads.py --command sample  # sample 2,000 designs
+    python benchmarks/busy_threads.py --wait-policies   # every core's threads, each policy
+
+--wait-policies compares, instead of the default, every core's threads under OpenMP's own wait
+policy and under passive waiting (why cpuload.py chooses the policy from the load).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--later", type=float, default=3.0,
                     help="seconds after the command's start when 'busy later' begins")
+    ap.add_argument("--wait-policies", action="store_true",
+                    help="compare OpenMP's own and passive waiting at every core's threads")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     base, thread_arg = COMMANDS[args.command]
@@ -69,11 +75,18 @@ def main() -> int:
         f"old default ({cores} threads, OpenMP's wait)": ([thread_arg.format(n=cores)],
                                                            old_env),
     }
+    if args.wait_policies:
+        configs = {
+            "threads=1": ([thread_arg.format(n=1)], env),
+            f"{cores} threads, OpenMP's wait": ([thread_arg.format(n=cores)], old_env),
+            f"{cores} threads, passive": ([thread_arg.format(n=cores)],
+                                          {**env, "OMP_WAIT_POLICY": "PASSIVE"}),
+        }
     times: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         argv = [a.format(tmp=tmp) for a in base]
         run(argv, env)  # warm the file cache and the data set's first load
-        for busy in ("idle", "busy", "busy later"):
+        for busy in ("idle", "busy") if args.wait_policies else ("idle", "busy", "busy later"):
             for _ in range(args.reps):
                 for name, (extra, e) in configs.items():
                     if busy == "busy later":
@@ -92,6 +105,8 @@ def main() -> int:
         print(f"| {busy} | {name} | {statistics.median(xs):.1f} | "
               f"{', '.join(f'{x:.1f}' for x in xs)} |")
     med = {k: statistics.median(v) for k, v in times.items()}
+    if args.wait_policies:
+        return 0
     old = [k for k in configs if k.startswith("old")][0]
     print()
     for busy in ("busy", "busy later"):

@@ -90,6 +90,7 @@ class OthersLoad:
 
 
 _chosen: list = []  # [policy] once choose_wait_policy has decided, [] before
+_since_import: list = []  # [(monotonic time, OthersLoad)] from the package's import on
 
 
 def choose_wait_policy() -> str | None:
@@ -101,7 +102,18 @@ def choose_wait_policy() -> str | None:
     if policy is not None:
         os.environ["OMP_WAIT_POLICY"] = policy
     _chosen.append(policy)
+    _since_import.append((time.monotonic(), OthersLoad()))
     return policy
+
+
+def others_since_import(min_s: float = 0.5, max_s: float = 10.0) -> float | None:
+    """Cores' worth of CPU that other programs used while this process imported torch and
+    the rest (the seconds a command spends starting): a reading that costs no waiting. None
+    when it spans under min_s (too few clock ticks) or over max_s (no longer "now")."""
+    if not _since_import:
+        return None
+    t0, load = _since_import[0]
+    return load.cores() if min_s <= time.monotonic() - t0 <= max_s else None
 
 
 def chosen_policy() -> str | None:

@@ -90,3 +90,17 @@ def test_beside_a_busy_program_openmp_waits_passively_and_children_choose_again(
 def test_the_users_own_policy_wins():
     env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
     assert _policy(env) == ("None", "ACTIVE")
+
+
+def test_the_start_up_reading_sees_a_busy_program_and_expires():
+    code = ("import time, fashiongan; from fashiongan import cpuload; "
+            "print(cpuload.others_since_import(), cpuload.others_since_import(max_s=0))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    hog = _hog()
+    try:  # importing torch takes seconds: a reading of that span, with the hog in it
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, check=True).stdout.split()
+    finally:
+        hog.kill()
+        hog.wait()
+    assert float(out[0]) >= 0.6 and out[1] == "None"

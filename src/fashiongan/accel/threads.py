@@ -15,16 +15,25 @@ import time
 
 import torch
 
-from fashiongan.cpuload import OthersLoad, idle_cores, usable_cores
+from fashiongan.cpuload import OthersLoad, idle_cores, others_since_import, usable_cores
 
 WINDOW_S = 0.25  # long enough to see a busy program, short beside any command's start-up
 RECHECK_S = 0.5  # how often a training run looks at the load again (two reads of /proc)
 
 
+def recent_others() -> float | None:
+    """Other programs' cores over this process's start-up, when that was just now."""
+    return others_since_import()
+
+
 def auto_threads(window_s: float = WINDOW_S) -> int:
-    """The thread count for work about to start: the idle cores (rounded), at least one, at
-    most the usable cores; every usable core where the load cannot be read."""
+    """The thread count for work about to start: the cores other programs left free while
+    this process started (no waiting), else the idle cores over `window_s`; rounded, at least
+    one, at most the usable cores; every usable core where the load cannot be read."""
     usable = usable_cores()
+    others = recent_others()
+    if others is not None:
+        return max(1, min(usable, round(usable - others)))
     idle = idle_cores(window_s)
     if idle is None:
         return usable

@@ -16,7 +16,8 @@ from fashiongan.accel import threads
 
 
 def _fake_stat(monkeypatch, samples):
-    """/proc/stat as (idle, total) jiffies read in turn."""
+    """/proc/stat as (idle, total) jiffies read in turn; no reading from the start-up."""
+    monkeypatch.setattr(threads, "recent_others", lambda: None)
     it = iter(samples)
     monkeypatch.setattr(cpuload, "cpu_times", lambda: next(it))
     monkeypatch.setattr(cpuload.os, "cpu_count", lambda: 2)
@@ -29,7 +30,16 @@ def test_threads_follow_the_idle_cores(monkeypatch, idle_delta, want):
     assert threads.auto_threads(window_s=0) == want
 
 
+@pytest.mark.parametrize("others, want", [(0.0, 2), (0.3, 2), (0.7, 1), (1.0, 1), (2.0, 1)])
+def test_the_start_ups_reading_decides_without_waiting(monkeypatch, others, want):
+    monkeypatch.setattr(threads, "recent_others", lambda: others)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(cpuload, "cpu_times", lambda: pytest.fail("waited for a window"))
+    assert threads.auto_threads() == want
+
+
 def test_unknown_load_uses_every_usable_core(monkeypatch):
+    monkeypatch.setattr(threads, "recent_others", lambda: None)
     monkeypatch.setattr(cpuload, "cpu_times", lambda: None)
     monkeypatch.setattr(threads, "usable_cores", lambda: 3)
     assert threads.auto_threads(window_s=0) == 3
