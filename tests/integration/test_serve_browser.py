@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import fashiongan
-from tests.support.browser import loaded_sizes, serving
+from tests.support.browser import block_outside, loaded_sizes, serving
 from tests.support.studio import tiny_snapshot
 
 
@@ -151,16 +151,7 @@ def test_api_docs_render_with_the_network_blocked(server, browser):
     """/docs (Swagger UI) draws from the package's own assets: every request that does not go to
     the studio itself is aborted and recorded, and none may be made."""
     page = browser.new_page()
-    outside = []
-
-    def only_loopback(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
+    outside = block_outside(page, server)
     page.goto(server + "/docs")
     page.wait_for_selector(".swagger-ui .info .title")
     assert "fashiongan studio" in page.text_content(".swagger-ui .info .title")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from fashiongan.cli import main
-from tests.support.browser import loaded_sizes, serving
+from tests.support.browser import block_outside, loaded_sizes, serving
 from tests.support.fabrics import woven
 from tests.support.studio import tiny_snapshot
 
@@ -39,16 +39,7 @@ def setup(tmp_path_factory):
 def test_fabrics_panel(setup, browser, tmp_path):
     url, swatch = setup
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    outside, errors = [], []
-
-    def only_loopback(route):
-        if route.request.url.startswith(url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
+    outside, errors = block_outside(page, url), []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_selector("body[data-ready=true][data-fabrics-ready=true]")

@@ -68,3 +68,19 @@ def loaded_sizes(page, selector: str) -> list[list[int]]:
     page.wait_for_function(f"""() => {{ const i = [...document.querySelectorAll('{selector}')];
         return i.length > 0 && i.every(x => x.complete); }}""")
     return page.eval_on_selector_all(selector, "i => i.map(x => [x.naturalWidth, x.naturalHeight])")
+
+
+def block_outside(page, url: str) -> list[str]:
+    """Abort every request of the page that does not go to url; returns the list the aborted
+    URLs are recorded in (a test asserts it stays empty)."""
+    outside: list[str] = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    return outside

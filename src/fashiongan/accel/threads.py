@@ -26,6 +26,13 @@ def recent_others() -> float | None:
     return others_since_import()
 
 
+def left_free(others: float) -> int:
+    """Threads for the usable cores that other programs (`others` cores' worth) leave free:
+    rounded, at least one."""
+    usable = usable_cores()
+    return max(1, min(usable, round(usable - others)))
+
+
 def auto_threads(window_s: float = WINDOW_S) -> int:
     """The thread count for work about to start: the cores other programs left free while
     this process started (no waiting), else the idle cores over `window_s`; rounded, at least
@@ -33,7 +40,7 @@ def auto_threads(window_s: float = WINDOW_S) -> int:
     usable = usable_cores()
     others = recent_others()
     if others is not None:
-        return max(1, min(usable, round(usable - others)))
+        return left_free(others)
     idle = idle_cores(window_s)
     if idle is None:
         return usable
@@ -66,7 +73,7 @@ class ThreadWatch:
         others = self.load.cores()
         if others is None:
             return None
-        want = max(1, min(usable_cores(), round(usable_cores() - others)))
+        want = left_free(others)
         if want == torch.get_num_threads():
             return None
         torch.set_num_threads(want)
