@@ -67,18 +67,32 @@ def train(args) -> dict:
     load0 = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     tr = Trainer(cfg, images, labels, info, torch.device("cpu"))
+    marks = sorted(m for m in args.marks if m < args.cpu_budget)
     while time.process_time() - c0 < args.cpu_budget:
         tr.run(args.block)
+        if marks and time.process_time() - c0 >= marks[0]:
+            # an earlier budget's figure from the same run: nothing in the preset depends on
+            # the total length, so the first M CPU seconds of a longer run are an M-second run
+            mark = marks.pop(0)
+            finish(tr, cfg, info, run / f"at-{mark:g}", {**base(cmd, load0), "mark": mark},
+                   c0, t0)
+    return finish(tr, cfg, info, run, base(cmd, load0), c0, t0)
+
+
+def base(cmd, load0) -> dict:
+    return {"command": cmd, "loadavg_start": load0}
+
+
+def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float) -> dict:
+    """Write RUN/snapshot, RUN/grid.png (rows are classes) and RUN/colour-run.json."""
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
-    g = tr.sample_model
-    imgs = sample(g, 100)
+    imgs = sample(tr.sample_model, 100)
     grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
-    out = {"command": cmd, "config": cfg.to_dict(), "step": tr.step,
-           "images_seen": tr.images_seen, "cpu_s": cpu, "wall_s": wall,
-           "img_per_cpu_s": tr.images_seen / cpu, "loadavg_start": load0,
+    out = {**out, "config": cfg.to_dict(), "step": tr.step, "images_seen": tr.images_seen,
+           "cpu_s": cpu, "wall_s": wall, "img_per_cpu_s": tr.images_seen / cpu,
            "loadavg_end": os.getloadavg(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
-    atomic_write_json(done, out)
+    atomic_write_json(run / "colour-run.json", out)
     return out
 
 
@@ -157,6 +171,8 @@ def main(argv=None) -> int:
     t.add_argument("--cpu-budget", type=float, default=600.0, help="CPU seconds")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--block", type=int, default=20, help="iterations between clock reads")
+    t.add_argument("--marks", type=float, nargs="*", default=[], metavar="CPU_S",
+                   help="also write RUN/at-CPU_S/ when the run passes these CPU seconds")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s = sub.add_parser("spectrum")
     s.add_argument("run")

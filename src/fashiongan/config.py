@@ -182,13 +182,13 @@ class Runtime:
     RESUMABLE: ClassVar[bool] = True
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     compile: bool = False  # torch.compile the training step's models
-    amp: str = "none"  # none | bf16 (autocast: CUDA, or a CPU with AVX512-BF16; changes numerics)
+    amp: str = "none"  # none | bf16 | auto: bf16 autocast where it runs fast (accel/bf16.py)
     threads: int = 0  # CPU threads for torch; 0: one per idle core, re-chosen as load changes
     onednn_linear: bool = True  # CPU: wide Linear layers on oneDNN's GEMM (accel/onednn_linear)
     fused_step: bool = True  # CPU: the article's iteration without autograd (article_step.py)
 
     def __post_init__(self):
-        _one_of(self.amp, "amp", ("none", "bf16"))
+        _one_of(self.amp, "amp", ("none", "bf16", "auto"))
         _nonnegative(self, "threads")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise UserError(f"config: device must be auto, cpu, cuda or cuda:N; "

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from fashiongan import snapshot, validate
 from fashiongan.accel import threads
+from fashiongan.accel.bf16 import resolve_amp
 from fashiongan.config import TrainConfig
 from fashiongan.errors import UserError
 from fashiongan.fileio import atomic_write, atomic_write_json
@@ -94,6 +95,7 @@ def training_loop(
     checkpoints/state-<step>.pt (+ .json checksum), snapshot/generator.safetensors."""
     run_dir = Path(run_dir)
     device = pick_device(cfg.runtime.device)
+    cfg = cfg.replace(amp=resolve_amp(cfg.runtime.amp, device))  # config.json says which
     state = states.load_state(resume) if resume is not None else None
     # threads=0: the idle cores now, or on resume the count the run had (MKL's float32
     # rounding follows the thread count, so a resumed run keeps it to continue bit for bit)

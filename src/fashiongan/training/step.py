@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from fashiongan.accel import onednn_linear
+from fashiongan.accel.bf16 import resolve_amp
 from fashiongan.augment import Augmenter
 from fashiongan.config import TrainConfig
 from fashiongan.training import article_step, distributed, optim
@@ -83,7 +84,7 @@ class GANStep:
         self.D_train_r1 = D_train
         # bf16 autocast: matmuls and convolutions in bf16 (tensor cores on CUDA; AVX512-BF16
         # on CPUs that have it), the rest and the weights in float32.
-        self.amp = cfg.runtime.amp == "bf16"
+        self.amp = resolve_amp(cfg.runtime.amp, device) == "bf16"
         self.autocast = (
             torch.autocast(device.type, dtype=torch.bfloat16) if self.amp else nullcontext()
         )
