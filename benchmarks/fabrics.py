@@ -135,10 +135,13 @@ def speed(run: str) -> dict:
         a = torch.randn(2048, 2048)
         gemm = min(_timed(lambda a=a: a @ a)[1] for _ in range(5))
         out[threads] = {"weave_2048_s": sorted(times)[1], "gemm_gflops": 2 * 2048**3 / gemm / 1e9}
-    w = g.body[3].in_channels // 4  # g_width; MACs per output pixel, layer by layer:
-    macs = 2048 * 2048 * (9 * (g.latent_dim + g.global_dim + g.periodic_dim) * 4 * w / 64
-                          + 4 * 4 * w * 2 * w / 16 + 4 * 2 * w * w / 4 + 4 * w * g.channels)
-    out["gmac"] = macs * (1 + 2 * g.halo * 8 / 512) ** 2 / 1e9  # with the pieces' halos
+    # the arithmetic of one 512-px piece with its halo, counted by torch, times the pieces
+    from torch.utils.flop_counter import FlopCounterMode
+
+    field = loom.field(1, 512, 512)
+    with torch.no_grad(), FlopCounterMode(display=False) as count:
+        g.body_out(g.features(field.window(-g.halo, -g.halo, 64 + 2 * g.halo, 64 + 2 * g.halo)))
+    out["gmac"] = count.get_total_flops() / 2 * (2048 / 512) ** 2 / 1e9
     return out
 
 

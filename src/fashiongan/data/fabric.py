@@ -56,11 +56,38 @@ class Fabric:
         s = self.swatches[i]
         return s[:, s.shape[1] - held_out_rows(s.shape[1], self.holdout):]
 
+    def init_generator(self, g) -> None:
+        """What a new texture generator starts from: its fine waves at this fabric's strongest
+        spatial frequencies (the first swatch's training part)."""
+        if getattr(g, "fine_dim", 0):
+            g.set_fine_waves(strongest_waves(self.train_part(0), g.fine_dim))
+
     def batches(self, batch_size: int, seed: int, device: torch.device, rank: int = 0,
                 world_size: int = 1) -> CropSampler:
         """The Trainer's batch source: random crops of the training parts."""
         parts = [self.train_part(i) for i in range(len(self.swatches))]
         return CropSampler(parts, self.crop, batch_size, seed, device, rank, world_size)
+
+
+def strongest_waves(part: np.ndarray, n: int) -> torch.Tensor:
+    """The wave numbers (rad/px) of the n strongest peaks of a swatch's power spectrum, [2, n]
+    (x, y): local maxima of the Hann-windowed grey image's |FFT|^2, the constant and the
+    lowest frequency (lighting) left out, each wave once (k and -k are one wave)."""
+    grey = part.astype(np.float64).mean(0)
+    h, w = grey.shape
+    window = np.outer(np.hanning(h), np.hanning(w))
+    power = np.abs(np.fft.rfft2((grey - grey.mean()) * window)) ** 2  # [h, w // 2 + 1]
+    fy = np.fft.fftfreq(h)[:, None] * np.ones((1, power.shape[1]))
+    fx = np.fft.rfftfreq(w)[None, :] * np.ones((h, 1))
+    low = (np.abs(fy) * h <= 1.5) & (fx * w <= 1.5)
+    power[low | ((fx == 0) & (fy < 0))] = 0
+    padded = np.pad(power, 1, mode="wrap")  # a peak beats its 8 neighbours
+    around = np.max([np.roll(np.roll(padded, dy, 0), dx, 1)[1:-1, 1:-1]
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=0)
+    peaks = np.flatnonzero((power > around).ravel())
+    best = peaks[np.argsort(power.ravel()[peaks])[::-1][:n]]
+    k = 2 * np.pi * np.stack([fx.ravel()[best], fy.ravel()[best]])
+    return torch.from_numpy(k).float()
 
 
 def fit_crop(parts_hw: list[tuple[int, int]], crop: int | None) -> int:

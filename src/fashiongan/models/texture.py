@@ -2,20 +2,29 @@
 Spatial GAN, Bergmann et al. 2017; zalandoresearch/psgan).
 
 G is fully convolutional over a grid of noise cells, 8 x 8 pixels each. Its input z is
-[N, latent_dim + global_dim + periodic_dim + 2, h, w], channel groups in this order:
+[N, latent_dim + global_dim + periodic_dim + fine_dim + 2, h, w], channel groups in this order:
   local     iid N(0, 1) per cell: the texture's detail
   global    one N(0, 1) vector per image (spread over the grid; varying it across the grid
             varies the texture smoothly across the image)
-  phase     one U(0, 2 pi) phase per periodic channel and image
+  phase     one U(0, 2 pi) phase per periodic channel, then per fine wave, and image
   position  the cell's x and y on the canvas
-G computes the periodic channels sin(k_x x + k_y y + phase) from them, with wave numbers k a
-learnt function of the global channels at the cell, and maps all of it through one 3x3
-convolution and three stride-2 transposed convolutions to pixels. Each output pixel depends on
-the noise within HALO cells of its own cell only; the `halo` cells of every border of z are
-there to be cut away: G returns the 8 (h - 2 halo) x 8 (w - 2 halo) pixels that z fully
-determines, so one image computed in pieces equals the image computed whole (texture/weave.py),
-and a noise grid that wraps around gives a tile whose edges continue into each other.
-`period` (cells) rounds the wave numbers to whole periods across a tile.
+G computes the periodic channels sin(k_x x + k_y y + phase) per cell from them, with wave
+numbers k a learnt function of the global channels at the cell (PSGAN's: the large-scale
+periodicity), and maps all of it to pixels through 3x3 convolutions, each after a nearest x2
+resize (the transposed convolutions of the first fabrics drew a 2-px checkerboard). The fine
+waves are sin(k . x + phase) at every pixel, x the pixel's place on the canvas, with one learnt
+wave number per wave and G (not per image: a wave number that varied across a canvas would
+chirp), started at the fabric's strongest spatial frequencies (data/fabric.py); they join
+before the last two convolutions. A woven cloth is a lattice: without them G drew the twill's
+diagonals in patches whose phase jumped every cell or two, which SIFID punishes as much as a
+collage of 8-px patches (docs/results/2026-12-06-fabrics.md).
+
+Each output pixel depends on the noise within HALO cells of its own cell only; the `halo`
+cells of every border of z are there to be cut away: G returns the 8 (h - 2 halo) x
+8 (w - 2 halo) pixels that z fully determines, so one image computed in pieces equals the image
+computed whole (texture/weave.py), and a noise grid that wraps around gives a tile whose edges
+continue into each other. `period` (cells) rounds both kinds of wave number to whole periods
+across a tile.
 
 D is fully convolutional too: one logit per overlapping 46-px patch, [N, h', w'].
 """
@@ -29,7 +38,8 @@ from torch import nn
 from torch.nn.utils import spectral_norm as sn
 
 CELL = 8  # pixels per noise cell
-HALO = 2  # cells of context cut from each border: more than G's reach (1.9 cells)
+HALO = 2  # cells of context cut from each border: G's reach (1.9 cells transposed, 2 resized)
+FINE_DIM = 8  # full-resolution waves of a new G (the fabric's strongest frequencies)
 
 
 class TextureGenerator(nn.Module):
@@ -38,7 +48,8 @@ class TextureGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 16, g_width: int = 32, num_classes: int = 0,
                  channels: int = 3, resolution: int = 128, global_dim: int = 16,
-                 periodic_dim: int = 4, halo: int = HALO):
+                 periodic_dim: int = 4, halo: int = HALO, upsample: str = "transpose",
+                 fine_dim: int = 0):
         super().__init__()
         if num_classes:
             raise ValueError("the texture generator is unconditional")
@@ -46,28 +57,47 @@ class TextureGenerator(nn.Module):
             raise ValueError(f"resolution must be a multiple of {CELL}")
         self.latent_dim, self.global_dim, self.periodic_dim = latent_dim, global_dim, periodic_dim
         self.num_classes, self.channels, self.resolution, self.halo = 0, channels, resolution, halo
-        self.in_channels = latent_dim + global_dim + periodic_dim + 2
+        if fine_dim and upsample != "resize":
+            raise ValueError("fine waves enter the resize body only")
+        self.fine_dim = fine_dim
+        self.in_channels = latent_dim + global_dim + periodic_dim + fine_dim + 2
         self.wave = nn.Sequential(nn.Conv2d(global_dim, 32, 1), nn.ReLU(True),
                                   nn.Conv2d(32, 2 * periodic_dim, 1))
         w = g_width
-        self.body = nn.Sequential(
-            nn.Conv2d(latent_dim + global_dim + periodic_dim, 4 * w, 3, padding=1, bias=False),
-            nn.BatchNorm2d(4 * w), nn.ReLU(True),
-            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * w), nn.ReLU(True),
-            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(w), nn.ReLU(True),
-            nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh())
+        self.upsample = upsample
+        if upsample == "transpose":
+            self.body = nn.Sequential(
+                nn.Conv2d(latent_dim + global_dim + periodic_dim, 4 * w, 3, padding=1,
+                          bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(True),
+                nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(2 * w), nn.ReLU(True),
+                nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(w), nn.ReLU(True),
+                nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh())
+        elif upsample == "resize":
+            self.body = ResizeBody(latent_dim + global_dim + periodic_dim, w, channels, fine_dim)
+            # the fine waves' wave numbers (rad/px), one column per wave: a spread of
+            # directions at a 8-px period until a fabric sets its own (set_fine_waves)
+            angle = torch.arange(fine_dim) * math.pi / max(fine_dim, 1)
+            self.fine_k = nn.Parameter(2 * math.pi / CELL * torch.stack([angle.cos(),
+                                                                        angle.sin()]))
+        else:
+            raise ValueError(f"upsample must be transpose or resize, not {upsample!r}")
 
     @staticmethod
     def snapshot_kwargs() -> dict:
         """The constructor's arguments beyond the shared five, stored in every snapshot."""
-        return {"global_dim": 16, "periodic_dim": 4, "halo": HALO}
+        return {"global_dim": 16, "periodic_dim": 4, "halo": HALO, "upsample": "resize",
+                "fine_dim": FINE_DIM}
+
+    @property
+    def phase_dim(self) -> int:
+        return self.periodic_dim + self.fine_dim
 
     def split(self, z: torch.Tensor):
         a = self.latent_dim
         b = a + self.global_dim
-        c = b + self.periodic_dim
+        c = b + self.phase_dim
         return z[:, :a], z[:, a:b], z[:, b:c], z[:, c:]
 
     def wave_numbers(self, glob: torch.Tensor, period: tuple[int, int] | None = None):
@@ -81,12 +111,44 @@ class TextureGenerator(nn.Module):
             ky = torch.round(ky * (py / (2 * math.pi))) * (2 * math.pi / py)
         return kx, ky
 
-    def features(self, z: torch.Tensor, period=None) -> torch.Tensor:
-        """The body's input: local and global noise and the periodic channels."""
+    def features(self, z: torch.Tensor, period=None):
+        """The body's input: local and global noise and the periodic channels, with the fine
+        waves at every pixel when G has them (then a pair)."""
         local, glob, phase, pos = self.split(z)
         kx, ky = self.wave_numbers(glob, period)
-        periodic = torch.sin(kx * pos[:, :1] + ky * pos[:, 1:2] + phase)
-        return torch.cat([local, glob, periodic], 1)
+        p = self.periodic_dim
+        periodic = torch.sin(kx * pos[:, :1] + ky * pos[:, 1:2] + phase[:, :p])
+        x = torch.cat([local, glob, periodic], 1)
+        if not self.fine_dim:
+            return x
+        return x, self.fine_waves(phase[:, p:, :1, :1], pos, period)
+
+    def fine_waves(self, phase: torch.Tensor, pos: torch.Tensor, period=None) -> torch.Tensor:
+        """sin(k . x + phase) at every pixel, [N, fine_dim, 8h, 8w]: x is the pixel's place on
+        the canvas, 8 x its cell's position (wrapped in a tile) plus its place in the cell, so
+        a wave continues across pieces and, with k rounded to whole periods, across a tile."""
+        inside = torch.arange(CELL, device=pos.device, dtype=pos.dtype)
+        px = (pos[:, 0, 0, :, None] * CELL + inside).flatten(1)  # [N, 8w]
+        py = (pos[:, 1, :, 0, None] * CELL + inside).flatten(1)  # [N, 8h]
+        kx, ky = self.fine_k[0], self.fine_k[1]
+        if period is not None:
+            wx, wy = period[0] * CELL, period[1] * CELL
+            kx = torch.round(kx * (wx / (2 * math.pi))) * (2 * math.pi / wx)
+            ky = torch.round(ky * (wy / (2 * math.pi))) * (2 * math.pi / wy)
+        arg = (kx[None, :, None, None] * px[:, None, None, :]
+               + ky[None, :, None, None] * py[:, None, :, None] + phase)
+        return torch.sin(arg)
+
+    @torch.no_grad()
+    def set_fine_waves(self, k: torch.Tensor) -> None:
+        """Start the fine waves at these wave numbers [2, n <= fine_dim] (rad/px): a fabric's
+        strongest spatial frequencies (data/fabric.py), which gradient descent could not find
+        from afar (a wave number off by 0.1 rad/px is off by 10 rad across a crop)."""
+        n = min(k.shape[1], self.fine_dim)
+        self.fine_k[:, :n] = k[:, :n].to(self.fine_k)
+
+    def body_out(self, x) -> torch.Tensor:
+        return self.body(*x) if isinstance(x, tuple) else self.body(x)
 
     def crop(self, out: torch.Tensor) -> torch.Tensor:
         """The pixels the noise fully determines: the halo's cut from every border."""
@@ -94,7 +156,7 @@ class TextureGenerator(nn.Module):
         return out[:, :, m:out.shape[2] - m, m:out.shape[3] - m]
 
     def forward(self, z: torch.Tensor, labels=None, period=None) -> torch.Tensor:
-        return self.crop(self.body(self.features(z, period)))
+        return self.crop(self.body_out(self.features(z, period)))
 
     def cells(self, pixels: int) -> int:
         """Noise cells across for `pixels` of output (a multiple of CELL)."""
@@ -106,12 +168,36 @@ class TextureGenerator(nn.Module):
         c, dev = self.cells(self.resolution), generator.device
         local = torch.randn(n, self.latent_dim, c, c, generator=generator, device=dev)
         glob = torch.randn(n, self.global_dim, 1, 1, generator=generator, device=dev)
-        phase = torch.rand(n, self.periodic_dim, 1, 1, generator=generator, device=dev)
+        phase = torch.rand(n, self.phase_dim, 1, 1, generator=generator, device=dev)
         ys, xs = torch.meshgrid(torch.arange(c, device=dev, dtype=torch.float32),
                                 torch.arange(c, device=dev, dtype=torch.float32), indexing="ij")
         pos = torch.stack([xs, ys]).expand(n, 2, c, c)
         return torch.cat([local, glob.expand(-1, -1, c, c),
                           (2 * math.pi * phase).expand(-1, -1, c, c), pos], 1)
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+
+class ResizeBody(nn.Module):
+    """Cells to pixels by nearest x2 resizes, each followed by a 3x3 convolution (no
+    transposed convolutions: their uneven overlap draws a 2-px checkerboard, which SIFID's
+    early features see); the fine waves join at full resolution, before the last two."""
+
+    def __init__(self, cin: int, w: int, channels: int, fine_dim: int):
+        super().__init__()
+        self.coarse = nn.Sequential(
+            *_conv(cin, 4 * w),
+            nn.Upsample(scale_factor=2), *_conv(4 * w, 2 * w),
+            nn.Upsample(scale_factor=2), *_conv(2 * w, w),
+            nn.Upsample(scale_factor=2))
+        self.fine = nn.Sequential(*_conv(w + fine_dim, w), nn.Conv2d(w, channels, 3, padding=1),
+                                  nn.Tanh())
+
+    def forward(self, x: torch.Tensor, waves: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.coarse(x)
+        return self.fine(h if waves is None else torch.cat([h, waves], 1))
 
 
 class TextureDiscriminator(nn.Module):

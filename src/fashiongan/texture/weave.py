@@ -79,7 +79,7 @@ class NoiseField:
         self.glob_b = None if self.morph_seed is None else self._vector(self.morph_seed, 1,
                                                                          self.g.global_dim)
         gen = torch.Generator().manual_seed(_seed_of(self.seed, 2))
-        self.phase = 2 * math.pi * torch.rand(self.g.periodic_dim, generator=gen)
+        self.phase = 2 * math.pi * torch.rand(self.g.phase_dim, generator=gen)
 
     @staticmethod
     def _vector(seed: int, kind: int, n: int) -> torch.Tensor:
@@ -140,8 +140,11 @@ class Loom:
         self.device = next(g.parameters()).device
         self.channels = g.channels
         cells = piece + 2 * g.halo
-        example = torch.zeros(1, g.latent_dim + g.global_dim + g.periodic_dim, cells, cells,
-                              device=self.device).contiguous(memory_format=torch.channels_last)
+        example = _nhwc(torch.zeros(1, g.latent_dim + g.global_dim + g.periodic_dim, cells,
+                                    cells, device=self.device))
+        if getattr(g, "fine_dim", 0):
+            side = cells * CELL
+            example = (example, _nhwc(torch.zeros(1, g.fine_dim, side, side, device=self.device)))
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.x marks jit so
             body = torch.jit.freeze(torch.jit.trace(copy.deepcopy(g.body).eval(), example))
@@ -152,8 +155,9 @@ class Loom:
         """uint8 [piece*8, piece*8, C]: piece (px, py) of the canvas."""
         h, p = self.g.halo, self.piece
         z = field.window(px * p - h, py * p - h, p + 2 * h, p + 2 * h).to(self.device)
-        x = self.g.features(z, field.period).contiguous(memory_format=torch.channels_last)
-        out = self.g.crop(self.body(x))
+        x = self.g.features(z, field.period)
+        out = self.g.crop(self.body(*map(_nhwc, x)) if isinstance(x, tuple)
+                          else self.body(_nhwc(x)))
         out = ((out[0].float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         return out.permute(1, 2, 0).cpu().numpy()
 
@@ -186,6 +190,10 @@ class Loom:
         if tile:
             img = np.roll(img, tile_offset(seed, width, height), (0, 1))
         return img[..., 0] if self.channels == 1 else img
+
+
+def _nhwc(t: torch.Tensor) -> torch.Tensor:
+    return t.contiguous(memory_format=torch.channels_last)
 
 
 def tile_offset(seed: int, width: int, height: int) -> tuple[int, int]:

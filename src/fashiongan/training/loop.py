@@ -125,6 +125,9 @@ def training_loop(
     rollbacks = 0
     if state is not None:
         tr.load_state_dict(state)
+    elif hasattr(dataset, "init_generator"):  # a fabric starts G at its own frequencies
+        for g in (tr.G, *([tr.ema.model] if tr.ema is not None else [])):
+            dataset.init_generator(g)
 
     # --- files ---------------------------------------------------------------------------------
     ckpt_dir, samples_dir = run_dir / "checkpoints", run_dir / "samples"

@@ -66,8 +66,13 @@ def test_tile_wraps_around_exactly(loom):
     twice = np.roll(twice, tile_offset(2, 96, 64), (0, 1))  # where the tile starts in it
     diff = np.abs(twice.astype(int) - np.tile(tile, (2, 2, 1)).astype(int))
     assert diff.max() <= 1 and diff.mean() < 0.01  # float rounding at another offset only
-    assert seam_score(tile) == pytest.approx(seam_score(np.roll(tile, (17, 40), (0, 1))),
-                                             rel=0.2)
+    # one line of a texture varies from the next, so the wrap seams are compared with interior
+    # lines over several tiles: as smooth on average (an unwrapped canvas is not, see
+    # tests/unit/metrics/test_fabric_scores.py)
+    tiles = [loom.weave(s, 96, 64, tile=True) for s in range(8)]
+    at_seam = np.mean([seam_score(t) for t in tiles])
+    inside = np.mean([seam_score(np.roll(t, (17, 40), (0, 1))) for t in tiles])
+    assert at_seam == pytest.approx(inside, rel=0.15)
 
 
 def test_same_seed_same_bytes(loom, tmp_path):

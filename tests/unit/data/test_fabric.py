@@ -1,0 +1,50 @@
+"""A fabric's strongest spatial frequencies, and a new texture generator started at them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from fashiongan.data.fabric import open_fabric, strongest_waves
+from fashiongan.texture.train import train_fabric
+from fashiongan.training import states
+from tests.support.fabrics import woven
+
+
+def test_the_strongest_wave_of_a_grating_is_its_wave_number():
+    y, x = np.mgrid[0:128, 0:160].astype(np.float64)
+    k = (2 * math.pi * 12 / 160, -2 * math.pi * 9 / 128)  # whole periods: one FFT bin
+    img = 128 + 60 * np.sin(k[0] * x + k[1] * y) + 20 * np.sin(0.03 * x)  # + slow lighting
+    found = strongest_waves(img[None].astype(np.uint8), 1)[:, 0].double()
+    sign = 1 if found[0] * k[0] >= 0 else -1  # k and -k are one wave
+    assert torch.allclose(sign * found, torch.tensor(k, dtype=torch.float64), atol=1e-6)
+
+
+def test_a_twills_strongest_wave_is_its_diagonal():
+    """The woven twill (3-px threads, 2/2: the diagonal repeats every 12 px along a thread, so
+    12 / sqrt(2) = 8.5 px apart) is found at its diagonal's period and direction, not at the
+    lighting."""
+    swatch = woven("twill", 192, seed=0).transpose(2, 0, 1)
+    kx, ky = strongest_waves(swatch, 1)[:, 0].tolist()
+    period = 2 * math.pi / math.hypot(kx, ky)
+    angle = math.degrees(math.atan2(ky, kx)) % 180
+    assert 8.0 < period < 9.0, period
+    assert 30 < angle < 60 or 120 < angle < 150, angle
+
+
+def test_a_new_fabric_run_starts_its_fine_waves_at_the_fabric(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(woven("twill", 128, seed=1)).save(tmp_path / "t.png")
+    fabric = open_fabric([str(tmp_path / "t.png")], 32, 0.25)
+    train_fabric([str(tmp_path / "t.png")], str(tmp_path / "run"), crop=32, progress=False,
+                 overrides=["g_width=4", "batch_size=2", "iterations=1", "threads=1",
+                            "checkpoint_interval=1", "sample_interval=1", "log_interval=1"])
+    want = strongest_waves(fabric.train_part(0), 8)
+    state = states.load_state(tmp_path / "run")
+    for net in ("G", "G_ema"):  # one Adam step (lr 2e-4) away from the fabric's waves
+        k = state[net]["fine_k"]
+        assert torch.allclose(k, want, atol=5e-4), net
+        assert (k - want).abs().max() > 0 or net == "G_ema", net  # and really trained
