@@ -69,8 +69,7 @@ class UpStage(nn.Module):
 
 class FastGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 100, g_width: int = 128, num_classes: int = 0,
-                 channels: int = 3, resolution: int = 64, min_width: int = 32,
-                 z_in_bn: bool = False, **_):
+                 channels: int = 3, resolution: int = 64, min_width: int = 32, **_):
         super().__init__()
         n = up_stages(resolution)
         self.latent_dim, self.num_classes = latent_dim, num_classes
@@ -78,9 +77,6 @@ class FastGANGenerator(nn.Module):
         widths = [max(g_width >> i, min(min_width, g_width)) for i in range(n)]  # 4 .. R/2
         embed_dim = EMBED_DIM if num_classes else 0
         self.embed = nn.Embedding(num_classes, embed_dim) if num_classes else None
-        self.z_in_bn = z_in_bn
-        if z_in_bn:  # every BatchNorm's gain and bias see z too, not only the class
-            embed_dim += latent_dim
         self.fc = nn.Linear(latent_dim, widths[0] * 16, bias=False)
         self.bn0 = SharedCondBN(widths[0], embed_dim)
         self.stages = nn.ModuleList(UpStage(widths[i], widths[i + 1], embed_dim)
@@ -104,8 +100,6 @@ class FastGANGenerator(nn.Module):
             if labels is None:
                 raise ValueError("this generator is class-conditional: give labels")
             e = class_vector(self.embed, labels)
-        if self.z_in_bn:
-            e = z if e is None else torch.cat([e, z], 1)
         h0 = F.relu(self.bn0(self.fc(z).view(-1, self.c0, 4, 4), e))
         h = h0
         for i, stage in enumerate(self.stages):
@@ -113,12 +107,6 @@ class FastGANGenerator(nn.Module):
             if self.sle is not None and i == self.sle_at:
                 h = self.sle(h0, h)
         return torch.tanh(self.out(F.interpolate(h, scale_factor=2.0)))
-
-
-    @staticmethod
-    def snapshot_kwargs() -> dict:
-        """The constructor's arguments beyond the shared five, stored in every snapshot."""
-        return {"z_in_bn": True}
 
 
 def _zeroed(g: nn.Module) -> list[nn.Module]:
