@@ -5,6 +5,7 @@ and plain repetition of the swatch, on the same swatches, with the same scores a
     python benchmarks/fabrics.py score NAME=RUN ...    # table, JSON and pictures
     python benchmarks/fabrics.py speed RUN             # 2048^2 weave time, arithmetic floor
     python benchmarks/fabrics.py memory RUN SIZE ...   # peak RSS of `texture sample --size`
+    python benchmarks/fabrics.py sensitivity SWATCH    # what SIFID punishes: blur, noise, collage
 
 Each run is trained first with `fashiongan texture train SWATCH --out RUN --time-budget 600`.
 Every method is scored against the run's own split: the quilt and the repetition are made from
@@ -160,6 +161,37 @@ def memory(run: str, sizes: list[int]) -> dict:
     return out
 
 
+def sensitivity(swatch: str, holdout: float = 0.25) -> list[tuple[str, float]]:
+    """SIFID of the held-out strip against the training part, as it is and spoilt in known
+    ways: how far from the floor a blur, noise, lower contrast or a collage of the swatch's own
+    patches (phase jumps at every patch border) take it."""
+    from PIL import ImageFilter
+
+    im = np.asarray(Image.open(swatch).convert("RGB"))
+    cut = im.shape[0] - round(im.shape[0] * holdout)
+    train, held = im[:cut], im[cut:]
+    rng = np.random.default_rng(0)
+    net = early_net()
+    rows = [("held-out strip (the floor)", held)]
+    for r in (0.5, 1.0):
+        rows.append((f"blurred, Gaussian radius {r} px",
+                     np.asarray(Image.fromarray(held).filter(ImageFilter.GaussianBlur(r)))))
+    for sd in (15, 30):
+        noisy = held + rng.normal(0, sd, held.shape)
+        rows.append((f"colour noise, sd {sd}", np.clip(noisy, 0, 255).astype(np.uint8)))
+    mean = held.mean()
+    rows.append(("contrast x 0.7", np.clip((held - mean) * 0.7 + mean, 0, 255).astype(np.uint8)))
+    for p in (8, 16, 32):
+        out = np.zeros_like(held)
+        for y in range(0, held.shape[0], p):
+            for x in range(0, held.shape[1], p):
+                yy, xx = rng.integers(0, train.shape[0] - p), rng.integers(0, train.shape[1] - p)
+                out[y:y + p, x:x + p] = train[yy:yy + p, xx:xx + p][:held.shape[0] - y,
+                                                                     :held.shape[1] - x]
+        rows.append((f"collage of the training part's {p}-px patches", out))
+    return [(name, sifid(net, img, train)) for name, img in rows]
+
+
 def main() -> None:
     what = sys.argv[1]
     if what == "swatches":
@@ -176,6 +208,10 @@ def main() -> None:
         print(table(rows))
     elif what == "speed":
         print(json.dumps(speed(sys.argv[2]), indent=1))
+    elif what == "sensitivity":
+        print("| the held-out strip ... | SIFID |\n|---|---:|")
+        for name, v in sensitivity(sys.argv[2]):
+            print(f"| {name} | {v:.2f} |")
     elif what == "memory":
         print(json.dumps(memory(sys.argv[2], [int(s) for s in sys.argv[3:]]), indent=1))
 
