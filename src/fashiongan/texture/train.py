@@ -23,7 +23,7 @@ from fashiongan.training import rundir as runs
 from fashiongan.training.loop import training_loop
 
 PRESET = "texture"
-# What `texture train` runs for without --time-budget: the preset's 2,000 iterations took 565-585
+# What `texture train` runs for without --time-budget: the preset's 2,000 iterations took 568-586
 # CPU seconds on one core of the 2-core CPU (docs/results/2026-12-06-fabrics.md); the budget caps
 # it at 10 minutes where the core is shared.
 DEFAULT_BUDGET_S = 600.0
