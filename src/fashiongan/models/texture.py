@@ -106,21 +106,19 @@ class TextureGenerator(nn.Module):
         k = self.wave(glob)
         kx, ky = k[:, : self.periodic_dim], k[:, self.periodic_dim:]
         if period is not None:
-            px, py = period
-            kx = torch.round(kx * (px / (2 * math.pi))) * (2 * math.pi / px)
-            ky = torch.round(ky * (py / (2 * math.pi))) * (2 * math.pi / py)
+            kx, ky = whole_periods(kx, period[0]), whole_periods(ky, period[1])
         return kx, ky
 
-    def features(self, z: torch.Tensor, period=None):
-        """The body's input: local and global noise and the periodic channels, with the fine
-        waves at every pixel when G has them (then a pair)."""
+    def features(self, z: torch.Tensor, period=None) -> tuple[torch.Tensor, ...]:
+        """The body's inputs: local and global noise and the periodic channels per cell, then
+        the fine waves at every pixel when G has them."""
         local, glob, phase, pos = self.split(z)
         kx, ky = self.wave_numbers(glob, period)
         p = self.periodic_dim
         periodic = torch.sin(kx * pos[:, :1] + ky * pos[:, 1:2] + phase[:, :p])
         x = torch.cat([local, glob, periodic], 1)
         if not self.fine_dim:
-            return x
+            return (x,)
         return x, self.fine_waves(phase[:, p:, :1, :1], pos, period)
 
     def fine_waves(self, phase: torch.Tensor, pos: torch.Tensor, period=None) -> torch.Tensor:
@@ -132,9 +130,7 @@ class TextureGenerator(nn.Module):
         py = (pos[:, 1, :, 0, None] * CELL + inside).flatten(1)  # [N, 8h]
         kx, ky = self.fine_k[0], self.fine_k[1]
         if period is not None:
-            wx, wy = period[0] * CELL, period[1] * CELL
-            kx = torch.round(kx * (wx / (2 * math.pi))) * (2 * math.pi / wx)
-            ky = torch.round(ky * (wy / (2 * math.pi))) * (2 * math.pi / wy)
+            kx, ky = whole_periods(kx, period[0] * CELL), whole_periods(ky, period[1] * CELL)
         arg = (kx[None, :, None, None] * px[:, None, None, :]
                + ky[None, :, None, None] * py[:, None, :, None] + phase)
         return torch.sin(arg)
@@ -147,16 +143,13 @@ class TextureGenerator(nn.Module):
         n = min(k.shape[1], self.fine_dim)
         self.fine_k[:, :n] = k[:, :n].to(self.fine_k)
 
-    def body_out(self, x) -> torch.Tensor:
-        return self.body(*x) if isinstance(x, tuple) else self.body(x)
-
     def crop(self, out: torch.Tensor) -> torch.Tensor:
         """The pixels the noise fully determines: the halo's cut from every border."""
         m = self.halo * CELL
         return out[:, :, m:out.shape[2] - m, m:out.shape[3] - m]
 
     def forward(self, z: torch.Tensor, labels=None, period=None) -> torch.Tensor:
-        return self.crop(self.body_out(self.features(z, period)))
+        return self.crop(self.body(*self.features(z, period)))
 
     def cells(self, pixels: int) -> int:
         """Noise cells across for `pixels` of output (a multiple of CELL)."""
@@ -174,6 +167,11 @@ class TextureGenerator(nn.Module):
         pos = torch.stack([xs, ys]).expand(n, 2, c, c)
         return torch.cat([local, glob.expand(-1, -1, c, c),
                           (2 * math.pi * phase).expand(-1, -1, c, c), pos], 1)
+
+
+def whole_periods(k: torch.Tensor, length: int) -> torch.Tensor:
+    """Wave numbers rounded to whole periods across `length` (cells or pixels, as k's units)."""
+    return torch.round(k * (length / (2 * math.pi))) * (2 * math.pi / length)
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:

@@ -140,11 +140,9 @@ class Loom:
         self.device = next(g.parameters()).device
         self.channels = g.channels
         cells = piece + 2 * g.halo
-        example = _nhwc(torch.zeros(1, g.latent_dim + g.global_dim + g.periodic_dim, cells,
-                                    cells, device=self.device))
-        if getattr(g, "fine_dim", 0):
-            side = cells * CELL
-            example = (example, _nhwc(torch.zeros(1, g.fine_dim, side, side, device=self.device)))
+        with torch.no_grad():  # the body's inputs for one piece, at their shapes
+            example = tuple(map(_nhwc, g.features(torch.zeros(1, g.in_channels, cells, cells,
+                                                              device=self.device))))
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.x marks jit so
             body = torch.jit.freeze(torch.jit.trace(copy.deepcopy(g.body).eval(), example))
@@ -155,9 +153,7 @@ class Loom:
         """uint8 [piece*8, piece*8, C]: piece (px, py) of the canvas."""
         h, p = self.g.halo, self.piece
         z = field.window(px * p - h, py * p - h, p + 2 * h, p + 2 * h).to(self.device)
-        x = self.g.features(z, field.period)
-        out = self.g.crop(self.body(*map(_nhwc, x)) if isinstance(x, tuple)
-                          else self.body(_nhwc(x)))
+        out = self.g.crop(self.body(*map(_nhwc, self.g.features(z, field.period))))
         out = ((out[0].float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         return out.permute(1, 2, 0).cpu().numpy()
 
