@@ -124,26 +124,42 @@ def table(rows: list[dict]) -> str:
 
 
 def speed(run: str) -> dict:
+    """2048^2 weave seconds per precision and thread count, beside the floor: the body's
+    multiply-adds at the rate of a 2048^2 GEMM in the same precision, measured in the same
+    process (the machine's load moves both alike)."""
     import torch
-
-    loom = Loom(load_generator(run))
-    g = loom.g
-    out = {}
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        loom.weave(1, 512, 512)
-        times = [_timed(lambda s=s: loom.weave(s, 2048, 2048))[1] for s in range(3)]
-        a = torch.randn(2048, 2048)
-        gemm = min(_timed(lambda a=a: a @ a)[1] for _ in range(5))
-        out[threads] = {"weave_2048_s": sorted(times)[1], "gemm_gflops": 2 * 2048**3 / gemm / 1e9}
-    # the arithmetic of one 512-px piece with its halo, counted by torch, times the pieces
     from torch.utils.flop_counter import FlopCounterMode
 
+    g = load_generator(run)
+    out = {}
+    for precision in ("float32", "bf16"):
+        loom = Loom(g, precision=precision)
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            loom.weave(1, 512, 512)
+            times = [_timed(lambda s=s, lo=loom: lo.weave(s, 2048, 2048))[1] for s in range(3)]
+            a = torch.randn(2048, 2048).to(loom.dtype)
+            gemm = min(_timed(lambda a=a: a @ a)[1] for _ in range(5))
+            out[f"{precision}, {threads} thread(s)"] = {
+                "weave_2048_s": sorted(times)[1], "gemm_gflops": 2 * 2048**3 / gemm / 1e9}
+    # the arithmetic of one 512-px piece with its halo, counted by torch, times the pieces
     field = loom.field(1, 512, 512)
     with torch.no_grad(), FlopCounterMode(display=False) as count:
         g.body(*g.features(field.window(-g.halo, -g.halo, 64 + 2 * g.halo, 64 + 2 * g.halo)))
-    out["gmac"] = count.get_total_flops() / 2 * (2048 / 512) ** 2 / 1e9
-    return out
+    gmac = count.get_total_flops() / 2 * (2048 / 512) ** 2 / 1e9
+    for row in out.values():
+        row["floor_s"] = 2 * gmac / row["gemm_gflops"]
+    return {"gmac": gmac, "rows": out}
+
+
+def speed_table(result: dict) -> str:
+    lines = [f"2048 x 2048 colour weave, {result['gmac']:.0f} GMAC with the halos",
+             "| precision, threads | weave | GEMM rate | floor | weave / floor |",
+             "|---|---:|---:|---:|---:|"]
+    for name, r in result["rows"].items():
+        lines.append(f"| {name} | {r['weave_2048_s']:.2f} s | {r['gemm_gflops']:.0f} GFLOP/s | "
+                     f"{r['floor_s']:.2f} s | {r['weave_2048_s'] / r['floor_s']:.1f} |")
+    return "\n".join(lines)
 
 
 def memory(run: str, sizes: list[int]) -> dict:
@@ -207,7 +223,7 @@ def main() -> None:
         Path("/tmp/fabrics-score.json").write_text(json.dumps(rows, indent=1))
         print(table(rows))
     elif what == "speed":
-        print(json.dumps(speed(sys.argv[2]), indent=1))
+        print(speed_table(speed(sys.argv[2])))
     elif what == "sensitivity":
         print("| the held-out strip ... | SIFID |\n|---|---:|")
         for name, v in sensitivity(sys.argv[2]):

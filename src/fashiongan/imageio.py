@@ -25,7 +25,9 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 def to_nchw(images, what: str = "Inception input") -> torch.Tensor:
     """uint8 grey [N,H,W] -> [N,1,H,W]; colour [N,H,W,3] -> [N,3,H,W]; [N,1|3,H,W] as is."""
-    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
+    if not isinstance(images, torch.Tensor):  # a read-only map is copied, not shared
+        images = torch.as_tensor(np.require(images, requirements="W"))
+    x = images
     if x.dtype != torch.uint8:
         raise UserError(f"{what} must be uint8 images, got {x.dtype}")
     if x.dim() == 3:

@@ -47,10 +47,10 @@ def register(sub) -> None:
     s.add_argument("--morph", type=int, metavar="SEED2",
                    help="vary the fabric smoothly from --seed (left) to SEED2 (right)")
     threads_arg(s)
-    s.set_defaults(func=_sample)
-
     from fashiongan.cli import texture_judge
 
+    texture_judge.precision_arg(s)
+    s.set_defaults(func=_sample)
     texture_judge.register(ts)
 
 
@@ -95,7 +95,7 @@ def _sample(args) -> int:
     set_threads(args)
     from fashiongan.cli.texture_judge import open_loom
 
-    loom = open_loom(args.run)
+    loom = open_loom(args.run, args.precision)
     field = loom.field(args.seed, bw, bh, args.tile, args.morph)
     if args.tile:  # held whole (at most MAX_TILE a side) to start at its seeded offset
         base = loom.weave(args.seed, bw, bh, tile=True)

@@ -67,7 +67,9 @@ def _passes(images, net, batch_size: int, device):
     if net is None:
         net, _ = evaluator.load(device=device or "cpu")
     dev = next(net.parameters()).device
-    x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
+    if not isinstance(images, torch.Tensor):  # a read-only map is copied, not shared
+        images = torch.as_tensor(np.require(images, requirements="W"))
+    x = images
     if x.dtype != torch.uint8:
         raise TypeError(f"evaluator input must be uint8 images, got {x.dtype}")
     if not len(x):

@@ -46,7 +46,7 @@ def training_data(dataset=None, data_dir=None):
     dataset: a data.store.Dataset; None: Fashion-MNIST from data_dir."""
     dataset = resolve(None, data_dir=data_dir) if dataset is None else dataset
     pixels, labels = dataset.train()
-    images = torch.from_numpy(np.ascontiguousarray(pixels))
+    images = torch.from_numpy(np.require(pixels, requirements="CW"))  # a read-only map: copied
     labels = (
         torch.zeros(len(images), dtype=torch.long)
         if labels is None
