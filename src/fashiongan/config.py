@@ -76,11 +76,16 @@ class Objective:
     d_steps: int = 1  # D updates per G update (WGAN critics often use 5)
     d_split_steps: bool = False  # article/Keras: one D optimiser step on real, then one on fake
     d_fakes_eval_mode: bool = False  # article/Keras: D's fakes come from G.predict (BN in eval)
+    # FastGAN's self-supervised D (Liu et al. 2021): a small decoder redraws each real image
+    # from D's 8x8 features; this weighs its L1 error in D's loss. 0: off; model fastgan only
+    recon_weight: float = 0.0
 
     def __post_init__(self):
         _one_of(self.loss, "loss", ("bce", "non_saturating", "hinge", "wgan_gp"))
         _positive(self, "r1_interval", "d_steps")
-        _nonnegative(self, "gp_weight", "r1_gamma")
+        _nonnegative(self, "gp_weight", "r1_gamma", "recon_weight")
+        if self.recon_weight and self.d_split_steps:
+            raise UserError("config: recon_weight needs the joint D step (d_split_steps false)")
         if self.d_split_steps and self.loss not in ("bce", "non_saturating"):
             raise UserError("config: d_split_steps (the article's two D steps) needs loss bce")
 

@@ -67,12 +67,19 @@ def generator_from(model: str, kwargs: dict) -> nn.Module:
 
 def build_discriminator(cfg, info: DatasetInfo = FASHION_MNIST) -> nn.Module:
     _, d_cls = _classes(cfg.model.arch)
+    extra = {}
+    if cfg.objective.recon_weight:
+        if not getattr(d_cls, "can_reconstruct", False):
+            raise UserError(f"recon_weight: model {cfg.model.arch}'s discriminator has no "
+                            "reconstruction head (model fastgan has)")
+        extra["reconstruct"] = True
     return d_cls(
         d_width=cfg.model.d_width,
         num_classes=cfg.model.num_classes,
         spectral_norm=cfg.model.spectral_norm,
         channels=info.channels,
         resolution=info.resolution,
+        **extra,
     )
 
 

@@ -96,7 +96,11 @@ class DCGANDiscriminator(nn.Module):
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x).sum(dim=(2, 3))  # global sum pooling, as in SNGAN's ResNet D
+        return self.head(self.features(x), labels)
+
+    def head(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The logits from the last feature map."""
+        h = h.sum(dim=(2, 3))  # global sum pooling, as in SNGAN's ResNet D
         out = self.linear(h).squeeze(1)
         if self.embed is not None:
             if labels is None:

@@ -116,9 +116,54 @@ def _zeroed(g: nn.Module) -> list[nn.Module]:
 
 
 class FastGANDiscriminator(DCGANDiscriminator):
-    """The DCGAN discriminator under this registry name, at the same resolutions as G."""
+    """The DCGAN discriminator under this registry name, at the same resolutions as G, with
+    FastGAN's reconstruction head when asked (`reconstruct`, config recon_weight): a decoder
+    from D's 8x8 features to a 32x32 picture, trained to redraw each real image (downsampled),
+    so that D's features must describe the whole garment and not only what tells real from
+    fake. FastGAN also redraws a random quarter of the 16x16 features at more detail; at
+    64-128 px the whole-image decoder is the part kept, and L1 stands in for its LPIPS (whose
+    weights are not at hand offline)."""
+
+    can_reconstruct = True
 
     def __init__(self, d_width: int = 16, num_classes: int = 0, spectral_norm: bool = False,
-                 channels: int = 3, resolution: int = 64, **kw):
+                 channels: int = 3, resolution: int = 64, reconstruct: bool = False, **kw):
         up_stages(resolution)
         super().__init__(d_width, num_classes, spectral_norm, channels, resolution, **kw)
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]  # each halves the size
+        c8 = next(c.out_channels for i, c in enumerate(convs) if resolution >> (i + 1) == 8)
+        self.decoder = Decoder(c8, channels) if reconstruct else None
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                reconstruct_n: int = 0):
+        """Logits [N]; with `reconstruct_n` also the decoder's mean L1 error on the first
+        reconstruct_n images (the real ones of the step's joint batch)."""
+        if not reconstruct_n:
+            return super().forward(x, labels)
+        if self.decoder is None:
+            raise ValueError("this discriminator was built without its reconstruction head")
+        h, at8 = x, None
+        for m in self.features:
+            h = m(h)
+            if at8 is None and isinstance(m, nn.LeakyReLU) and h.shape[-1] == 8:
+                at8 = h
+        drawn = self.decoder(at8[:reconstruct_n])
+        target = F.adaptive_avg_pool2d(x[:reconstruct_n].detach(), drawn.shape[-1])
+        return self.head(h, labels), (drawn.float() - target.float()).abs().mean()
+
+
+class Decoder(nn.Module):
+    """8x8 features -> 32x32 image: two (nearest x2, conv 3x3, BN, GLU) stages, conv 3x3, tanh
+    (FastGAN's SimpleDecoder, two stages shorter)."""
+
+    def __init__(self, c_in: int, channels: int):
+        super().__init__()
+        layers, c = [], c_in
+        for c_out in (max(c // 2, 16), max(c // 4, 16)):
+            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(c, 2 * c_out, 3, 1, 1, bias=False),
+                       nn.BatchNorm2d(2 * c_out), nn.GLU(dim=1)]
+            c = c_out
+        self.net = nn.Sequential(*layers, nn.Conv2d(c, channels, 3, 1, 1), nn.Tanh())
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.net(h)

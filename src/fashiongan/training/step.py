@@ -171,11 +171,14 @@ class GANStep:
         if r1:
             x.requires_grad_(True)
         opt.zero_grad(set_to_none=True)
-        with self.autocast:
-            logits = self._fp32((self.D_train_r1 if r1 else self.D_train)(x, y))
+        d = self.D_train_r1 if r1 else self.D_train
+        recon = cfg.objective.recon_weight
+        with self.autocast:  # with recon_weight, D also redraws the reals (models/fastgan.py)
+            logits, redraw = d(x, y, reconstruct_n=B) if recon else (d(x, y), None)
+            logits = self._fp32(logits)
         real_logits, fake_logits = logits[:B], logits[B:]
         loss = losses.d_loss(cfg.objective.loss, real_logits, fake_logits)
-        total = loss
+        total = loss if redraw is None else loss + recon * redraw
         if cfg.objective.loss == "wgan_gp":
             total = total + cfg.objective.gp_weight * losses.gradient_penalty(
                 self.D, real, fake, y_real, generator=self.noise
