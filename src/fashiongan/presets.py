@@ -118,11 +118,34 @@ DEFAULT_SIZES = {32: {"g_width": 128, "d_width": 32, "batch_size": 32},
                  128: {"g_width": 128, "d_width": 8, "batch_size": 16}}
 
 
+# Colour data sets at these resolutions train the colour preset's generator when the preset
+# is the default or built on it: it measured ahead of the default's ConvTranspose DCGAN at
+# equal CPU time on the colour catalogue there (docs/results/2026-12-06-colour-catalogue.md).
+COLOUR_PRESET = "colour"
+COLOUR_RESOLUTIONS = (64, 128)
+
+
+def colour_keys(preset: str, info) -> dict[str, Any]:
+    """The colour preset's own keys that `preset` takes on this data set: none unless the data
+    is colour at a COLOUR_RESOLUTIONS size and the preset builds on the default; then those
+    keys no preset of its chain above the default sets itself (a house preset's own model
+    stays)."""
+    if info.channels != 3 or info.resolution not in COLOUR_RESOLUTIONS:
+        return {}
+    if not builds_on_default(preset):
+        return {}
+    own = {k for source, keys in preset_lineage(preset)
+           if source != f"preset {DEFAULT_PRESET}" for k in keys}
+    return {k: v for k, v in preset_lineage(COLOUR_PRESET)[0][1].items() if k not in own}
+
+
 def for_data(values: dict[str, Any], info, overridden: set[str], preset: str) -> dict[str, Any]:
     """A preset fitted to a data set: conditional on its classes when it has labels (a cdcgan
     preset becomes dcgan on unlabelled data), and, for the default preset and those built on
-    it (`builds_on_default`), widths and batch for its resolution."""
+    it (`builds_on_default`), widths and batch for its resolution and, on colour data, the
+    colour generator (`colour_keys`)."""
     values = dict(values)
+    values.update(colour_keys(preset, info))
     if values.get("num_classes"):
         values["num_classes"] = info.num_classes
         if not info.num_classes and values.get("model") == "cdcgan" and "model" not in overridden:

@@ -141,14 +141,20 @@ def test_presets_fit_the_data_set():
     from fashiongan.data import DatasetInfo
 
     shop = DatasetInfo(64, 3, ("dress", "shoe", "bag"))
-    cfg = presets.resolve(None, [], shop)
-    assert (cfg.model.arch, cfg.model.num_classes) == ("cdcgan", 3)
+    cfg = presets.resolve(None, [], shop)  # colour at 64 px: the colour preset's generator
+    assert (cfg.model.arch, cfg.model.num_classes, cfg.runtime.amp) == ("fastgan", 3, "auto")
+    assert cfg == presets.resolve("colour", [], shop)
     assert (cfg.model.g_width, cfg.model.d_width, cfg.schedule.batch_size) == (128, 16, 32)
     best = presets.resolve("best", [], shop)  # the default's network: sized the same way
-    assert (best.model.g_width, best.model.d_width, best.schedule.batch_size,
-            best.model.num_classes) == (128, 16, 32, 3)
-    plain = presets.resolve(None, ["d_width=24"], DatasetInfo(64, 3))
+    assert (best.model.arch, best.model.g_width, best.model.d_width, best.schedule.batch_size,
+            best.model.num_classes) == ("fastgan", 128, 16, 32, 3)
+    assert presets.resolve(None, [], DatasetInfo(128, 3)).model.arch == "fastgan"
+    for grey_or_small in (DatasetInfo(64, 1, ("a", "b")), DatasetInfo(32, 3, ("a", "b"))):
+        assert presets.resolve(None, [], grey_or_small).model.arch == "cdcgan"
+    plain = presets.resolve(None, ["d_width=24", "model=dcgan"], DatasetInfo(64, 3))
     assert (plain.model.arch, plain.model.num_classes, plain.model.d_width) == ("dcgan", 0, 24)
+    plain = presets.resolve(None, [], DatasetInfo(32, 3))
+    assert (plain.model.arch, plain.model.num_classes) == ("dcgan", 0)
     cdcgan = presets.resolve("cdcgan")
     assert presets.resolve("cdcgan", [], shop).model.g_width == cdcgan.model.g_width
     assert presets.resolve("article", [], shop).model.num_classes == 0
@@ -180,7 +186,11 @@ def test_a_preset_file_may_start_from_another(tmp_path):
     mine = presets.resolve(str(tmp_path / "sub" / "mine.yaml"))
     assert mine == presets.resolve(None, ["batch_size=16", "seed=3"])
     assert presets.builds_on_default(str(tmp_path / "sub" / "mine.yaml"))
-    assert presets.resolve(str(tmp_path / "house.yaml"), [], DatasetInfo(64, 3)).model.d_width == 16
+    house = presets.resolve(str(tmp_path / "house.yaml"), [], DatasetInfo(64, 3))
+    assert (house.model.d_width, house.model.arch) == (16, "fastgan")  # the default's, in colour
+    (tmp_path / "res.yaml").write_text("base: default\nmodel: resnet\n")  # its own model stays
+    res = presets.resolve(str(tmp_path / "res.yaml"), [], DatasetInfo(64, 3))
+    assert res.model.arch == "resnet"
     assert presets.small_data_augment(str(tmp_path / "house.yaml"), [], 1000) == "ada"
     (tmp_path / "own.yaml").write_text("base: cdcgan\niterations: 5\n")  # not the default's
     assert not presets.builds_on_default(str(tmp_path / "own.yaml"))
