@@ -9,7 +9,7 @@
 `train` drives fashiongan's Trainer (what `fashiongan train` runs) in blocks of iterations until
 the process has used --cpu-budget seconds of CPU time (all its threads; time.process_time), so
 that runs on a shared machine get the same arithmetic whatever the load; it writes
-RUN/snapshot (a snapshot every command reads), RUN/grid.png (rows are classes) and
+RUN/snapshot (a snapshot every command reads), RUN/grid.png (columns are classes) and
 RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
 finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
 samples and prints their share of spectral energy at the 2-px period beside the real test
@@ -84,7 +84,7 @@ def base(cmd, load0) -> dict:
 
 
 def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float) -> dict:
-    """Write RUN/snapshot, RUN/grid.png (rows are classes) and RUN/colour-run.json."""
+    """Write RUN/snapshot, RUN/grid.png (columns are classes) and RUN/colour-run.json."""
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
     imgs = sample(tr.sample_model, 100)

@@ -125,7 +125,7 @@ def _design_from_npz(path: str, index: int):
 def precision_arg(p) -> None:
     p.add_argument("--precision", choices=("auto", "bf16", "float32"), default="auto",
                    help="the weave's arithmetic: auto takes bf16 where the CPU or GPU computes "
-                   "it natively (3-5x faster); float32 gives the same bytes on every machine")
+                   "it natively (2-3x faster); float32 gives the same bytes on every machine")
 
 
 def open_loom(run: str, precision: str = "auto"):

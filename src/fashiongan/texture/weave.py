@@ -133,7 +133,7 @@ PRECISIONS = ("auto", "bf16", "float32")
 
 
 def weave_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """bf16 where the device computes it natively (`auto`): 3-5x faster than float32 on an
+    """bf16 where the device computes it natively (`auto`): 2-3x faster than float32 on an
     AVX512-BF16 CPU, within 2.2 levels of 255 of the float32 weave (docs/results/
     2026-12-06-fabrics.md); where it would be emulated, float32. A seed's bytes are fixed per
     precision, so `float32` is the choice for the same bytes on every kind of machine."""
