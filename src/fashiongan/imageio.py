@@ -23,11 +23,17 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.reshape(x.shape[0], *x.shape[-2:]).cpu().numpy()
 
 
+def as_tensor(images) -> torch.Tensor:
+    """A tensor as it is; an array shared with torch, or copied when it is read-only (a memory
+    map), which torch cannot share safely."""
+    if isinstance(images, torch.Tensor):
+        return images
+    return torch.as_tensor(np.require(images, requirements="W"))
+
+
 def to_nchw(images, what: str = "Inception input") -> torch.Tensor:
     """uint8 grey [N,H,W] -> [N,1,H,W]; colour [N,H,W,3] -> [N,3,H,W]; [N,1|3,H,W] as is."""
-    if not isinstance(images, torch.Tensor):  # a read-only map is copied, not shared
-        images = torch.as_tensor(np.require(images, requirements="W"))
-    x = images
+    x = as_tensor(images)
     if x.dtype != torch.uint8:
         raise UserError(f"{what} must be uint8 images, got {x.dtype}")
     if x.dim() == 3:

@@ -132,10 +132,11 @@ def colour_keys(preset: str, info) -> dict[str, Any]:
     stays)."""
     if info.channels != 3 or info.resolution not in COLOUR_RESOLUTIONS:
         return {}
-    if not builds_on_default(preset):
+    default = f"preset {DEFAULT_PRESET}"
+    chain = preset_lineage(preset)
+    if all(source != default for source, _ in chain):  # builds_on_default, on the chain read
         return {}
-    own = {k for source, keys in preset_lineage(preset)
-           if source != f"preset {DEFAULT_PRESET}" for k in keys}
+    own = {k for source, keys in chain if source != default for k in keys}
     return {k: v for k, v in preset_lineage(COLOUR_PRESET)[0][1].items() if k not in own}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fashiongan.imageio import to_nchw
+from fashiongan.imageio import as_tensor, to_nchw
 from fashiongan.metrics import evaluator
 
 
@@ -67,9 +67,7 @@ def _passes(images, net, batch_size: int, device):
     if net is None:
         net, _ = evaluator.load(device=device or "cpu")
     dev = next(net.parameters()).device
-    if not isinstance(images, torch.Tensor):  # a read-only map is copied, not shared
-        images = torch.as_tensor(np.require(images, requirements="W"))
-    x = images
+    x = as_tensor(images)
     if x.dtype != torch.uint8:
         raise TypeError(f"evaluator input must be uint8 images, got {x.dtype}")
     if not len(x):

@@ -130,8 +130,10 @@ class FastGANDiscriminator(DCGANDiscriminator):
                  channels: int = 3, resolution: int = 64, reconstruct: bool = False, **kw):
         up_stages(resolution)
         super().__init__(d_width, num_classes, spectral_norm, channels, resolution, **kw)
-        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]  # each halves the size
-        c8 = next(c.out_channels for i, c in enumerate(convs) if resolution >> (i + 1) == 8)
+        # features is (conv stride 2, LeakyReLU) per halving: the 8x8 map leaves pair i8
+        i8 = next(i for i in range(len(self.features) // 2) if resolution >> (i + 1) == 8)
+        self.split_at = 2 * i8 + 2
+        c8 = self.features[2 * i8].out_channels
         self.decoder = Decoder(c8, channels) if reconstruct else None
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
@@ -142,11 +144,8 @@ class FastGANDiscriminator(DCGANDiscriminator):
             return super().forward(x, labels)
         if self.decoder is None:
             raise ValueError("this discriminator was built without its reconstruction head")
-        h, at8 = x, None
-        for m in self.features:
-            h = m(h)
-            if at8 is None and isinstance(m, nn.LeakyReLU) and h.shape[-1] == 8:
-                at8 = h
+        at8 = self.features[:self.split_at](x)
+        h = self.features[self.split_at:](at8)
         drawn = self.decoder(at8[:reconstruct_n])
         target = F.adaptive_avg_pool2d(x[:reconstruct_n].detach(), drawn.shape[-1])
         return self.head(h, labels), (drawn.float() - target.float()).abs().mean()
