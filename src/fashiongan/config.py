@@ -73,6 +73,10 @@ class Objective:
     gp_weight: float = 10.0  # gradient-penalty weight, used by wgan_gp only
     r1_gamma: float = 0.0  # R1 penalty weight on real data; 0 turns it off
     r1_interval: int = 1  # lazy R1 (StyleGAN2): every this many iterations, weight x interval
+    # > 0: r1_gamma is where gamma starts, and it follows D's loss towards this target, moving
+    # at most 10x per r1_kimg thousand real images (training/r1.py); 0: gamma stays r1_gamma
+    r1_target: float = 0.0
+    r1_kimg: float = 4.0
     d_steps: int = 1  # D updates per G update (WGAN critics often use 5)
     d_split_steps: bool = False  # article/Keras: one D optimiser step on real, then one on fake
     d_fakes_eval_mode: bool = False  # article/Keras: D's fakes come from G.predict (BN in eval)
@@ -82,8 +86,10 @@ class Objective:
 
     def __post_init__(self):
         _one_of(self.loss, "loss", ("bce", "non_saturating", "hinge", "wgan_gp"))
-        _positive(self, "r1_interval", "d_steps")
-        _nonnegative(self, "gp_weight", "r1_gamma", "recon_weight")
+        _positive(self, "r1_interval", "d_steps", "r1_kimg")
+        _nonnegative(self, "gp_weight", "r1_gamma", "recon_weight", "r1_target")
+        if self.r1_target and not self.r1_gamma:
+            raise UserError("config: r1_target adapts R1's weight from r1_gamma, which is 0")
         if self.recon_weight and self.d_split_steps:
             raise UserError("config: recon_weight needs the joint D step (d_split_steps false)")
         if self.d_split_steps and self.loss not in ("bce", "non_saturating"):

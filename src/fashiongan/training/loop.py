@@ -246,6 +246,7 @@ def training_loop(
                 if step % tick == 0 or step == cfg.optim.iterations:
                     rec = _record(tr.take_stats(), step, tr.images_seen, t_start, t_tick, step_tick)
                     rec.update(tr.gan.aug.metrics())  # aug_p, aug_rt under ADA
+                    rec.update(tr.gan.r1.metrics())  # r1_gamma where it adapts
                     if (n := watch.check()) is not None and main:
                         tqdm.write(f"the load changed: {n} torch thread(s) from iteration {step}")
                     rec["threads"] = torch.get_num_threads()

@@ -18,6 +18,7 @@ from fashiongan.augment import Augmenter
 from fashiongan.config import TrainConfig
 from fashiongan.training import article_step, distributed, optim
 from fashiongan.training import objective as losses
+from fashiongan.training.r1 import R1Weight
 
 
 def _has_conv(m: nn.Module) -> bool:
@@ -72,6 +73,9 @@ class GANStep:
                                          reduce=distributed.all_reduce_sum if ddp else None)
         self.aug_gen = torch.Generator(device=device).manual_seed(cfg.schedule.seed + 2)
         self.noise = torch.Generator(device=device).manual_seed(cfg.schedule.seed + 1)
+        obj = cfg.objective
+        self.r1 = R1Weight(obj.r1_gamma, obj.r1_target, obj.r1_kimg, obj.r1_interval,
+                           reduce=distributed.all_reduce_sum if ddp else None)
         self.iteration = 0  # set by the loop: lazy R1 (r1_interval) runs on multiples of it
         # DDP wraps the modules whose gradients are averaged; G's step runs the raw D, whose
         # parameters are frozen there, so no DDP hook waits for gradients that never come.
@@ -164,7 +168,7 @@ class GANStep:
         # lazy R1 (Karras et al. 2020, StyleGAN2): the penalty every r1_interval iterations,
         # weighted by the interval, so its mean pull is that of R1 every iteration
         r1 = (
-            cfg.objective.r1_gamma * cfg.objective.r1_interval
+            self.r1.gamma * cfg.objective.r1_interval
             if self.iteration % cfg.objective.r1_interval == 0
             else 0.0
         )
@@ -213,6 +217,7 @@ class GANStep:
         for _ in range(self.cfg.objective.d_steps):
             d_loss, real_logits, fake_logits = self.d_update(real, y_real)
         self.aug.observe(real_logits)  # ADA's p from the sign of D on reals; else a no-op
+        self.r1.observe(d_loss, real.shape[0])  # an adaptive gamma follows D's loss
         g_loss = self.g_update(real.shape[0])
         a_real, a_fake = losses.accuracy(real_logits, fake_logits)
         return torch.stack([d_loss, g_loss, a_real, a_fake])

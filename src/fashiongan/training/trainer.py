@@ -204,6 +204,7 @@ class Trainer:
             "world_size": self.world_size,
             "lr_scale": self.lr_scale,
             "augment": self.gan.aug.state_dict(),
+            "r1": self.gan.r1.state_dict(),
             "train_images": self.batches.n,  # a resume must draw from the same images
         }
         if self.ema is not None:
@@ -225,6 +226,7 @@ class Trainer:
         self.gan.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"]["cpu"])
         self.gan.aug.load_state_dict(state.get("augment", {}))  # ADA's p and sign sums
+        self.gan.r1.load_state_dict(state.get("r1", {}))  # an adaptive R1's gamma and sums
         self.step, self.images_seen = state["step"], state["images_seen"]
         self.set_lr_scale(saved_lr_scale(state))
 
