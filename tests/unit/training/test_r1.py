@@ -10,9 +10,9 @@ import torch
 
 from fashiongan import config, presets
 from fashiongan.errors import UserError
-from fashiongan.training import states
 from fashiongan.training.loop import training_loop
 from fashiongan.training.r1 import SPAN, R1Weight
+from tests.support.runs import straight_and_resumed, tiny_dcgan
 
 
 def _feed(w: R1Weight, losses, n=8):
@@ -66,26 +66,14 @@ def test_bad_settings_are_refused():
 
 
 def _cfg(**kw):
-    base = presets.resolve("dcgan").to_dict()
-    base.update(iterations=40, log_interval=10, sample_interval=20, checkpoint_interval=20,
-                batch_size=16, threads=1, g_width=16, d_width=8, grid_rows=1, grid_cols=2,
-                loss="hinge", r1_gamma=0.01, r1_interval=2, r1_target=1.95, r1_kimg=0.5)
-    base.update(kw)
-    return config.from_dict(base)
+    return tiny_dcgan(**{"loss": "hinge", "r1_gamma": 0.01, "r1_interval": 2,
+                         "r1_target": 1.95, "r1_kimg": 0.5, **kw})
 
 
 def test_gamma_follows_d_loss_both_ways_in_a_real_run_and_resumes_bit_identical(tmp_path):
-    cfg = _cfg()
-    training_loop(cfg, tmp_path / "straight", progress=False, max_train_images=64)
-    training_loop(cfg.replace(iterations=20), tmp_path / "split", progress=False,
-                  max_train_images=64)
-    training_loop(cfg, tmp_path / "split", progress=False, max_train_images=64,
-                  resume=tmp_path / "split")
-    a, b = (states.load_state(tmp_path / d) for d in ("straight", "split"))
+    a, b, rows = straight_and_resumed(_cfg(), tmp_path)
     assert all(torch.equal(a["D"][k], b["D"][k]) for k in a["D"])
     assert a["r1"] == b["r1"]
-    rows = [json.loads(x) for x in (tmp_path / "straight" / "metrics.jsonl").read_text()
-            .splitlines()]
     # D starts at a hinge loss of ~2, above the target, so gamma falls; it then learns the
     # 64 images (its loss falls below 1.95) and gamma climbs again; 32 images (0.064 decades)
     # per move

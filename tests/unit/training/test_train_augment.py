@@ -7,33 +7,20 @@ import json
 
 import torch
 
-from fashiongan import config, presets, snapshot
-from fashiongan.training import states
+from fashiongan import snapshot
 from fashiongan.training.loop import training_loop
+from tests.support.runs import straight_and_resumed, tiny_dcgan
 from tests.unit.training.test_train_colour import colour_fmnist
 
 
 def _cfg(**kw):
-    base = presets.resolve("dcgan").to_dict()
-    base.update(iterations=40, log_interval=10, sample_interval=20, checkpoint_interval=20,
-                batch_size=16, threads=1, g_width=16, d_width=8, grid_rows=1, grid_cols=2,
-                augment="ada", ada_kimg=1.0, ada_interval=2)
-    base.update(kw)
-    return config.from_dict(base)
+    return tiny_dcgan(**{"augment": "ada", "ada_kimg": 1.0, "ada_interval": 2, **kw})
 
 
 def test_ada_resume_is_bit_identical_and_p_is_logged(tmp_path):
-    cfg = _cfg()
-    training_loop(cfg, tmp_path / "straight", progress=False, max_train_images=64)
-    training_loop(cfg.replace(iterations=20), tmp_path / "split", progress=False,
-                  max_train_images=64)
-    training_loop(cfg, tmp_path / "split", progress=False, max_train_images=64,
-                  resume=tmp_path / "split")
-    a, b = (states.load_state(tmp_path / d) for d in ("straight", "split"))
+    a, b, rows = straight_and_resumed(_cfg(), tmp_path)
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
     assert a["augment"] == b["augment"] and 0 < a["augment"]["p"] <= 1
-    rows = [json.loads(x) for x in (tmp_path / "straight" / "metrics.jsonl").read_text()
-            .splitlines()]
     assert [r["step"] for r in rows] == [10, 20, 30, 40]
     # 64 images are memorised at once: r_t is above the target and p climbs every adjustment
     assert all(r["aug_rt"] > 0.6 for r in rows[1:])
