@@ -83,11 +83,14 @@ class Objective:
     # FastGAN's self-supervised D (Liu et al. 2021): a small decoder redraws each real image
     # from D's 8x8 features; this weighs its L1 error in D's loss. 0: off; model fastgan only
     recon_weight: float = 0.0
+    # MSGAN's mode-seeking term in G's loss at this weight (training/objective.py); 0: off
+    mode_seeking: float = 0.0
 
     def __post_init__(self):
         _one_of(self.loss, "loss", ("bce", "non_saturating", "hinge", "wgan_gp"))
         _positive(self, "r1_interval", "d_steps", "r1_kimg")
-        _nonnegative(self, "gp_weight", "r1_gamma", "recon_weight", "r1_target")
+        _nonnegative(self, "gp_weight", "r1_gamma", "recon_weight", "r1_target",
+                     "mode_seeking")
         if self.r1_target and not self.r1_gamma:
             raise UserError("config: r1_target adapts R1's weight from r1_gamma, which is 0")
         if self.recon_weight and self.d_split_steps:

@@ -43,6 +43,7 @@ def supported(cfg, G: nn.Module, D: nn.Module, device: torch.device, ddp: bool) 
         and cfg.objective.d_fakes_eval_mode
         and cfg.objective.d_steps == 1
         and not cfg.objective.r1_gamma
+        and not cfg.objective.mode_seeking
         and not ddp
         and cfg.runtime.amp == "none"
         and not cfg.runtime.compile

@@ -61,6 +61,16 @@ def r1_penalty(real_logits: torch.Tensor, inputs: torch.Tensor,
     return 0.5 * grad[:n_real].pow(2).flatten(1).sum(1).mean()
 
 
+def mode_seeking(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's term (Mao et al. 2019) for a batch whose second half repeats the first half's
+    labels with other noise: 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps), so G pays for
+    drawing the same picture from different noise (a class that comes in one colour)."""
+    h = fake.shape[0] // 2
+    images = (fake[:h] - fake[h:2 * h]).abs().mean()
+    latents = (z[:h] - z[h:2 * h]).abs().mean()
+    return 1 / (images / latents + eps)
+
+
 def accuracy(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Keras' binary accuracy at threshold 0.5 (sigmoid(x) > 0.5 is x > 0), as tensors so the
     caller decides when to synchronise with the device."""

@@ -195,14 +195,18 @@ class GANStep:
 
     def g_update(self, B: int) -> torch.Tensor:
         z, y = self._z_y(B)
+        ms = self.cfg.objective.mode_seeking
+        if ms and y is not None:  # the second half draws the first half's classes again
+            h = B // 2
+            y = torch.cat([y[:h], y[:h], y[2 * h:]])
         self.D.requires_grad_(False)  # "G through the frozen D"
         self.opt_g.zero_grad(set_to_none=True)
         with self.autocast:
-            fake_logits = self._fp32(
-                self.D_frozen(self.aug(self.G_train(z, y), generator=self.aug_gen), y)
-            )
+            fake = self.G_train(z, y)
+            fake_logits = self._fp32(self.D_frozen(self.aug(fake, generator=self.aug_gen), y))
         loss = losses.g_loss(self.cfg.objective.loss, fake_logits)
-        loss.backward()
+        total = loss + ms * losses.mode_seeking(self._fp32(fake), z) if ms else loss
+        total.backward()
         optim.step(self.opt_g)
         self.D.requires_grad_(True)
         return loss.detach()

@@ -122,3 +122,17 @@ def test_warmup_ramps_the_learning_rates_and_resumes_bit_exact(fmnist):
     plain = _trainer(fmnist, lr_warmup_kimg=0)
     plain.run(12)
     assert not torch.equal(_weights(plain)["G.fc.weight"], _weights(tr)["G.fc.weight"])
+
+
+def test_mode_seeking_pairs_each_class_with_other_noise_in_g_step(fmnist):
+    seen = []
+    for weight in (0.0, 1.0):
+        tr = _trainer(fmnist, mode_seeking=weight)
+        forward = tr.G.forward
+        tr.G.forward = lambda z, y=None, f=forward: (seen.append((z, y)), f(z, y))[1]
+        tr.gan.noise.manual_seed(3)
+        tr.gan.g_update(32)
+    (z0, y0), (z1, y1) = seen
+    assert torch.equal(z0, z1) and torch.equal(y0[:16], y1[:16])
+    assert torch.equal(y1[16:], y1[:16]) and not torch.equal(y0[16:], y0[:16])
+    assert not torch.equal(z1[16:], z1[:16])

@@ -106,3 +106,15 @@ def test_r1_penalty_on_a_concatenated_batch_counts_the_real_rows_only():
     want = 0.5 * (3 * real).pow(2).flatten(1).sum(1).mean()
     assert torch.allclose(r1, want)
     assert not torch.allclose(losses.r1_penalty(logits, x), want)  # all rows: another number
+
+
+def test_mode_seeking_is_the_inverse_ratio_of_image_to_latent_distance_and_pushes_apart():
+    z = torch.tensor([[0.0, 0.0], [1.0, 3.0]])  # halves differ by 2 per latent on average
+    fake = torch.tensor([[[[0.5]]], [[[-0.5]]]])  # ... and by 1 per pixel
+    assert torch.allclose(losses.mode_seeking(fake, z, eps=0.0), torch.tensor(2.0))
+    x = torch.tensor([[0.1, 0.2], [0.15, 0.2]], requires_grad=True)
+    before = (x[0] - x[1]).abs().sum().item()
+    losses.mode_seeking(x, torch.tensor([[0.0], [1.0]])).backward()
+    with torch.no_grad():
+        x -= 1e-4 * x.grad
+    assert (x[0] - x[1]).abs().sum().item() > before  # a step on it draws the pair apart
