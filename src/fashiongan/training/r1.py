@@ -19,13 +19,11 @@ moves gamma at the same iterations to the same values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-SPAN = 3.0  # decades gamma may move either way from where it started
+from fashiongan.augment.controller import Reduce
 
-Reduce = Callable[[torch.Tensor], torch.Tensor | None]
+SPAN = 3.0  # decades gamma may move either way from where it started
 
 
 class R1Weight:
