@@ -31,9 +31,9 @@ def test_from_config_reads_keys_with_defaults():
     cfg = SimpleNamespace(mode="ada", ada_kimg=2.0, ada_p=0.25, ada_rotate90=True,
                           ada_xflip=False)
     a = Augmenter.from_config(cfg, reduce=lambda t: t * 2)
-    assert a.controller.kimg == 2.0 and a.p == 0.25 and a.controller.interval == 4
+    assert a.controller.loop.kimg == 2.0 and a.p == 0.25 and a.controller.loop.interval == 4
     assert a.ada_options.rotate90 and not a.ada_options.xflip
-    assert a.controller.reduce(torch.tensor(1.0)) == 2
+    assert a.controller.loop.reduce(torch.tensor(1.0)) == 2
     d = Augmenter.from_config(SimpleNamespace(mode="diffaugment", policy="cutout"))
     assert d.policy == "cutout" and d.p == 1.0 and d.metrics() == {}
     for bad, match in ((dict(mode="flip"), "augment must be one of"),

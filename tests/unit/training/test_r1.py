@@ -56,7 +56,7 @@ def test_a_resumed_controller_moves_gamma_exactly_as_one_that_ran_through():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="starting r1_gamma"):
         R1Weight(0.0, target=1.8)
-    with pytest.raises(ValueError, match="kimg > 0"):
+    with pytest.raises(ValueError, match="r1: kimg must be > 0"):
         R1Weight(0.1, target=1.8, kimg=0)
     base = presets.resolve("dcgan").to_dict()
     with pytest.raises(UserError, match="r1_target adapts R1's weight from r1_gamma"):
