@@ -58,9 +58,10 @@ class Fabric:
 
     def init_generator(self, g) -> None:
         """What a new texture generator starts from: its fine waves at this fabric's strongest
-        spatial frequencies (the first swatch's training part)."""
+        spatial frequencies and their phases (the first swatch's training part)."""
         if getattr(g, "fine_dim", 0):
-            g.set_fine_waves(strongest_waves(self.train_part(0), g.fine_dim))
+            k = strongest_waves(self.train_part(0), g.fine_dim)
+            g.set_fine_waves(k, wave_phases(self.train_part(0), k))
 
     def batches(self, batch_size: int, seed: int, device: torch.device, rank: int = 0,
                 world_size: int = 1) -> CropSampler:
@@ -88,6 +89,19 @@ def strongest_waves(part: np.ndarray, n: int) -> torch.Tensor:
     best = peaks[np.argsort(power.ravel()[peaks])[::-1][:n]]
     k = 2 * np.pi * np.stack([fx.ravel()[best], fy.ravel()[best]])
     return torch.from_numpy(k).float()
+
+
+def wave_phases(part: np.ndarray, k: torch.Tensor) -> torch.Tensor:
+    """phi [n] with the grey image ~ sum of a sin(k . x + phi), x = (column, row): each wave's
+    phase, from the Hann-windowed image's projection on exp(-i k . x)."""
+    grey = part.astype(np.float64).mean(0)
+    h, w = grey.shape
+    g = (grey - grey.mean()) * np.outer(np.hanning(h), np.hanning(w))
+    kx, ky = k.double().numpy()
+    ex = np.exp(-1j * kx[:, None] * np.arange(w)[None])  # [n, w]
+    ey = np.exp(-1j * ky[:, None] * np.arange(h)[None])  # [n, h]
+    c = np.einsum("yx,nx,ny->n", g, ex, ey)
+    return torch.from_numpy(np.angle(c) + np.pi / 2).float()
 
 
 def fit_crop(parts_hw: list[tuple[int, int]], crop: int | None) -> int:

@@ -19,6 +19,12 @@ before the last two convolutions. A woven cloth is a lattice: without them G dre
 diagonals in patches whose phase jumped every cell or two, which SIFID punishes as much as a
 collage of 8-px patches (docs/results/2026-12-06-fabrics.md).
 
+With `fine_phase="shift"` the waves' phases are one random translation s of the image, k . s,
+plus a learnt phase per wave (started at the swatch's own): harmonics of one pattern (a
+houndstooth's check, a plaid's sett) keep the relation between their phases that draws the
+pattern's shape, as in a crop of the photo at a random place. With "free" (the first fine-wave
+models) each wave's phase was drawn on its own, and G saw shapes the swatch never shows.
+
 Each output pixel depends on the noise within HALO cells of its own cell only; the `halo`
 cells of every border of z are there to be cut away: G returns the 8 (h - 2 halo) x
 8 (w - 2 halo) pixels that z fully determines, so one image computed in pieces equals the image
@@ -40,6 +46,7 @@ from torch.nn.utils import spectral_norm as sn
 CELL = 8  # pixels per noise cell
 HALO = 2  # cells of context cut from each border: G's reach (1.9 cells transposed, 2 resized)
 FINE_DIM = 8  # full-resolution waves of a new G (the fabric's strongest frequencies)
+SHIFT = 4096  # pixels: a random translation this long makes every fine wave's phase uniform
 
 
 class TextureGenerator(nn.Module):
@@ -49,7 +56,7 @@ class TextureGenerator(nn.Module):
     def __init__(self, latent_dim: int = 16, g_width: int = 32, num_classes: int = 0,
                  channels: int = 3, resolution: int = 128, global_dim: int = 16,
                  periodic_dim: int = 4, halo: int = HALO, upsample: str = "transpose",
-                 fine_dim: int = 0):
+                 fine_dim: int = 0, fine_phase: str = "free"):
         super().__init__()
         if num_classes:
             raise ValueError("the texture generator is unconditional")
@@ -59,7 +66,10 @@ class TextureGenerator(nn.Module):
         self.num_classes, self.channels, self.resolution, self.halo = 0, channels, resolution, halo
         if fine_dim and upsample != "resize":
             raise ValueError("fine waves enter the resize body only")
-        self.fine_dim = fine_dim
+        if fine_phase not in ("free", "shift") or (fine_phase == "shift" and fine_dim < 2):
+            raise ValueError(f"fine_phase must be free or shift (with fine_dim >= 2), not "
+                             f"{fine_phase!r}")
+        self.fine_dim, self.fine_phase = fine_dim, fine_phase
         self.in_channels = latent_dim + global_dim + periodic_dim + fine_dim + 2
         self.wave = nn.Sequential(nn.Conv2d(global_dim, 32, 1), nn.ReLU(True),
                                   nn.Conv2d(32, 2 * periodic_dim, 1))
@@ -81,6 +91,8 @@ class TextureGenerator(nn.Module):
             angle = torch.arange(fine_dim) * math.pi / max(fine_dim, 1)
             self.fine_k = nn.Parameter(2 * math.pi / CELL * torch.stack([angle.cos(),
                                                                         angle.sin()]))
+            if fine_phase == "shift":  # each wave's phase at the canvas' origin
+                self.fine_phi = nn.Parameter(torch.zeros(fine_dim))
         else:
             raise ValueError(f"upsample must be transpose or resize, not {upsample!r}")
 
@@ -88,7 +100,7 @@ class TextureGenerator(nn.Module):
     def snapshot_kwargs() -> dict:
         """The constructor's arguments beyond the shared five, stored in every snapshot."""
         return {"global_dim": 16, "periodic_dim": 4, "halo": HALO, "upsample": "resize",
-                "fine_dim": FINE_DIM}
+                "fine_dim": FINE_DIM, "fine_phase": "shift"}
 
     @property
     def phase_dim(self) -> int:
@@ -131,17 +143,32 @@ class TextureGenerator(nn.Module):
         kx, ky = self.fine_k[0], self.fine_k[1]
         if period is not None:
             kx, ky = whole_periods(kx, period[0] * CELL), whole_periods(ky, period[1] * CELL)
+        if self.fine_phase == "shift":
+            phase = self.shifted_phase(phase, kx, ky)
         arg = (kx[None, :, None, None] * px[:, None, None, :]
                + ky[None, :, None, None] * py[:, None, :, None] + phase)
         return torch.sin(arg)
 
+    def shifted_phase(self, phase: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor):
+        """The waves' phases [N, fine_dim, 1, 1] for a translation s of each image by
+        (phase_0, phase_1) / 2 pi x SHIFT pixels (its first two phase draws, U(0, 2 pi)): k . s
+        mod 2 pi plus the learnt phases. k . s carries no gradient: across thousands of pixels
+        it would swamp the wave numbers' own."""
+        s = phase[:, :2] * (SHIFT / (2 * math.pi))
+        kx, ky = kx.detach()[None, :, None, None], ky.detach()[None, :, None, None]
+        ks = kx * s[:, :1] + ky * s[:, 1:]
+        return torch.remainder(ks, 2 * math.pi) + self.fine_phi[None, :, None, None]
+
     @torch.no_grad()
-    def set_fine_waves(self, k: torch.Tensor) -> None:
+    def set_fine_waves(self, k: torch.Tensor, phi: torch.Tensor | None = None) -> None:
         """Start the fine waves at these wave numbers [2, n <= fine_dim] (rad/px): a fabric's
         strongest spatial frequencies (data/fabric.py), which gradient descent could not find
-        from afar (a wave number off by 0.1 rad/px is off by 10 rad across a crop)."""
+        from afar (a wave number off by 0.1 rad/px is off by 10 rad across a crop); and, where
+        the phases are shifted together, at the fabric's phases phi [n] (sin(k . x + phi))."""
         n = min(k.shape[1], self.fine_dim)
         self.fine_k[:, :n] = k[:, :n].to(self.fine_k)
+        if phi is not None and self.fine_phase == "shift":
+            self.fine_phi[:n] = phi[:n].to(self.fine_phi)
 
     def crop(self, out: torch.Tensor) -> torch.Tensor:
         """The pixels the noise fully determines: the halo's cut from every border."""

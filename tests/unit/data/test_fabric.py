@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from fashiongan.data.fabric import open_fabric, strongest_waves
+from fashiongan.data.fabric import open_fabric, strongest_waves, wave_phases
 from fashiongan.texture.train import train_fabric
 from fashiongan.training import states
 from tests.support.fabrics import woven
@@ -20,6 +20,25 @@ def test_the_strongest_wave_of_a_grating_is_its_wave_number():
     found = strongest_waves(img[None].astype(np.uint8), 1)[:, 0].double()
     sign = 1 if found[0] * k[0] >= 0 else -1  # k and -k are one wave
     assert torch.allclose(sign * found, torch.tensor(k, dtype=torch.float64), atol=1e-6)
+
+
+def test_the_phases_of_a_fundamental_and_its_harmonic_are_found():
+    """What draws a pattern's shape is its harmonics' phases: sin(k . x + phi), x = (col, row)."""
+    y, x = np.mgrid[0:96, 0:96].astype(np.float64)
+    k = (2 * math.pi * 6 / 96, 2 * math.pi * 3 / 96)
+    img = (128 + 60 * np.sin(k[0] * x + k[1] * y + 0.7)
+           + 30 * np.sin(2 * k[0] * x + 2 * k[1] * y - 2.0))
+    part = np.repeat(img[None], 3, 0).round().astype(np.uint8)
+    waves = strongest_waves(part, 2)
+    assert torch.allclose(waves, torch.tensor([[k[0], 2 * k[0]], [k[1], 2 * k[1]]]).float())
+    assert _same_angles(wave_phases(part, waves), [0.7, -2.0])
+    shifted = np.roll(part, 4, axis=2)  # 4 px right: each phase falls by k_x * 4
+    assert _same_angles(wave_phases(shifted, waves), [0.7 - 4 * k[0], -2.0 - 8 * k[0]])
+
+
+def _same_angles(a: torch.Tensor, b: list[float]) -> bool:
+    return bool((torch.remainder(a - torch.tensor(b) + math.pi, 2 * math.pi) - math.pi)
+                .abs().max() < 0.01)
 
 
 def test_a_twills_strongest_wave_is_its_diagonal():
@@ -43,8 +62,10 @@ def test_a_new_fabric_run_starts_its_fine_waves_at_the_fabric(tmp_path):
                  overrides=["g_width=4", "batch_size=2", "iterations=1", "threads=1",
                             "checkpoint_interval=1", "sample_interval=1", "log_interval=1"])
     want = strongest_waves(fabric.train_part(0), 8)
+    phi = wave_phases(fabric.train_part(0), want)
     state = states.load_state(tmp_path / "run")
     for net in ("G", "G_ema"):  # one Adam step (lr 2e-4) away from the fabric's waves
         k = state[net]["fine_k"]
         assert torch.allclose(k, want, atol=5e-4), net
         assert (k - want).abs().max() > 0 or net == "G_ema", net  # and really trained
+        assert torch.allclose(state[net]["fine_phi"], phi, atol=5e-4), net

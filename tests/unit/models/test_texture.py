@@ -1,0 +1,48 @@
+"""The texture generator's fine waves: with shifted phases (new models) an image's waves are the
+canvas' waves translated, so harmonics keep their relation; with free phases (older snapshots)
+they are not."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from fashiongan.models.texture import SHIFT, TextureGenerator
+
+
+def _waves(g: TextureGenerator, shift: tuple[int, int]) -> torch.Tensor:
+    """The fine waves of one 32-px crop whose first two phase draws encode `shift` pixels."""
+    z = g.training_latents(1, torch.Generator().manual_seed(0))
+    _, _, phase, pos = g.split(z)
+    phase = torch.zeros_like(phase[:, g.periodic_dim:, :1, :1])
+    phase[:, 0], phase[:, 1] = (2 * math.pi * s / SHIFT for s in shift)
+    return g.fine_waves(phase, pos)[0]
+
+
+@pytest.mark.parametrize("mode", ["shift", "free"])
+def test_shifted_phases_translate_every_wave_together(mode):
+    torch.manual_seed(0)
+    g = TextureGenerator(resolution=32, upsample="resize", fine_dim=4, fine_phase=mode)
+    with torch.no_grad():  # a fundamental, its harmonics and a diagonal, as a swatch gives
+        g.set_fine_waves(torch.tensor([[0.26, 0.52, 0.79, 0.30], [0.0, 0.0, 0.26, 0.55]]),
+                         torch.tensor([1.9, 0.3, 2.6, -1.0]))
+    base, moved = _waves(g, (0, 0)), _waves(g, (5, 3))
+    translated = torch.allclose(moved[:, :-3, :-5], base[:, 3:, 5:], atol=2e-4)
+    assert translated == (mode == "shift")
+    if mode == "shift":  # the learnt phases are where the swatch's were: sin(k . x + phi)
+        assert torch.allclose(g.fine_phi, torch.tensor([1.9, 0.3, 2.6, -1.0]))
+        x = torch.arange(base.shape[-1], dtype=torch.float32)
+        assert torch.allclose(base[0, 0], torch.sin(0.26 * x + 1.9), atol=1e-5)
+
+
+def test_older_snapshots_keep_their_free_phases_and_new_ones_shift():
+    old = TextureGenerator(resolution=32, upsample="resize", fine_dim=8)
+    assert old.fine_phase == "free" and "fine_phi" not in old.state_dict()
+    kw = TextureGenerator.snapshot_kwargs()
+    new = TextureGenerator(resolution=32, **kw)
+    assert kw["fine_phase"] == "shift" and new.state_dict()["fine_phi"].shape == (8,)
+    assert new(new.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="fine_phase"):
+        TextureGenerator(resolution=32, upsample="resize", fine_dim=1, fine_phase="shift")
