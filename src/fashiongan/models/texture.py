@@ -19,11 +19,14 @@ before the last two convolutions. A woven cloth is a lattice: without them G dre
 diagonals in patches whose phase jumped every cell or two, which SIFID punishes as much as a
 collage of 8-px patches (docs/results/2026-12-06-fabrics.md).
 
-With `fine_phase="shift"` the waves' phases are one random translation s of the image, k . s,
-plus a learnt phase per wave (started at the swatch's own): harmonics of one pattern (a
-houndstooth's check, a plaid's sett) keep the relation between their phases that draws the
-pattern's shape, as in a crop of the photo at a random place. With "free" (the first fine-wave
-models) each wave's phase was drawn on its own, and G saw shapes the swatch never shows.
+With `fine_phase="shift"` (new models) the wave numbers are fixed at the swatch's, measured to
+1/64 of an FFT bin, and the waves' phases are one random translation s of the image, k . s, plus
+a learnt phase per wave (started at the swatch's own): harmonics of one pattern (a houndstooth's
+check, a plaid's sett) keep the relation between their phases that draws the pattern's shape, as
+in a crop of the photo at a random place. With "free" (the first fine-wave models) each wave's
+phase was drawn on its own and its wave number learnt: G saw shapes the swatch never shows, and
+the houndstooth's 24-px period drifted to 25.5 px, so G drew grey diagonals at 16x SIFID's floor
+(docs/results/2026-12-06-fabrics.md).
 
 Each output pixel depends on the noise within HALO cells of its own cell only; the `halo`
 cells of every border of z are there to be cut away: G returns the 8 (h - 2 halo) x
@@ -93,6 +96,7 @@ class TextureGenerator(nn.Module):
                                                                         angle.sin()]))
             if fine_phase == "shift":  # each wave's phase at the canvas' origin
                 self.fine_phi = nn.Parameter(torch.zeros(fine_dim))
+                self.fine_k.requires_grad_(False)  # the swatch's measured lattice, fixed
         else:
             raise ValueError(f"upsample must be transpose or resize, not {upsample!r}")
 

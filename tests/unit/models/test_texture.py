@@ -43,6 +43,7 @@ def test_older_snapshots_keep_their_free_phases_and_new_ones_shift():
     kw = TextureGenerator.snapshot_kwargs()
     new = TextureGenerator(resolution=32, **kw)
     assert kw["fine_phase"] == "shift" and new.state_dict()["fine_phi"].shape == (8,)
+    assert not new.fine_k.requires_grad and old.fine_k.requires_grad  # fixed at the swatch's
     assert new(new.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
     with pytest.raises(ValueError, match="fine_phase"):
         TextureGenerator(resolution=32, upsample="resize", fine_dim=1, fine_phase="shift")
