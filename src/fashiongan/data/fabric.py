@@ -96,18 +96,14 @@ def refine_waves(part: np.ndarray, k: torch.Tensor, rounds: int = 3) -> torch.Te
     """Wave numbers [2, n] moved to where the Hann-windowed grey image's projection on
     exp(-i k . x) peaks, to 1/64 of an FFT bin: a bin is 2 pi / 384 rad/px on a 384-px swatch,
     a phase error of 1 rad across a 64-px crop, which G cannot undo when k is fixed."""
-    grey = part.astype(np.float64).mean(0)
-    h, w = grey.shape
-    g = (grey - grey.mean()) * np.outer(np.hanning(h), np.hanning(w))
+    g = _windowed_grey(part)
     out = k.double().numpy().copy()
-    step = np.array([2 * np.pi / w, 2 * np.pi / h])  # one bin
+    step = np.array([2 * np.pi / g.shape[1], 2 * np.pi / g.shape[0]])  # one bin
     grid = np.stack(np.meshgrid(np.linspace(-1, 1, 9), np.linspace(-1, 1, 9))).reshape(2, -1)
     for _ in range(rounds):  # +-1 bin in quarters, then +-1/4 in sixteenths, ...
         for i in range(out.shape[1]):
             cand = out[:, i, None] + grid * step[:, None]  # [2, 81]
-            ex = np.exp(-1j * np.outer(cand[0], np.arange(w)))
-            ey = np.exp(-1j * np.outer(cand[1], np.arange(h)))
-            out[:, i] = cand[:, np.abs(np.einsum("yx,nx,ny->n", g, ex, ey)).argmax()]
+            out[:, i] = cand[:, np.abs(_projection(g, cand)).argmax()]
         step = step / 4
     return torch.from_numpy(out).float()
 
@@ -115,14 +111,21 @@ def refine_waves(part: np.ndarray, k: torch.Tensor, rounds: int = 3) -> torch.Te
 def wave_phases(part: np.ndarray, k: torch.Tensor) -> torch.Tensor:
     """phi [n] with the grey image ~ sum of a sin(k . x + phi), x = (column, row): each wave's
     phase, from the Hann-windowed image's projection on exp(-i k . x)."""
+    c = _projection(_windowed_grey(part), k.double().numpy())
+    return torch.from_numpy(np.angle(c) + np.pi / 2).float()
+
+
+def _windowed_grey(part: np.ndarray) -> np.ndarray:
     grey = part.astype(np.float64).mean(0)
     h, w = grey.shape
-    g = (grey - grey.mean()) * np.outer(np.hanning(h), np.hanning(w))
-    kx, ky = k.double().numpy()
-    ex = np.exp(-1j * kx[:, None] * np.arange(w)[None])  # [n, w]
-    ey = np.exp(-1j * ky[:, None] * np.arange(h)[None])  # [n, h]
-    c = np.einsum("yx,nx,ny->n", g, ex, ey)
-    return torch.from_numpy(np.angle(c) + np.pi / 2).float()
+    return (grey - grey.mean()) * np.outer(np.hanning(h), np.hanning(w))
+
+
+def _projection(g: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """sum over pixels of g(x) exp(-i k . x) for each column of k [2, n]: complex [n]."""
+    ex = np.exp(-1j * np.outer(k[0], np.arange(g.shape[1])))  # [n, w]
+    ey = np.exp(-1j * np.outer(k[1], np.arange(g.shape[0])))  # [n, h]
+    return np.einsum("yx,nx,ny->n", g, ex, ey)
 
 
 def fit_crop(parts_hw: list[tuple[int, int]], crop: int | None) -> int:
