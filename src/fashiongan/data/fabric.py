@@ -75,10 +75,9 @@ def strongest_waves(part: np.ndarray, n: int) -> torch.Tensor:
     """The wave numbers (rad/px) of the n strongest peaks of a swatch's power spectrum, [2, n]
     (x, y): local maxima of the Hann-windowed grey image's |FFT|^2, the constant and the
     lowest frequency (lighting) left out, each wave once (k and -k are one wave)."""
-    grey = part.astype(np.float64).mean(0)
-    h, w = grey.shape
-    window = np.outer(np.hanning(h), np.hanning(w))
-    power = np.abs(np.fft.rfft2((grey - grey.mean()) * window)) ** 2  # [h, w // 2 + 1]
+    g = _windowed_grey(part)
+    h, w = g.shape
+    power = np.abs(np.fft.rfft2(g)) ** 2  # [h, w // 2 + 1]
     fy = np.fft.fftfreq(h)[:, None] * np.ones((1, power.shape[1]))
     fx = np.fft.rfftfreq(w)[None, :] * np.ones((h, 1))
     low = (np.abs(fy) * h <= 1.5) & (fx * w <= 1.5)
