@@ -73,11 +73,13 @@ class Fabric:
 
 def strongest_waves(part: np.ndarray, n: int) -> torch.Tensor:
     """The wave numbers (rad/px) of the n strongest peaks of a swatch's power spectrum, [2, n]
-    (x, y): local maxima of the Hann-windowed grey image's |FFT|^2, the constant and the
-    lowest frequency (lighting) left out, each wave once (k and -k are one wave)."""
-    g = _windowed_grey(part)
-    h, w = g.shape
-    power = np.abs(np.fft.rfft2(g)) ** 2  # [h, w // 2 + 1]
+    (x, y): local maxima of the Hann-windowed channels' |FFT|^2 summed over the channels, the
+    constant and the lowest frequency (lighting) left out, each wave once (k and -k are one
+    wave). Summed, not of the grey image: a plaid's sett is colour blocks, which grey averages
+    away (its 60-px fundamental was not among the grey image's 8 strongest)."""
+    g = _windowed(part)
+    h, w = g.shape[1:]
+    power = (np.abs(np.fft.rfft2(g)) ** 2).sum(0)  # [h, w // 2 + 1], over the channels
     fy = np.fft.fftfreq(h)[:, None] * np.ones((1, power.shape[1]))
     fx = np.fft.rfftfreq(w)[None, :] * np.ones((h, 1))
     low = (np.abs(fy) * h <= 1.5) & (fx * w <= 1.5)
@@ -92,39 +94,43 @@ def strongest_waves(part: np.ndarray, n: int) -> torch.Tensor:
 
 
 def refine_waves(part: np.ndarray, k: torch.Tensor, rounds: int = 3) -> torch.Tensor:
-    """Wave numbers [2, n] moved to where the Hann-windowed grey image's projection on
-    exp(-i k . x) peaks, to 1/64 of an FFT bin: a bin is 2 pi / 384 rad/px on a 384-px swatch,
-    a phase error of 1 rad across a 64-px crop, which G cannot undo when k is fixed."""
-    g = _windowed_grey(part)
+    """Wave numbers [2, n] moved to where the Hann-windowed channels' projections on
+    exp(-i k . x) peak (their power summed), to 1/64 of an FFT bin: a bin is 2 pi / 384
+    rad/px on a 384-px swatch, a phase error of 1 rad across a 64-px crop, which G cannot undo
+    when k is fixed."""
+    g = _windowed(part)
     out = k.double().numpy().copy()
-    step = np.array([2 * np.pi / g.shape[1], 2 * np.pi / g.shape[0]])  # one bin
+    step = np.array([2 * np.pi / g.shape[2], 2 * np.pi / g.shape[1]])  # one bin
     grid = np.stack(np.meshgrid(np.linspace(-1, 1, 9), np.linspace(-1, 1, 9))).reshape(2, -1)
     for _ in range(rounds):  # +-1 bin in quarters, then +-1/4 in sixteenths, ...
         for i in range(out.shape[1]):
             cand = out[:, i, None] + grid * step[:, None]  # [2, 81]
-            out[:, i] = cand[:, np.abs(_projection(g, cand)).argmax()]
+            out[:, i] = cand[:, (np.abs(_projection(g, cand)) ** 2).sum(0).argmax()]
         step = step / 4
     return torch.from_numpy(out).float()
 
 
 def wave_phases(part: np.ndarray, k: torch.Tensor) -> torch.Tensor:
-    """phi [n] with the grey image ~ sum of a sin(k . x + phi), x = (column, row): each wave's
-    phase, from the Hann-windowed image's projection on exp(-i k . x)."""
-    c = _projection(_windowed_grey(part), k.double().numpy())
+    """phi [n] with a channel ~ sum of a sin(k . x + phi), x = (column, row): each wave's
+    phase in the channel where it is strongest, from the Hann-windowed channel's projection on
+    exp(-i k . x)."""
+    c = _projection(_windowed(part), k.double().numpy())  # [C, n]
+    c = c[np.abs(c).argmax(0), np.arange(c.shape[1])]  # each wave's strongest channel
     return torch.from_numpy(np.angle(c) + np.pi / 2).float()
 
 
-def _windowed_grey(part: np.ndarray) -> np.ndarray:
-    grey = part.astype(np.float64).mean(0)
-    h, w = grey.shape
-    return (grey - grey.mean()) * np.outer(np.hanning(h), np.hanning(w))
+def _windowed(part: np.ndarray) -> np.ndarray:
+    """Each channel less its mean, Hann-windowed: [C, H, W]."""
+    x = part.astype(np.float64)
+    h, w = x.shape[1:]
+    return (x - x.mean((1, 2), keepdims=True)) * np.outer(np.hanning(h), np.hanning(w))
 
 
 def _projection(g: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """sum over pixels of g(x) exp(-i k . x) for each column of k [2, n]: complex [n]."""
-    ex = np.exp(-1j * np.outer(k[0], np.arange(g.shape[1])))  # [n, w]
-    ey = np.exp(-1j * np.outer(k[1], np.arange(g.shape[0])))  # [n, h]
-    return np.einsum("yx,nx,ny->n", g, ex, ey)
+    """sum over pixels of g(x) exp(-i k . x) per channel and column of k [2, n]: complex [C, n]."""
+    ex = np.exp(-1j * np.outer(k[0], np.arange(g.shape[2])))  # [n, w]
+    ey = np.exp(-1j * np.outer(k[1], np.arange(g.shape[1])))  # [n, h]
+    return np.einsum("cyx,nx,ny->cn", g, ex, ey)
 
 
 def fit_crop(parts_hw: list[tuple[int, int]], crop: int | None) -> int:

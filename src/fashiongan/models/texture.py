@@ -27,6 +27,10 @@ in a crop of the photo at a random place. With "free" (the first fine-wave model
 phase was drawn on its own and its wave number learnt: G saw shapes the swatch never shows, and
 the houndstooth's 24-px period drifted to 25.5 px, so G drew grey diagonals at 16x SIFID's floor
 (docs/results/2026-12-06-fabrics.md).
+With `fine_quadrature` (new models) each wave enters as sin and cos of its argument, so the next
+convolution can set its phase per channel: the waves are the swatch's strongest in any colour
+channel (data/fabric.py), and a plaid's sett stands at different phases in red, green and
+blue.
 
 Each output pixel depends on the noise within HALO cells of its own cell only; the `halo`
 cells of every border of z are there to be cut away: G returns the 8 (h - 2 halo) x
@@ -59,7 +63,7 @@ class TextureGenerator(nn.Module):
     def __init__(self, latent_dim: int = 16, g_width: int = 32, num_classes: int = 0,
                  channels: int = 3, resolution: int = 128, global_dim: int = 16,
                  periodic_dim: int = 4, halo: int = HALO, upsample: str = "transpose",
-                 fine_dim: int = 0, fine_phase: str = "free"):
+                 fine_dim: int = 0, fine_phase: str = "free", fine_quadrature: bool = False):
         super().__init__()
         if num_classes:
             raise ValueError("the texture generator is unconditional")
@@ -73,6 +77,7 @@ class TextureGenerator(nn.Module):
             raise ValueError(f"fine_phase must be free or shift (with fine_dim >= 2), not "
                              f"{fine_phase!r}")
         self.fine_dim, self.fine_phase = fine_dim, fine_phase
+        self.fine_quadrature = fine_quadrature
         self.in_channels = latent_dim + global_dim + periodic_dim + fine_dim + 2
         self.wave = nn.Sequential(nn.Conv2d(global_dim, 32, 1), nn.ReLU(True),
                                   nn.Conv2d(32, 2 * periodic_dim, 1))
@@ -88,7 +93,8 @@ class TextureGenerator(nn.Module):
                 nn.BatchNorm2d(w), nn.ReLU(True),
                 nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh())
         elif upsample == "resize":
-            self.body = ResizeBody(latent_dim + global_dim + periodic_dim, w, channels, fine_dim)
+            self.body = ResizeBody(latent_dim + global_dim + periodic_dim, w, channels,
+                                   fine_dim * (2 if fine_quadrature else 1))
             # the fine waves' wave numbers (rad/px), one column per wave: a spread of
             # directions at a 8-px period until a fabric sets its own (set_fine_waves)
             angle = torch.arange(fine_dim) * math.pi / max(fine_dim, 1)
@@ -104,7 +110,7 @@ class TextureGenerator(nn.Module):
     def snapshot_kwargs() -> dict:
         """The constructor's arguments beyond the shared five, stored in every snapshot."""
         return {"global_dim": 16, "periodic_dim": 4, "halo": HALO, "upsample": "resize",
-                "fine_dim": FINE_DIM, "fine_phase": "shift"}
+                "fine_dim": FINE_DIM, "fine_phase": "shift", "fine_quadrature": True}
 
     @property
     def phase_dim(self) -> int:
@@ -138,9 +144,10 @@ class TextureGenerator(nn.Module):
         return x, self.fine_waves(phase[:, p:, :1, :1], pos, period)
 
     def fine_waves(self, phase: torch.Tensor, pos: torch.Tensor, period=None) -> torch.Tensor:
-        """sin(k . x + phase) at every pixel, [N, fine_dim, 8h, 8w]: x is the pixel's place on
-        the canvas, 8 x its cell's position (wrapped in a tile) plus its place in the cell, so
-        a wave continues across pieces and, with k rounded to whole periods, across a tile."""
+        """sin(k . x + phase) at every pixel, [N, fine_dim, 8h, 8w] (then the cosines, with
+        quadrature): x is the pixel's place on the canvas, 8 x its cell's position (wrapped in a
+        tile) plus its place in the cell, so a wave continues across pieces and, with k rounded
+        to whole periods, across a tile."""
         inside = torch.arange(CELL, device=pos.device, dtype=pos.dtype)
         px = (pos[:, 0, 0, :, None] * CELL + inside).flatten(1)  # [N, 8w]
         py = (pos[:, 1, :, 0, None] * CELL + inside).flatten(1)  # [N, 8h]
@@ -151,6 +158,8 @@ class TextureGenerator(nn.Module):
             phase = self.shifted_phase(phase, kx, ky)
         arg = (kx[None, :, None, None] * px[:, None, None, :]
                + ky[None, :, None, None] * py[:, None, :, None] + phase)
+        if self.fine_quadrature:
+            return torch.cat([torch.sin(arg), torch.cos(arg)], 1)
         return torch.sin(arg)
 
     def shifted_phase(self, phase: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor):

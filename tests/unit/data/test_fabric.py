@@ -52,6 +52,23 @@ def test_a_wave_between_two_bins_is_refined_to_its_wave_number():
     assert (fine.double() - truth).abs().max() < bin_x / 64, fine - truth.float()
 
 
+def test_a_wave_only_in_colour_is_found_with_its_phase():
+    """A plaid's sett is colour blocks more than light and dark: red and green stripes of one
+    grey level are invisible to the grey image, and must still be found, with the phase of its
+    strongest channel."""
+    y, x = np.mgrid[0:96, 0:128].astype(np.float64)
+    k = 2 * math.pi * 4 / 128  # 32-px stripes
+    s = 60 * np.sin(k * x + 0.3)
+    weak = 10 * np.sin(2 * math.pi * 16 / 96 * y)  # a fainter 6-px ribbing in the light
+    part = np.stack([128 + s + weak, 128 - 0.7 * s + weak,
+                     128 - 0.3 * s + weak]).round().astype(np.uint8)
+    assert np.ptp(part.astype(np.float64).mean(0) - 128 - weak) < 1.0  # grey: no stripes
+    waves = strongest_waves(part, 2)
+    assert torch.allclose(waves[:, 0].abs(), torch.tensor([k, 0.0]), atol=1e-6)
+    assert _same_angles(wave_phases(part, waves[:, :1]), [0.3])  # red's, the strongest
+    assert torch.equal(refine_waves(part, waves[:, :1]), waves[:, :1])
+
+
 def _same_angles(a: torch.Tensor, b: list[float]) -> bool:
     return bool((torch.remainder(a - torch.tensor(b) + math.pi, 2 * math.pi) - math.pi)
                 .abs().max() < 0.01)

@@ -47,3 +47,20 @@ def test_older_snapshots_keep_their_free_phases_and_new_ones_shift():
     assert new(new.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
     with pytest.raises(ValueError, match="fine_phase"):
         TextureGenerator(resolution=32, upsample="resize", fine_dim=1, fine_phase="shift")
+
+
+def test_quadrature_waves_let_each_channel_take_its_own_phase():
+    """With quadrature each wave enters as sin and cos of one argument, so the next convolution
+    can put it at any phase per channel (a plaid's sett sits at different phases in red, green
+    and blue); older snapshots have sin alone."""
+    torch.manual_seed(0)
+    g = TextureGenerator(resolution=32, upsample="resize", fine_dim=4, fine_phase="shift",
+                         fine_quadrature=True)
+    old = TextureGenerator(resolution=32, upsample="resize", fine_dim=4, fine_phase="shift")
+    waves = _waves(g, (5, 3))
+    assert waves.shape[0] == 8 and _waves(old, (5, 3)).shape[0] == 4
+    assert torch.allclose(waves[:4] ** 2 + waves[4:] ** 2, torch.ones_like(waves[:4]),
+                          atol=1e-5)
+    assert g.body.fine[0].in_channels == old.body.fine[0].in_channels + 4
+    assert TextureGenerator.snapshot_kwargs()["fine_quadrature"] is True
+    assert g(g.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
