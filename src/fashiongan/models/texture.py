@@ -39,7 +39,7 @@ computed whole (texture/weave.py), and a noise grid that wraps around gives a ti
 continue into each other. `period` (cells) rounds both kinds of wave number to whole periods
 across a tile.
 
-D is fully convolutional too: one logit per overlapping 46-px patch, [N, h', w'].
+D is fully convolutional too: one logit per overlapping 38-px patch, [N, h', w'].
 """
 
 from __future__ import annotations
