@@ -23,7 +23,11 @@ With `fine_phase="shift"` (new models) the wave numbers are fixed at the swatch'
 1/64 of an FFT bin, and the waves' phases are one random translation s of the image, k . s, plus
 a learnt phase per wave (started at the swatch's own): harmonics of one pattern (a houndstooth's
 check, a plaid's sett) keep the relation between their phases that draws the pattern's shape, as
-in a crop of the photo at a random place. With "free" (the first fine-wave models) each wave's
+in a crop of the photo at a random place. The translation is drawn from `fine_shift` pixels
+(256 for new models): the measured harmonics are multiples of their fundamental only to ~1/64
+of a bin, 2.5e-4 rad/px on the plaid, and over 4,096 px (the first shifted-phase models) that
+spread their relative phases over ~1 rad, so G drew the plaid's yellow lines from its 30-px
+harmonic alone, twice per sett. With "free" (the first fine-wave models) each wave's
 phase was drawn on its own and its wave number learnt: G saw shapes the swatch never shows, and
 the houndstooth's 24-px period drifted to 25.5 px, so G drew grey diagonals at 16x SIFID's floor
 (docs/results/2026-12-06-fabrics.md).
@@ -53,7 +57,8 @@ from torch.nn.utils import spectral_norm as sn
 CELL = 8  # pixels per noise cell
 HALO = 2  # cells of context cut from each border: G's reach (1.9 cells transposed, 2 resized)
 FINE_DIM = 8  # full-resolution waves of a new G (the fabric's strongest frequencies)
-SHIFT = 4096  # pixels: a random translation this long makes every fine wave's phase uniform
+SHIFT = 4096  # pixels: the translation range of the first shifted-phase models
+FINE_SHIFT = 256  # pixels: the translation range of new models
 
 
 class TextureGenerator(nn.Module):
@@ -63,7 +68,8 @@ class TextureGenerator(nn.Module):
     def __init__(self, latent_dim: int = 16, g_width: int = 32, num_classes: int = 0,
                  channels: int = 3, resolution: int = 128, global_dim: int = 16,
                  periodic_dim: int = 4, halo: int = HALO, upsample: str = "transpose",
-                 fine_dim: int = 0, fine_phase: str = "free", fine_quadrature: bool = False):
+                 fine_dim: int = 0, fine_phase: str = "free", fine_quadrature: bool = False,
+                 fine_shift: int = SHIFT):
         super().__init__()
         if num_classes:
             raise ValueError("the texture generator is unconditional")
@@ -77,7 +83,7 @@ class TextureGenerator(nn.Module):
             raise ValueError(f"fine_phase must be free or shift (with fine_dim >= 2), not "
                              f"{fine_phase!r}")
         self.fine_dim, self.fine_phase = fine_dim, fine_phase
-        self.fine_quadrature = fine_quadrature
+        self.fine_quadrature, self.fine_shift = fine_quadrature, fine_shift
         self.in_channels = latent_dim + global_dim + periodic_dim + fine_dim + 2
         self.wave = nn.Sequential(nn.Conv2d(global_dim, 32, 1), nn.ReLU(True),
                                   nn.Conv2d(32, 2 * periodic_dim, 1))
@@ -110,7 +116,8 @@ class TextureGenerator(nn.Module):
     def snapshot_kwargs() -> dict:
         """The constructor's arguments beyond the shared five, stored in every snapshot."""
         return {"global_dim": 16, "periodic_dim": 4, "halo": HALO, "upsample": "resize",
-                "fine_dim": FINE_DIM, "fine_phase": "shift", "fine_quadrature": True}
+                "fine_dim": FINE_DIM, "fine_phase": "shift", "fine_quadrature": True,
+                "fine_shift": FINE_SHIFT}
 
     @property
     def phase_dim(self) -> int:
@@ -164,10 +171,10 @@ class TextureGenerator(nn.Module):
 
     def shifted_phase(self, phase: torch.Tensor, kx: torch.Tensor, ky: torch.Tensor):
         """The waves' phases [N, fine_dim, 1, 1] for a translation s of each image by
-        (phase_0, phase_1) / 2 pi x SHIFT pixels (its first two phase draws, U(0, 2 pi)): k . s
-        mod 2 pi plus the learnt phases. k . s carries no gradient: across thousands of pixels
-        it would swamp the wave numbers' own."""
-        s = phase[:, :2] * (SHIFT / (2 * math.pi))
+        (phase_0, phase_1) / 2 pi x fine_shift pixels (its first two phase draws, U(0, 2 pi)):
+        k . s mod 2 pi plus the learnt phases. k . s carries no gradient: across hundreds of
+        pixels it would swamp the wave numbers' own."""
+        s = phase[:, :2] * (self.fine_shift / (2 * math.pi))
         kx, ky = kx.detach()[None, :, None, None], ky.detach()[None, :, None, None]
         ks = kx * s[:, :1] + ky * s[:, 1:]
         return torch.remainder(ks, 2 * math.pi) + self.fine_phi[None, :, None, None]

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from fashiongan.models.texture import SHIFT, TextureGenerator
+from fashiongan.models.texture import FINE_SHIFT, SHIFT, TextureGenerator
 
 
 def _waves(g: TextureGenerator, shift: tuple[int, int]) -> torch.Tensor:
@@ -17,7 +17,7 @@ def _waves(g: TextureGenerator, shift: tuple[int, int]) -> torch.Tensor:
     z = g.training_latents(1, torch.Generator().manual_seed(0))
     _, _, phase, pos = g.split(z)
     phase = torch.zeros_like(phase[:, g.periodic_dim:, :1, :1])
-    phase[:, 0], phase[:, 1] = (2 * math.pi * s / SHIFT for s in shift)
+    phase[:, 0], phase[:, 1] = (2 * math.pi * s / g.fine_shift for s in shift)
     return g.fine_waves(phase, pos)[0]
 
 
@@ -64,3 +64,29 @@ def test_quadrature_waves_let_each_channel_take_its_own_phase():
     assert g.body.fine[0].in_channels == old.body.fine[0].in_channels + 4
     assert TextureGenerator.snapshot_kwargs()["fine_quadrature"] is True
     assert g(g.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize("shift_px", [FINE_SHIFT, SHIFT])
+def test_a_short_translation_keeps_near_harmonics_in_step(shift_px):
+    """A swatch's measured harmonics are multiples of its fundamental only to about 1/64 of an
+    FFT bin (here 2.5e-4 rad/px off): a translation drawn from 4,096 px (the first
+    shifted-phase models) turns that into a relative phase spread of ~1 rad, so G cannot rely
+    on the harmonics to draw a plaid's thin lines; new models translate within 256 px."""
+    g = TextureGenerator(resolution=32, upsample="resize", fine_dim=2, fine_phase="shift",
+                         fine_shift=shift_px)
+    k1 = 0.10482
+    kx, ky = torch.tensor([k1, 2 * k1 - 2.5e-4]), torch.zeros(2)
+    phase = 2 * math.pi * torch.rand(512, 2, 1, 1, generator=torch.Generator().manual_seed(0))
+    phi = g.shifted_phase(phase, kx, ky)[:, :, 0, 0].double()  # fine_phi is zero
+    lag = torch.remainder(phi[:, 1] - 2 * phi[:, 0] + math.pi, 2 * math.pi) - math.pi
+    spread = (lag.max() - lag.min()).item()
+    assert spread == pytest.approx(2.5e-4 * shift_px, rel=0.05)
+    assert (spread < 0.07) == (shift_px == FINE_SHIFT)
+    # and each wave's own phase still covers the circle: the crop is anywhere in the lattice
+    assert torch.remainder(phi[:, 0], 2 * math.pi).std() > 1.5
+
+
+def test_older_snapshots_keep_their_translation_range():
+    assert TextureGenerator(resolution=32, upsample="resize", fine_dim=2,
+                            fine_phase="shift").fine_shift == SHIFT
+    assert TextureGenerator.snapshot_kwargs()["fine_shift"] == FINE_SHIFT == 256
