@@ -160,7 +160,7 @@ class TextureGenerator(nn.Module):
         py = (pos[:, 1, :, 0, None] * CELL + inside).flatten(1)  # [N, 8h]
         kx, ky = self.fine_k[0], self.fine_k[1]
         if period is not None:
-            kx, ky = whole_periods(kx, period[0] * CELL), whole_periods(ky, period[1] * CELL)
+            kx, ky = lattice_periods(self.fine_k, (period[0] * CELL, period[1] * CELL))
         if self.fine_phase == "shift":
             phase = self.shifted_phase(phase, kx, ky)
         arg = (kx[None, :, None, None] * px[:, None, None, :]
@@ -219,6 +219,36 @@ class TextureGenerator(nn.Module):
 def whole_periods(k: torch.Tensor, length: int) -> torch.Tensor:
     """Wave numbers rounded to whole periods across `length` (cells or pixels, as k's units)."""
     return torch.round(k * (length / (2 * math.pi))) * (2 * math.pi / length)
+
+
+def lattice_periods(k: torch.Tensor, size: tuple[int, int], tol: float = 0.1,
+                    max_stretch: float = 0.1) -> torch.Tensor:
+    """Wave numbers [2, n] (rad/px) rounded to whole periods across a tile of size (width,
+    height) px, a lattice's harmonics kept in step: the waves that are whole combinations
+    m b1 + n b2 (to `tol`) of the first wave and the first one not parallel to it are made
+    the same combinations of those two rounded; the others are rounded each on its own. Each
+    on its own, a plaid's 60-px fundamental becomes 64 px across 256 and its 30-px harmonic
+    28.4 px (9 periods, not 8), and the tile draws another pattern (SIFID of 256-px tiles 2-3x
+    that of the untiled weave, docs/results/2026-12-06-fabrics.md). Where rounding moves b1 or
+    b2 by more than `max_stretch` (a 60-px sett in a 96-px tile becomes 48 px) every wave is
+    rounded on its own: the measured tiles were better so."""
+    kd = k.detach().double()
+
+    def whole(v: torch.Tensor) -> torch.Tensor:
+        return torch.stack([whole_periods(v[0], size[0]), whole_periods(v[1], size[1])])
+
+    out = whole(kd)
+    b1 = kd[:, 0]
+    cross = (b1[0] * kd[1] - b1[1] * kd[0]).abs()
+    second = (cross > 0.2 * b1.norm() * kd.norm(dim=0)).nonzero()
+    if len(second):
+        basis = torch.stack([b1, kd[:, second[0, 0]]], 1)  # [2, 2]: columns b1, b2
+        rounded = whole(basis)
+        if ((rounded - basis).norm(dim=0) <= max_stretch * basis.norm(dim=0)).all():
+            c = torch.linalg.solve(basis, kd)  # each wave's coordinates in the basis
+            on = ((c - c.round()).abs() < tol).all(0)
+            out[:, on] = (rounded @ c.round())[:, on]
+    return out.to(k)
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:

@@ -9,7 +9,13 @@ import math
 import pytest
 import torch
 
-from fashiongan.models.texture import FINE_SHIFT, SHIFT, TextureGenerator
+from fashiongan.models.texture import (
+    FINE_SHIFT,
+    SHIFT,
+    TextureGenerator,
+    lattice_periods,
+    whole_periods,
+)
 
 
 def _waves(g: TextureGenerator, shift: tuple[int, int]) -> torch.Tensor:
@@ -90,3 +96,20 @@ def test_older_snapshots_keep_their_translation_range():
     assert TextureGenerator(resolution=32, upsample="resize", fine_dim=2,
                             fine_phase="shift").fine_shift == SHIFT
     assert TextureGenerator.snapshot_kwargs()["fine_shift"] == FINE_SHIFT == 256
+
+
+def test_a_tile_keeps_a_lattice_s_harmonics_in_step():
+    """Across a 256-px tile a plaid's 60-px sett becomes 4 periods; rounded each on its own its
+    30-px harmonic would become 9 (not 8) and the tile would draw another pattern. Waves on the
+    lattice of the first two stay its combinations; a wave off it is rounded on its own."""
+    b1, b2 = torch.tensor([0.10482, 0.0]), torch.tensor([0.0, 0.10465])
+    k = torch.stack([b1, b2, 2 * b1 - 2.5e-4, 3 * b1 - 3.5e-4, 5 * b1 + 6 * b2 + 3e-4,
+                     torch.tensor([0.7123, 0.3311])], 1)
+    periods = lattice_periods(k, (256, 192)) * torch.tensor([[256.0], [192.0]]) / (2 * math.pi)
+    assert torch.allclose(periods, periods.round(), atol=1e-4)  # whole periods across the tile
+    assert periods.round().tolist() == [[4, 0, 8, 12, 20, 29], [0, 3, 0, 0, 18, 10]]
+    own = whole_periods(k[0], 256) * 256 / (2 * math.pi)
+    assert own.round().tolist()[2:4] == [9, 13]  # what rounding each wave alone did
+    # a 96-px tile would stretch the 60-px sett to 48 px: each wave is rounded on its own there
+    assert torch.allclose(lattice_periods(k, (96, 96)),
+                          torch.stack([whole_periods(k[0], 96), whole_periods(k[1], 96)]))
