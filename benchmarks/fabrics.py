@@ -7,6 +7,7 @@ and plain repetition of the swatch, on the same swatches, with the same scores a
     python benchmarks/fabrics.py memory RUN SIZE ...   # peak RSS of `texture sample --size`
     python benchmarks/fabrics.py sensitivity SWATCH    # what SIFID punishes: blur, noise, collage
     python benchmarks/fabrics.py seams RUN [N]         # tile seam over N seeds beside its null
+    python benchmarks/fabrics.py tiles RUN SIZE ...    # SIFID of tiles of each size, repeated
 
 Each run is trained first with `fashiongan texture train SWATCH --out RUN --time-budget 600`.
 Every method is scored against the run's own split: the quilt and the repetition are made from
@@ -184,6 +185,25 @@ def seams(run: str, n: int = 64) -> dict:
             "null": stats(null)}
 
 
+def tiles(run: str, sizes: list[int], seeds: int = SEEDS) -> dict:
+    """SIFID of `--tile` weaves repeated to the held-out strip's size, against the training
+    part (8 seeds per tile size; mean and sd): whether a tile still draws the fabric, which
+    rounding its waves to whole periods across the tile can spoil."""
+    net, fabric = early_net(), load_fabric(Path(run))
+    train, held = to_hwc(fabric.train_part(0)), to_hwc(fabric.held_out_part(0))
+    h, w = held.shape[:2]
+    loom = Loom(load_generator(run))
+    out = {}
+    for size in sizes:
+        v = []
+        for s in range(seeds):
+            t = loom.weave(s, size, size, tile=True)
+            t = t if t.ndim == 3 else t[..., None]
+            v.append(sifid(net, np.tile(t, (-(-h // size), -(-w // size), 1))[:h, :w], train))
+        out[size] = {"mean": float(np.mean(v)), "sd": float(np.std(v))}
+    return out
+
+
 def memory(run: str, sizes: list[int]) -> dict:
     out = {}
     for size in sizes:
@@ -246,6 +266,8 @@ def main() -> None:
         print(table(rows))
     elif what == "seams":
         print(json.dumps(seams(sys.argv[2], *map(int, sys.argv[3:4])), indent=1))
+    elif what == "tiles":
+        print(json.dumps(tiles(sys.argv[2], [int(s) for s in sys.argv[3:]]), indent=1))
     elif what == "speed":
         print(speed_table(speed(sys.argv[2])))
     elif what == "sensitivity":
