@@ -41,7 +41,7 @@ cells of every border of z are there to be cut away: G returns the 8 (h - 2 halo
 8 (w - 2 halo) pixels that z fully determines, so one image computed in pieces equals the image
 computed whole (texture/weave.py), and a noise grid that wraps around gives a tile whose edges
 continue into each other. `period` (cells) rounds both kinds of wave number to whole periods
-across a tile.
+across a tile, the fine waves of a lattice together (`lattice_periods`).
 
 D is fully convolutional too: one logit per overlapping 38-px patch, [N, h', w'].
 """
