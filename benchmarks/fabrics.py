@@ -46,10 +46,15 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
+def _tiled(a: np.ndarray, ry: int, rx: int) -> np.ndarray:
+    """An H x W (grey) or H x W x 3 image repeated ry times down and rx across."""
+    return np.tile(a, (ry, rx) + ((1,) if a.ndim == 3 else ()))
+
+
 def repetition(train: np.ndarray, w: int, h: int) -> np.ndarray:
     """The training part repeated, a window of w x h that spans its repeat's corner."""
     reps = (-(-2 * h // train.shape[0]) + 1, -(-2 * w // train.shape[1]) + 1)
-    big = np.tile(train, reps + ((1,) if train.ndim == 3 else ()))
+    big = _tiled(train, *reps)
     y, x = max(0, train.shape[0] - h // 2), max(0, train.shape[1] - w // 2)
     return big[y:y + h, x:x + w]
 
@@ -96,7 +101,7 @@ def _picture(path: Path, swatch, loom, quilt, rep) -> None:
     """swatch | generated 256 px | its 96-px tile repeated 3x3 | quilt | repetition."""
     side = 256
     tile = loom.weave(0, 96, 96, tile=True)
-    tile3 = np.tile(tile, (3, 3) + ((1,) if tile.ndim == 3 else ()))[:side, :side]
+    tile3 = _tiled(tile, 3, 3)[:side, :side]
     panels = [_rgb(swatch).resize((side, side)), _rgb(loom.weave(0, side, side)), _rgb(tile3),
               _rgb(quilt).resize((side, round(side * quilt.shape[0] / quilt.shape[1]))),
               _rgb(rep).resize((side, round(side * rep.shape[0] / rep.shape[1])))]
@@ -197,9 +202,8 @@ def tiles(run: str, sizes: list[int], seeds: int = SEEDS) -> dict:
     for size in sizes:
         v = []
         for s in range(seeds):
-            t = loom.weave(s, size, size, tile=True)
-            t = t if t.ndim == 3 else t[..., None]
-            v.append(sifid(net, np.tile(t, (-(-h // size), -(-w // size), 1))[:h, :w], train))
+            t = _tiled(loom.weave(s, size, size, tile=True), -(-h // size), -(-w // size))
+            v.append(sifid(net, t[:h, :w], train))
         out[size] = {"mean": float(np.mean(v)), "sd": float(np.std(v))}
     return out
 
