@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,6 +31,7 @@ from fashiongan.metrics.sifid import early_net, sifid
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.texture.fabricdir import load_fabric, to_hwc
 from fashiongan.texture.weave import Loom
+from fashiongan.training.objective import d_loss
 from fashiongan.training.states import list_states, load_state
 
 BANDS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.71)  # band edges, cycles per pixel
@@ -39,14 +39,14 @@ PAIRS = list(zip(BANDS[:-1], BANDS[1:], strict=True))
 SEEDS = 8
 
 
-def _state_and_models(run: Path, which: int = -1):
-    states = list_states(run / "checkpoints")
-    if not states:
-        raise SystemExit(f"{run}: no training state in checkpoints/")
-    state = load_state(states[which])
-    cfg = configs.from_dict(json.loads(state["config"]), str(states[which]))
-    fabric = load_fabric(run)
-    return state, cfg, fabric
+def _state_and_models(run: Path, back: int = 0):
+    """The run's newest training state (and the `back` before it), its config and fabric."""
+    paths = list_states(run / "checkpoints")
+    if len(paths) <= back:
+        raise SystemExit(f"{run}: {back + 1} training state(s) needed in checkpoints/")
+    states = [load_state(p) for p in paths[len(paths) - 1 - back:][::-1]]
+    cfg = configs.from_dict(json.loads(states[0]["config"]), str(paths[-1]))
+    return states, cfg, load_fabric(run)
 
 
 def _generator(cfg, fabric, weights: dict) -> torch.nn.Module:
@@ -56,7 +56,7 @@ def _generator(cfg, fabric, weights: dict) -> torch.nn.Module:
 
 
 def probe(run: Path, steps: int) -> None:
-    state, cfg, fabric = _state_and_models(run)
+    (state,), cfg, fabric = _state_and_models(run)
     torch.manual_seed(0)
     g = _generator(cfg, fabric, state["G"]).train()  # as D met it: batch statistics
     d = build_discriminator(cfg, fabric.info)
@@ -66,13 +66,13 @@ def probe(run: Path, steps: int) -> None:
                         fabric.crop, cfg.schedule.batch_size, 0, torch.device("cpu"))
     noise = torch.Generator().manual_seed(1)
     print(f"{run.name}: a new D against G of step {state['step']}, held fixed")
-    print(f"{'step':>5} {'hinge loss':>10} {'D(real)':>8} {'D(fake)':>8}")
+    print(f"{'step':>5} {'D loss':>10} {'D(real)':>8} {'D(fake)':>8}")
     for step in range(steps + 1):
         real, _ = crops(step)
         with torch.no_grad():
             fake = g(g.training_latents(real.shape[0], noise))
         r, f = d(real), d(fake)
-        loss = F.relu(1 - r).mean() + F.relu(1 + f).mean()
+        loss = d_loss(cfg.objective.loss, r, f)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -91,7 +91,7 @@ def _band_power(img: np.ndarray) -> np.ndarray:
 
 
 def spectrum(run: Path) -> None:
-    state, cfg, fabric = _state_and_models(run)
+    (state,), cfg, fabric = _state_and_models(run)
     held = to_hwc(fabric.held_out_part(0))
     h, w = held.shape[:2]
     loom = Loom(_generator(cfg, fabric, state["G_ema"]))
@@ -102,8 +102,7 @@ def spectrum(run: Path) -> None:
 
 
 def average(run: Path) -> None:
-    state, cfg, fabric = _state_and_models(run)
-    before, _, _ = _state_and_models(run, -2)
+    (state, before), cfg, fabric = _state_and_models(run, back=1)
     train, held = to_hwc(fabric.train_part(0)), to_hwc(fabric.held_out_part(0))
     h, w = held.shape[:2]
     net = early_net()
