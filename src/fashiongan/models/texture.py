@@ -77,6 +77,8 @@ class TextureGenerator(nn.Module):
             raise ValueError(f"resolution must be a multiple of {CELL}")
         self.latent_dim, self.global_dim, self.periodic_dim = latent_dim, global_dim, periodic_dim
         self.num_classes, self.channels, self.resolution, self.halo = 0, channels, resolution, halo
+        if upsample == "resize" and halo * CELL < ResizeBody.REACH:
+            raise ValueError(f"halo must be >= {ResizeBody.REACH // CELL} cells (G's reach)")
         if fine_dim and upsample != "resize":
             raise ValueError("fine waves enter the resize body only")
         if fine_phase not in ("free", "shift") or (fine_phase == "shift" and fine_dim < 2):
@@ -191,8 +193,9 @@ class TextureGenerator(nn.Module):
             self.fine_phi[:n] = phi[:n].to(self.fine_phi)
 
     def crop(self, out: torch.Tensor) -> torch.Tensor:
-        """The pixels the noise fully determines: the halo's cut from every border."""
-        m = self.halo * CELL
+        """The pixels the noise fully determines: the halo's cut from every border (less what
+        the resize body cut already)."""
+        m = self.halo * CELL - (ResizeBody.REACH if self.upsample == "resize" else 0)
         return out[:, :, m:out.shape[2] - m, m:out.shape[3] - m]
 
     def forward(self, z: torch.Tensor, labels=None, period=None) -> torch.Tensor:
@@ -258,7 +261,17 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
 class ResizeBody(nn.Module):
     """Cells to pixels by nearest x2 resizes, each followed by a 3x3 convolution (no
     transposed convolutions: their uneven overlap draws a 2-px checkerboard, which SIFID's
-    early features see); the fine waves join at full resolution, before the last two."""
+    early features see); the fine waves join at full resolution, before the last two.
+
+    Each convolution's outermost ring depends on its zero padding, so it is cut after every
+    convolution: the body returns only pixels its input fully determines, REACH pixels in from
+    every border, the same values a padded pass over the whole grid would give there (and in
+    training BatchNorm's statistics are those pixels' alone). A 64-px
+    training crop's grid is 96 px wide, so the whole-grid pass spent over half of G's
+    arithmetic on pixels the halo then threw away (the full-resolution stage at 96 x 96 px
+    instead of 68 x 68)."""
+
+    REACH = 2 * CELL  # pixels cut from each border: one unit of every level, two at full res
 
     def __init__(self, cin: int, w: int, channels: int, fine_dim: int):
         super().__init__()
@@ -270,9 +283,21 @@ class ResizeBody(nn.Module):
         self.fine = nn.Sequential(*_conv(w + fine_dim, w), nn.Conv2d(w, channels, 3, padding=1),
                                   nn.Tanh())
 
+    @staticmethod
+    def _run(layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            h = layer(h)
+            if isinstance(layer, nn.Conv2d):  # its border ring saw the zero padding
+                h = h[:, :, 1:-1, 1:-1]
+        return h
+
     def forward(self, x: torch.Tensor, waves: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.coarse(x)
-        return self.fine(h if waves is None else torch.cat([h, waves], 1))
+        h = self._run(self.coarse, x)
+        if waves is not None:  # computed over the whole grid: the middle is h's
+            m = (waves.shape[-1] - h.shape[-1]) // 2
+            waves = waves[:, :, m:waves.shape[-2] - m, m:waves.shape[-1] - m]
+            h = torch.cat([h, waves], 1)
+        return self._run(self.fine, h)
 
 
 class TextureDiscriminator(nn.Module):

@@ -1,6 +1,6 @@
 """The texture generator's fine waves: with shifted phases (new models) an image's waves are the
 canvas' waves translated, so harmonics keep their relation; with free phases (older snapshots)
-they are not."""
+they are not. The body computes only the pixels the halo keeps."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fashiongan.models.texture import (
+    CELL,
     FINE_SHIFT,
     SHIFT,
     TextureGenerator,
@@ -53,6 +54,31 @@ def test_older_snapshots_keep_their_free_phases_and_new_ones_shift():
     assert new(new.training_latents(2, torch.Generator().manual_seed(1))).shape == (2, 3, 32, 32)
     with pytest.raises(ValueError, match="fine_phase"):
         TextureGenerator(resolution=32, upsample="resize", fine_dim=1, fine_phase="shift")
+
+
+def test_the_body_computes_only_what_the_halo_keeps():
+    """Cutting each convolution's padded ring as it goes gives, in eval mode, the pixels of a
+    padded pass over the whole grid cut by the halo at the end, on fewer pixels."""
+    torch.manual_seed(0)
+    g = TextureGenerator(resolution=32, g_width=8, **TextureGenerator.snapshot_kwargs()).eval()
+    for m in g.modules():  # a trained G's statistics, not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+    z = g.training_latents(2, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        x, waves = g.features(z)
+        whole = g.body.fine(torch.cat([g.body.coarse(x), waves], 1))
+        m = g.halo * CELL
+        assert whole.shape[-1] == 32 + 2 * m
+        seen = []
+        g.body.fine[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+        cut = g(z)
+    assert cut.shape == (2, 3, 32, 32)
+    assert seen[0][-2:] == (36, 36)  # two rings of the last two convolutions, not the halo
+    assert torch.allclose(cut, whole[:, :, m:-m, m:-m], atol=1e-6)
+    with pytest.raises(ValueError, match="halo"):
+        TextureGenerator(resolution=32, upsample="resize", halo=1)
 
 
 def test_quadrature_waves_let_each_channel_take_its_own_phase():
