@@ -269,7 +269,11 @@ class ResizeBody(nn.Module):
     training BatchNorm's statistics are those pixels' alone). A 64-px
     training crop's grid is 96 px wide, so the whole-grid pass spent over half of G's
     arithmetic on pixels the halo then threw away (the full-resolution stage at 96 x 96 px
-    instead of 68 x 68)."""
+    instead of 68 x 68). In eval mode the whole grid is computed and cut once at the end: a
+    weave's 512-px pieces lose only 9 % of their arithmetic to the halo, and cut as it went
+    the frozen trace wove 1.4x slower (1.30 against 0.92 s for 2048 x 2048 px, bf16, two
+    threads), likely because a cut between a convolution and its BatchNorm keeps them from
+    being folded into one."""
 
     REACH = 2 * CELL  # pixels cut from each border: one unit of every level, two at full res
 
@@ -283,11 +287,10 @@ class ResizeBody(nn.Module):
         self.fine = nn.Sequential(*_conv(w + fine_dim, w), nn.Conv2d(w, channels, 3, padding=1),
                                   nn.Tanh())
 
-    @staticmethod
-    def _run(layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
+    def _run(self, layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
         for layer in layers:
             h = layer(h)
-            if isinstance(layer, nn.Conv2d):  # its border ring saw the zero padding
+            if self.training and isinstance(layer, nn.Conv2d):  # its ring saw the padding
                 h = h[:, :, 1:-1, 1:-1]
         return h
 
@@ -297,7 +300,11 @@ class ResizeBody(nn.Module):
             m = (waves.shape[-1] - h.shape[-1]) // 2
             waves = waves[:, :, m:waves.shape[-2] - m, m:waves.shape[-1] - m]
             h = torch.cat([h, waves], 1)
-        return self._run(self.fine, h)
+        h = self._run(self.fine, h)
+        if self.training:
+            return h
+        m = self.REACH  # cut once at the end: the same pixels
+        return h[:, :, m:h.shape[2] - m, m:h.shape[3] - m]
 
 
 class TextureDiscriminator(nn.Module):

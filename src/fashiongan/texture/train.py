@@ -23,7 +23,7 @@ from fashiongan.training import rundir as runs
 from fashiongan.training.loop import training_loop
 
 PRESET = "texture"
-# What `texture train` runs for without --time-budget: the preset's 3,200 iterations take about
+# What `texture train` runs for without --time-budget: the preset's 4,400 iterations take about
 # 600 CPU seconds on one core of the 2-core AVX512-BF16 CPU (docs/results/2026-12-06-fabrics.md);
 # the budget caps it at 10 minutes where the core is shared or bf16 is not native.
 DEFAULT_BUDGET_S = 600.0

@@ -57,26 +57,29 @@ def test_older_snapshots_keep_their_free_phases_and_new_ones_shift():
 
 
 def test_the_body_computes_only_what_the_halo_keeps():
-    """Cutting each convolution's padded ring as it goes gives, in eval mode, the pixels of a
-    padded pass over the whole grid cut by the halo at the end, on fewer pixels."""
+    """In training the body cuts each convolution's padded ring as it goes: with the same
+    BatchNorm statistics, the pixels of a padded pass over the whole grid cut by the halo at
+    the end (what eval mode computes, for the weave's frozen trace), on fewer pixels."""
     torch.manual_seed(0)
-    g = TextureGenerator(resolution=32, g_width=8, **TextureGenerator.snapshot_kwargs()).eval()
+    g = TextureGenerator(resolution=32, g_width=8, **TextureGenerator.snapshot_kwargs())
     for m in g.modules():  # a trained G's statistics, not the identity
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.normal_(0, 0.1)
             m.running_var.uniform_(0.5, 2.0)
     z = g.training_latents(2, torch.Generator().manual_seed(1))
+    seen = []
+    g.body.fine[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[-1]))
     with torch.no_grad():
-        x, waves = g.features(z)
-        whole = g.body.fine(torch.cat([g.body.coarse(x), waves], 1))
-        m = g.halo * CELL
-        assert whole.shape[-1] == 32 + 2 * m
-        seen = []
-        g.body.fine[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape))
+        whole = g.eval()(z)
+        g.train()
+        for m in g.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()  # the running statistics, so both passes compute one function
         cut = g(z)
-    assert cut.shape == (2, 3, 32, 32)
-    assert seen[0][-2:] == (36, 36)  # two rings of the last two convolutions, not the halo
-    assert torch.allclose(cut, whole[:, :, m:-m, m:-m], atol=1e-6)
+    assert whole.shape == cut.shape == (2, 3, 32, 32)
+    assert seen == [32 + 2 * g.halo * CELL, 36]  # the cut pass: two rings of the last convs
+    assert torch.allclose(cut, whole, atol=1e-6)
+    assert not torch.allclose(cut[:, :, 1:], cut[:, :, :-1], atol=1e-3)  # not a flat image
     with pytest.raises(ValueError, match="halo"):
         TextureGenerator(resolution=32, upsample="resize", halo=1)
 
