@@ -2,10 +2,11 @@
 
     python benchmarks/texture_step.py [--batch 8] [--reps 6]
 
-G's resize body cuts each convolution's padded ring as it goes (models/texture.py), so it
-computes only the pixels the halo keeps; the reference is the same G run as one padded pass over
-the whole noise grid, cut by the halo at the end (the same values: tests/unit/models/
-test_texture.py). Per crop size: multiply-adds of G's forward pass counted by torch, and the
+In training G's resize body cuts each convolution's padded ring as it goes (models/texture.py),
+so it computes only the pixels the halo keeps; the reference is the same G in eval mode, which
+runs one padded pass over the whole noise grid and cuts the halo at the end (the same values:
+tests/unit/models/test_texture.py; BatchNorm from its running statistics, a little cheaper
+than from the batch's). Per crop size: multiply-adds of G's forward pass counted by torch, and the
 CPU time of forward + backward under the training precision (bf16 autocast where the CPU has
 it natively), one thread, the two alternated rep by rep in one process so the machine's load
 moves both alike. Prints a table with the load average it ran at.
@@ -25,14 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fashiongan.accel.bf16 import fast_bf16
-from fashiongan.models.texture import CELL, TextureGenerator
-
-
-def whole_grid(g: TextureGenerator, z: torch.Tensor) -> torch.Tensor:
-    x, waves = g.features(z)
-    out = g.body.fine(torch.cat([g.body.coarse(x), waves], 1))
-    m = g.halo * CELL
-    return out[:, :, m:-m, m:-m]
+from fashiongan.models.texture import TextureGenerator
 
 
 def main() -> None:
@@ -50,7 +44,7 @@ def main() -> None:
         torch.manual_seed(0)
         g = TextureGenerator(resolution=crop, **TextureGenerator.snapshot_kwargs())
         z = g.training_latents(args.batch, torch.Generator().manual_seed(1))
-        runs = {"whole": lambda g=g, z=z: whole_grid(g, z), "trimmed": lambda g=g, z=z: g(z)}
+        runs = {"whole": lambda g=g, z=z: g.eval()(z), "trimmed": lambda g=g, z=z: g.train()(z)}
         macs, secs = {}, dict.fromkeys(runs, 0.0)
         for name, fn in runs.items():
             with torch.no_grad(), FlopCounterMode(display=False) as count:
