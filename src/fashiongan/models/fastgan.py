@@ -3,9 +3,11 @@
 G: z -> Linear -> g_width x 4x4 -> up-stages (nearest x2 -> conv 3x3 -> BN -> ReLU) halving the
 channels but never below `min_width` (the late stages stay wide: the ConvTranspose DCGAN's
 64-px stages were 8-16 channels) up to R/2 -> nearest x2 -> conv 3x3 -> C channels, tanh.
-Resize-then-convolve (Odena et al. 2016) instead of stride-2 transposed convolutions: nearest
-upsampling has no energy at the 2-px period, and a convolution after it adds none, so the
-checkerboards of uneven kernel overlap cannot appear (metrics/spectrum.py measures it). The
+Resize-then-convolve (Odena et al. 2016) instead of free stride-2 transposed convolutions:
+nearest upsampling has no energy at the 2-px period, and a convolution after it adds none, so
+the checkerboards of uneven kernel overlap cannot appear (metrics/spectrum.py measures it).
+Each resize and 3x3 convolution runs as the one transposed convolution it equals
+(models/upconv.py: the same function at 4/9 of the multiply-adds). The
 full-resolution stage is the RGB convolution alone: a 3x3 conv at R x R costs 4x one at R/2,
 which is where the width is paid for.
 Skip-layer excitation (FastGAN's SLE): the 4x4 features gate the channels of the R/4 stage
@@ -26,6 +28,7 @@ from torch import nn
 from fashiongan.errors import UserError
 from fashiongan.models.dcgan import DCGANDiscriminator
 from fashiongan.models.resnet import EMBED_DIM, SharedCondBN
+from fashiongan.models.upconv import up_conv
 
 
 def up_stages(resolution: int) -> int:
@@ -64,7 +67,7 @@ class UpStage(nn.Module):
         self.bn = SharedCondBN(c_out, embed_dim)
 
     def forward(self, x: torch.Tensor, e: torch.Tensor | None) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(F.interpolate(x, scale_factor=2.0)), e))
+        return F.relu(self.bn(up_conv(x, self.conv), e))
 
 
 class FastGANGenerator(nn.Module):
@@ -106,7 +109,7 @@ class FastGANGenerator(nn.Module):
             h = stage(h, e)
             if self.sle is not None and i == self.sle_at:
                 h = self.sle(h0, h)
-        return torch.tanh(self.out(F.interpolate(h, scale_factor=2.0)))
+        return torch.tanh(up_conv(h, self.out))
 
 
 def _zeroed(g: nn.Module) -> list[nn.Module]:
