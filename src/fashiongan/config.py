@@ -85,6 +85,9 @@ class Objective:
     recon_weight: float = 0.0
     # MSGAN's mode-seeking term in G's loss at this weight (training/objective.py); 0: off
     mode_seeking: float = 0.0
+    # G's step backpropagates through the fakes D's step just scored (PyTorch's DCGAN
+    # example) instead of drawing new ones: one G forward per iteration, not two
+    g_reuses_d_fakes: bool = False
 
     def __post_init__(self):
         _one_of(self.loss, "loss", ("bce", "non_saturating", "hinge", "wgan_gp"))
@@ -97,6 +100,10 @@ class Objective:
             raise UserError("config: recon_weight needs the joint D step (d_split_steps false)")
         if self.d_split_steps and self.loss not in ("bce", "non_saturating"):
             raise UserError("config: d_split_steps (the article's two D steps) needs loss bce")
+        if self.g_reuses_d_fakes and (self.d_steps != 1 or self.d_split_steps
+                                      or self.d_fakes_eval_mode):
+            raise UserError("config: g_reuses_d_fakes needs one joint D step per G step "
+                            "(d_steps 1, d_split_steps and d_fakes_eval_mode false)")
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,30 @@ class GANStep:
                     self.G.train()
             return self._fp32(self.G_train(z, y))
 
-    def d_update(self, real: torch.Tensor, y_real):
+    def _g_batch(self, B: int):
+        """z and classes for a G forward with gradients; with the mode-seeking term the
+        second half draws the first half's classes again (its pairs differ in z only)."""
+        z, y = self._z_y(B)
+        if self.cfg.objective.mode_seeking and y is not None:
+            h = B // 2
+            y = torch.cat([y[:h], y[:h], y[2 * h:]])
+        return z, y
+
+    def _drawn(self, B: int):
+        """(z, y, G(z, y) under autocast, with its graph) for g_reuses_d_fakes."""
+        z, y = self._g_batch(B)
+        with self.autocast:
+            return z, y, self.G_train(z, y)
+
+    def d_update(self, real: torch.Tensor, y_real, drawn=None):
         cfg, opt = self.cfg, self.opt_d
         B = real.shape[0]
-        z, y_fake = self._z_y(B)
-        fake = self._fakes_for_d(z, y_fake)
+        if drawn is None:
+            z, y_fake = self._z_y(B)
+            fake = self._fakes_for_d(z, y_fake)
+        else:  # G's step backpropagates through these same fakes
+            _, y_fake, fake = drawn
+            fake = self._fp32(fake.detach())
         if (
             cfg.objective.d_split_steps
         ):  # the article: two optimiser steps, real batch then fake batch
@@ -193,16 +212,16 @@ class GANStep:
         optim.step(opt)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
-    def g_update(self, B: int) -> torch.Tensor:
-        z, y = self._z_y(B)
+    def g_update(self, B: int, drawn=None) -> torch.Tensor:
         ms = self.cfg.objective.mode_seeking
-        if ms and y is not None:  # the second half draws the first half's classes again
-            h = B // 2
-            y = torch.cat([y[:h], y[:h], y[2 * h:]])
         self.D.requires_grad_(False)  # "G through the frozen D"
         self.opt_g.zero_grad(set_to_none=True)
         with self.autocast:
-            fake = self.G_train(z, y)
+            if drawn is None:
+                z, y = self._g_batch(B)
+                fake = self.G_train(z, y)
+            else:
+                z, y, fake = drawn
             fake_logits = self._fp32(self.D_frozen(self.aug(fake, generator=self.aug_gen), y))
         loss = losses.g_loss(self.cfg.objective.loss, fake_logits)
         total = loss + ms * losses.mode_seeking(self._fp32(fake), z) if ms else loss
@@ -218,10 +237,12 @@ class GANStep:
             return self.article(real, self.noise, self.cfg.model.latent_dim)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
+        B = real.shape[0]
+        drawn = self._drawn(B) if self.cfg.objective.g_reuses_d_fakes else None
         for _ in range(self.cfg.objective.d_steps):
-            d_loss, real_logits, fake_logits = self.d_update(real, y_real)
+            d_loss, real_logits, fake_logits = self.d_update(real, y_real, drawn)
         self.aug.observe(real_logits)  # ADA's p from the sign of D on reals; else a no-op
-        self.r1.observe(d_loss, real.shape[0])  # an adaptive gamma follows D's loss
-        g_loss = self.g_update(real.shape[0])
+        self.r1.observe(d_loss, B)  # an adaptive gamma follows D's loss
+        g_loss = self.g_update(B, drawn)
         a_real, a_fake = losses.accuracy(real_logits, fake_logits)
         return torch.stack([d_loss, g_loss, a_real, a_fake])

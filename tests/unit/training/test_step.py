@@ -23,6 +23,7 @@ import torch
 
 from benchmarks.reference import ReferenceStep
 from fashiongan import data, presets
+from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.training.step import GANStep
 
@@ -186,3 +187,27 @@ def test_throughput_benchmark_prints_its_table():
         float(c.replace(",", ""))
     assert float(cells[8]) == pytest.approx(0.600, abs=0.01)
     assert "cannot import tensorflow" in r.stdout
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_g_reuses_the_fakes_d_scored(reuse, data_dir):
+    """g_reuses_d_fakes: one G forward per iteration, and G's step sends D exactly the fakes
+    that D's step scored; without it G draws twice and D sees two different batches."""
+    cfg = presets.resolve("cdcgan", ["batch_size=8", f"g_reuses_d_fakes={reuse}",
+                                     "mode_seeking=0.5"])
+    fast, _ = _pair(cfg)
+    calls, seen = [], []
+    fast.G.register_forward_hook(lambda m, i, o: calls.append(1))
+    fast.D.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
+    real, y = next(_batches(cfg, data_dir, 1))
+    out = fast(real, y)
+    assert torch.isfinite(out).all()
+    assert len(calls) == (1 if reuse else 2)
+    d_fakes, g_fakes = seen[0][8:], seen[-1]
+    assert g_fakes.shape == d_fakes.shape == (8, 1, 28, 28)
+    assert torch.equal(d_fakes, g_fakes) == reuse
+
+
+def test_g_reuses_d_fakes_needs_one_joint_d_step():
+    with pytest.raises(UserError, match="g_reuses_d_fakes"):
+        presets.resolve("cdcgan", ["g_reuses_d_fakes=true", "d_steps=2"])
