@@ -14,8 +14,9 @@ RUN/colour-run.json (the command, CPU and wall seconds, iterations, load average
 finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
 samples and prints their share of spectral energy at the 2-px period beside the real test
 images' (metrics/spectrum.py). `speed` times variants (PRESET[,KEY=VALUE...]) in alternating
-blocks by CPU time (one thread), with each one's FLOPs per iteration and the floor at the best
-float32 rate the same run measured (the 28-px method of throughput.py).
+blocks by CPU time (one thread; with --threads N by the wall clock, for an idle machine), with
+each one's FLOPs per iteration and the floor at the best one-thread float32 rate the same run
+measured (the 28-px method of throughput.py), times N.
 
     python benchmarks/colour.py speed --data cat64 benchmarks/presets/default-64-old.yaml \
         colour colour,amp=bf16
@@ -126,13 +127,17 @@ def cpu_gflops(reps: int = 5) -> float:
 
 
 def speed(args) -> dict:
-    torch.set_num_threads(1)
+    # one thread: CPU time of the process, which the machine's load barely moves; more: the
+    # wall clock, as a user on an idle machine sees it (CPU time would count the threads'
+    # waits at their barriers), so only on an idle machine
+    torch.set_num_threads(args.threads)
+    clock = time.process_time if args.threads == 1 else time.perf_counter
     ds = open_dataset(args.data)
     images, labels, info = training_data(ds)
     loops, flops = {}, {}
     for spec in args.variants:
         preset, *kv = spec.split(",")
-        cfg = presets.resolve(preset, [*kv, "threads=1"], info, len(images))
+        cfg = presets.resolve(preset, [*kv, f"threads={args.threads}"], info, len(images))
         loops[spec] = Trainer(cfg, images, labels, info, torch.device("cpu"))
         loops[spec].run(3)
         plain = cfg.replace(compile=False, fused_step=False, onednn_linear=False)
@@ -143,16 +148,19 @@ def speed(args) -> dict:
     rates = []
     for _ in range(args.reps):
         for spec, tr in loops.items():
-            c = time.process_time()
+            c = clock()
             tr.run(args.iters)
-            ms[spec].append((time.process_time() - c) / args.iters * 1e3)
+            ms[spec].append((clock() - c) / args.iters * 1e3)
+        torch.set_num_threads(1)
         rates.append(cpu_gflops())
+        torch.set_num_threads(args.threads)
     best = statistics.median(rates)
     rows = {}
     for spec, tr in loops.items():
         m = statistics.median(ms[spec])
-        floor = flops[spec] / 1e9 / best * 1e3
-        rows[spec] = {"cpu_ms_per_it": m, "img_per_cpu_s": tr.cfg.schedule.batch_size / m * 1e3,
+        floor = flops[spec] / 1e9 / best * 1e3 / args.threads
+        rows[spec] = {"threads": args.threads, "clock": clock.__name__,
+                      "ms_per_it": m, "img_per_s": tr.cfg.schedule.batch_size / m * 1e3,
                       "gflop_per_it": flops[spec] / 1e9, "best_gflops": best,
                       "floor_ms": floor, "floor_share": floor / m}
     out = {"rows": rows, "reps": args.reps, "iters": args.iters, "loadavg": os.getloadavg()}
@@ -183,6 +191,8 @@ def main(argv=None) -> int:
     v.add_argument("--data", required=True)
     v.add_argument("--iters", type=int, default=10)
     v.add_argument("--reps", type=int, default=5)
+    v.add_argument("--threads", type=int, default=1,
+                   help="torch threads; above 1 timed by the wall clock (an idle machine)")
     v.add_argument("--json")
     args = p.parse_args(argv)
     out = {"train": train, "spectrum": spectrum, "speed": speed}[args.what](args)
