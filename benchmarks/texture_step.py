@@ -3,11 +3,10 @@
     python benchmarks/texture_step.py [--batch 8] [--reps 6]
 
 In training G's resize body cuts each convolution's padded ring as it goes (models/texture.py),
-so it computes only the pixels the halo keeps, and runs each resize and the 3x3 convolution
-after it as the transposed convolution they equal (models/upconv.py); the reference is the
-same G in eval mode, which resizes, convolves over the whole noise grid and cuts the halo at
-the end (the same values: tests/unit/models/test_texture.py; BatchNorm from its running
-statistics, a little cheaper than from the batch's). Per crop size: multiply-adds of G's
+so it computes only the pixels the halo keeps; the reference is the same G in eval mode,
+which resizes, convolves over the whole noise grid and cuts the halo at the end (the same
+values: tests/unit/models/test_texture.py; BatchNorm from its running statistics, a little
+cheaper than from the batch's). Per crop size: multiply-adds of G's
 forward pass counted by torch, and the CPU time of forward + backward under the training
 precision (bf16 autocast where the CPU has it natively), one thread, the two alternated rep by
 rep in one process so the machine's load moves both alike. Prints a table with the load

@@ -51,11 +51,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm as sn
-
-from fashiongan.models.upconv import up_conv, up_conv2d
 
 CELL = 8  # pixels per noise cell
 HALO = 2  # cells of context cut from each border: G's reach (1.9 cells transposed, 2 resized)
@@ -276,9 +273,7 @@ class ResizeBody(nn.Module):
     weave's 512-px pieces lose only 9 % of their arithmetic to the halo, and cut as it went
     the frozen trace wove 1.4x slower (1.30 against 0.92 s for 2048 x 2048 px, bf16, two
     threads), likely because a cut between a convolution and its BatchNorm keeps them from
-    being folded into one. Training also computes each resize and the convolution after it
-    as the one transposed convolution they equal (models/upconv.py): the same pixels from 4/9
-    of that convolution's multiply-adds; the weave keeps the modules as they are."""
+    being folded into one."""
 
     REACH = 2 * CELL  # pixels cut from each border: one unit of every level, two at full res
 
@@ -293,38 +288,23 @@ class ResizeBody(nn.Module):
                                   nn.Tanh())
 
     def _run(self, layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return layers(h)
-        i = 0
-        while i < len(layers):
-            if isinstance(layers[i], nn.Upsample) and i + 1 < len(layers) \
-                    and isinstance(layers[i + 1], nn.Conv2d):
-                h, i = up_conv(h, layers[i + 1]), i + 2  # the same, at 4/9 of the arithmetic
-            else:
-                h, i = layers[i](h), i + 1
-            if isinstance(layers[i - 1], nn.Conv2d):  # its ring saw the padding
+        for layer in layers:
+            h = layer(h)
+            if self.training and isinstance(layer, nn.Conv2d):  # its ring saw the padding
                 h = h[:, :, 1:-1, 1:-1]
         return h
 
     def forward(self, x: torch.Tensor, waves: torch.Tensor | None = None) -> torch.Tensor:
-        if not self.training:
-            h = self.coarse(x)
-            if waves is not None:
-                h = torch.cat([h, _middle(waves, h.shape[-2:])], 1)
-            m = self.REACH  # cut once at the end: the same pixels
-            return self.fine(h)[:, :, m:-m, m:-m]
-        h = self._run(self.coarse[:-1], x)  # up to the last resize, which the next conv takes
-        first, c = self.fine[0], h.shape[1]
-        y = up_conv2d(h, first.weight[:, :c], first.bias)  # the resized part of its input
-        if waves is not None:  # computed over the whole grid: the middle is y's
-            y = y + F.conv2d(_middle(waves, y.shape[-2:]), first.weight[:, c:], padding=1)
-        return self._run(self.fine[1:], y[:, :, 1:-1, 1:-1])
-
-
-def _middle(t: torch.Tensor, size) -> torch.Tensor:
-    """The middle size[0] x size[1] pixels of t."""
-    a, b = (t.shape[-2] - size[0]) // 2, (t.shape[-1] - size[1]) // 2
-    return t[:, :, a:a + size[0], b:b + size[1]]
+        h = self._run(self.coarse, x)
+        if waves is not None:  # computed over the whole grid: the middle is h's
+            m = (waves.shape[-1] - h.shape[-1]) // 2
+            waves = waves[:, :, m:waves.shape[-2] - m, m:waves.shape[-1] - m]
+            h = torch.cat([h, waves], 1)
+        h = self._run(self.fine, h)
+        if self.training:
+            return h
+        m = self.REACH  # cut once at the end: the same pixels
+        return h[:, :, m:h.shape[2] - m, m:h.shape[3] - m]
 
 
 class TextureDiscriminator(nn.Module):

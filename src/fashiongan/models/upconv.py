@@ -37,15 +37,10 @@ def up_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     if conv.kernel_size != (3, 3) or conv.stride != (1, 1) or conv.padding != (1, 1) \
             or conv.groups != 1 or conv.dilation != (1, 1):
         raise ValueError("up_conv computes a 3x3, stride-1, padding-1 convolution only")
-    return up_conv2d(x, conv.weight, conv.bias)
-
-
-def up_conv2d(x: torch.Tensor, weight: torch.Tensor,
-              bias: torch.Tensor | None = None) -> torch.Tensor:
-    """F.conv2d(nearest_x2(x), weight, bias, padding=1) for a 3x3 weight [out, in, 3, 3]."""
-    if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous():
+    w = conv.weight
+    if w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous():
         # a model converted to channels-last (training does it: training/step.py) runs its
         # maps so too; the kernel made here is NCHW, and the input may come from a reshape,
         # so without this the whole generator ran NCHW: 1.23x slower at 64 px, 1.31x at 128
         x = x.contiguous(memory_format=torch.channels_last)
-    return F.conv_transpose2d(x, up_kernel(weight), bias, stride=2, padding=1)
+    return F.conv_transpose2d(x, up_kernel(w), conv.bias, stride=2, padding=1)

@@ -68,7 +68,7 @@ def test_the_body_computes_only_what_the_halo_keeps():
             m.running_var.uniform_(0.5, 2.0)
     z = g.training_latents(2, torch.Generator().manual_seed(1))
     seen = []
-    g.body.fine[1].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[-1]))
+    g.body.fine[0].register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[-1]))
     with torch.no_grad():
         whole = g.eval()(z)
         g.train()
@@ -82,8 +82,7 @@ def test_the_body_computes_only_what_the_halo_keeps():
     assert tall.shape == tall_whole.shape == (2, 3, 32, 16)
     assert torch.allclose(tall, tall_whole, atol=1e-6)
     assert whole.shape == cut.shape == (2, 3, 32, 32)
-    # the last stage's BatchNorm: the whole grid, then the cut pass (two rings of the last convs)
-    assert seen[:2] == [32 + 2 * g.halo * CELL, 34]
+    assert seen[:2] == [32 + 2 * g.halo * CELL, 36]  # the cut pass: two rings of the last convs
     assert torch.allclose(cut, whole, atol=1e-6)
     assert not torch.allclose(cut[:, :, 1:], cut[:, :, :-1], atol=1e-3)  # not a flat image
     with pytest.raises(ValueError, match="halo"):
