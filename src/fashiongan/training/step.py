@@ -180,9 +180,7 @@ class GANStep:
         # One forward over real and fake together: one DDP forward per backward, and half the
         # kernel launches. Our discriminators have no batch-coupled layers, so it is exact.
         both = torch.cat([real, fake])
-        x = self.aug(both, generator=self.aug_gen)  # R1 on augmented reals
-        if self.channels_last and x is not both:  # augmented: comes back NCHW
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self._augment(both)  # R1 on augmented reals
         y = torch.cat([y_real, y_fake]) if self.k else None
         # lazy R1 (Karras et al. 2020, StyleGAN2): the penalty every r1_interval iterations,
         # weighted by the interval, so its mean pull is that of R1 every iteration
@@ -212,6 +210,12 @@ class GANStep:
         optim.step(opt)
         return loss.detach(), real_logits.detach(), fake_logits.detach()
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.aug(x, generator=self.aug_gen)
+        if self.channels_last and out is not x:  # augmented maps come back NCHW
+            out = out.contiguous(memory_format=torch.channels_last)
+        return out
+
     def g_update(self, B: int, drawn=None) -> torch.Tensor:
         ms = self.cfg.objective.mode_seeking
         self.D.requires_grad_(False)  # "G through the frozen D"
@@ -222,7 +226,7 @@ class GANStep:
                 fake = self.G_train(z, y)
             else:
                 z, y, fake = drawn
-            fake_logits = self._fp32(self.D_frozen(self.aug(fake, generator=self.aug_gen), y))
+            fake_logits = self._fp32(self.D_frozen(self._augment(fake), y))
         loss = losses.g_loss(self.cfg.objective.loss, fake_logits)
         total = loss + ms * losses.mode_seeking(self._fp32(fake), z) if ms else loss
         total.backward()

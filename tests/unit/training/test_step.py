@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from benchmarks.reference import ReferenceStep
 from fashiongan import data, presets
+from fashiongan.data.info import DatasetInfo
 from fashiongan.errors import UserError
 from fashiongan.models import build_discriminator, build_generator
 from fashiongan.training.step import GANStep
@@ -211,3 +213,24 @@ def test_g_reuses_the_fakes_d_scored(reuse, data_dir):
 def test_g_reuses_d_fakes_needs_one_joint_d_step():
     with pytest.raises(UserError, match="g_reuses_d_fakes"):
         presets.resolve("cdcgan", ["g_reuses_d_fakes=true", "d_steps=2"])
+
+
+
+@pytest.mark.parametrize("mode", ["none", "ada"])
+def test_augmented_maps_reach_d_channels_last(mode, data_dir):
+    """Augmentation returns NCHW maps; on a channels-last model both D's and G's steps hand D
+    channels-last ones again (an NCHW input to channels-last weights takes a slower path).
+    Three channels: with one, the two layouts are the same strides."""
+    info = DatasetInfo(32, 3, tuple("abcdefghij"), name="tinted")
+    cfg = presets.resolve("colour", ["batch_size=8", f"augment={mode}", "ada_p=1.0"])
+    torch.manual_seed(0)
+    fast = GANStep(cfg, build_generator(cfg, info), build_discriminator(cfg, info),
+                   torch.device("cpu"), channels_last=True)
+    layouts = []
+    fast.D.register_forward_pre_hook(lambda m, args: layouts.append(
+        (args[0].is_contiguous(memory_format=torch.channels_last), args[0].is_contiguous())))
+    grey, y = next(_batches(cfg, data_dir, 1))  # real garments, tinted per channel
+    real = F.interpolate(grey, size=32) * torch.tensor([1.0, 0.8, 0.5])[:, None, None]
+    assert torch.isfinite(fast(real, y)).all()
+    assert fast.aug.p == (1.0 if mode == "ada" else 0.0)
+    assert len(layouts) == 2 and all(cl and not plain for cl, plain in layouts)
