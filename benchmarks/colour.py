@@ -92,6 +92,7 @@ def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float) -> dict:
     grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
     out = {**out, "config": cfg.to_dict(), "step": tr.step, "images_seen": tr.images_seen,
            "cpu_s": cpu, "wall_s": wall, "img_per_cpu_s": tr.images_seen / cpu,
+           "augment_p": tr.gan.aug.p,  # ADA's strength when the run stopped (else 0)
            "loadavg_end": os.getloadavg(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     atomic_write_json(run / "colour-run.json", out)
     return out

@@ -1,0 +1,45 @@
+"""benchmarks/colour.py train end to end, tiny: a CPU budget of a few seconds on real photos
+(Fashion-MNIST garments tinted per class, 64 px), a mark on the way, ADA's strength recorded."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from fashiongan import snapshot
+from tests.support.cli import run_cli
+from tests.support.datasets import tinted_folder
+
+
+def test_train_stops_at_its_cpu_budget_and_writes_its_marks(tmp_path, capsys):
+    from benchmarks import colour
+
+    tinted_folder(tmp_path / "photos", 64, size=64)
+    ds = tmp_path / "ds"
+    r = run_cli("data", "import", tmp_path / "photos", "--out", ds, "--resolution", "64",
+                "--no-progress")
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "run"
+    argv = ["train", str(run), "--data", str(ds), "--cpu-budget", "4", "--marks", "1.5", "9",
+            "--block", "2", "--set", "batch_size=8", "--set", "augment=ada",
+            "--set", "ada_p=0.5", "--set", "ada_interval=1", "--set", "ada_kimg=0.1"]
+    threads = torch.get_num_threads()
+    try:
+        colour.main(argv)
+        end = json.loads((run / "colour-run.json").read_text())
+        mark = json.loads((run / "at-1.5" / "colour-run.json").read_text())
+        assert 4 <= end["cpu_s"] < 30 and 1.5 <= mark["cpu_s"] < end["cpu_s"]
+        assert mark["mark"] == 1.5 and not (run / "at-9").exists()  # past the budget: none
+        assert 0 < mark["step"] < end["step"] and end["step"] % 2 == 0
+        assert end["images_seen"] == 8 * end["step"]
+        # ADA moved p away from its start (an interval of one iteration, 100 images to 1)
+        assert 0 <= end["augment_p"] <= 1 and end["augment_p"] != 0.5
+        assert end["config"]["augment"] == "ada"
+        g = snapshot.load_generator(run / "snapshot")
+        assert (g.resolution, g.channels) == (64, 3)
+        capsys.readouterr()
+        colour.main(argv)  # the same command again: the finished run is left as it is
+        assert json.loads(capsys.readouterr().out)["time"] == end["time"]
+    finally:
+        torch.set_num_threads(threads)  # the benchmark sets its own count
