@@ -119,6 +119,9 @@ class Augment:
     ada_interval: int = 4  # ada: iterations between adjustments of p
     ada_xflip: bool = True  # ada: left-right flips (garments are near-symmetric)
     ada_rotate90: bool = False  # ada: quarter turns (garments are never seen upside down)
+    # ada: brightness, contrast and saturation; off where the photos share one background,
+    # which the colour ops would otherwise teach G to vary (a leak)
+    ada_colour: bool = True
     ada_p: float = 0.0  # ada: p at the start of a run
 
     def __post_init__(self):

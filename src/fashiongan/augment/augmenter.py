@@ -62,7 +62,9 @@ class Augmenter:
                                        p=get("ada_p"), reduce=reduce)
         except ValueError as e:
             raise UserError(f"config: {e}") from None
-        options = replace(AdaOptions(), xflip=get("ada_xflip"), rotate90=get("ada_rotate90"))
+        colour = get("ada_colour")
+        options = replace(AdaOptions(), xflip=get("ada_xflip"), rotate90=get("ada_rotate90"),
+                          brightness=colour, contrast=colour, saturation=colour)
         return cls("ada", ada_options=options, controller=controller)
 
     @property

@@ -44,6 +44,22 @@ def test_from_config_reads_keys_with_defaults():
             Augmenter.from_config(SimpleNamespace(**bad))
 
 
+@pytest.mark.parametrize("colour", [True, False])
+def test_ada_colour_off_keeps_every_pixel_within_the_images_range(colour, data_dir):
+    """ada_colour=false: what remains (flip, shifts with reflection, bilinear scaling, cutout)
+    only mixes pixels or zeroes them, so no output leaves [min(x, 0), max(x)]; brightness,
+    contrast and saturation move pixels outside it (a white studio background made grey)."""
+    a = Augmenter.from_config(SimpleNamespace(mode="ada", ada_p=1.0, ada_colour=colour))
+    o = a.ada_options
+    assert (o.brightness, o.contrast, o.saturation) == (colour,) * 3 and o.scale and o.cutout
+    x = real_images(32, 3, 64) * 0.9  # a margin: a pixel at -1 or 1 cannot go further out
+    y = a(x, generator=gen(0))
+    lo, hi = min(float(x.min()), 0.0), float(x.max())
+    outside = ((y < lo - 1e-6) | (y > hi + 1e-6)).float().mean().item()
+    assert (outside > 0.01) if colour else (outside == 0.0)
+    assert not torch.equal(y, x)
+
+
 def test_identity_cases_return_the_input_itself(data_dir):
     x = real_images(8)
     g = gen(0)
