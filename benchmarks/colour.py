@@ -5,6 +5,7 @@
         --preset benchmarks/presets/default-64-old.yaml --cpu-budget 600
     fashiongan evaluate RUN/snapshot --data cat64 --n 2000 --json RUN/eval.json
     python benchmarks/colour.py spectrum RUN --data cat64
+    python benchmarks/colour.py background RUN --data cat64
 
 `train` drives fashiongan's Trainer (what `fashiongan train` runs) in blocks of iterations until
 the process has used --cpu-budget seconds of CPU time (all its threads; time.process_time), so
@@ -13,10 +14,11 @@ RUN/snapshot (a snapshot every command reads), RUN/grid.png (columns are classes
 RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
 finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
 samples and prints their share of spectral energy at the 2-px period beside the real test
-images' (metrics/spectrum.py). `speed` times variants (PRESET[,KEY=VALUE...]) in alternating
-blocks by CPU time (one thread; with --threads N by the wall clock, for an idle machine), with
-each one's FLOPs per iteration and the floor at the best one-thread float32 rate the same run
-measured (the 28-px method of throughput.py), times N.
+images' (metrics/spectrum.py); `background` the share of samples on a darker background than
+the catalogue's photos have (a leak of D's augmentation). `speed` times variants
+(PRESET[,KEY=VALUE...]) in alternating blocks by CPU time (one thread; with --threads N by the
+wall clock, for an idle machine), with each one's FLOPs per iteration and the floor at the best
+one-thread float32 rate the same run measured (the 28-px method of throughput.py), times N.
 
     python benchmarks/colour.py speed --data cat64 benchmarks/presets/default-64-old.yaml \
         colour colour,amp=bf16
@@ -32,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -106,6 +109,28 @@ def spectrum(args) -> dict:
     out = {"samples": nyquist_share(fake), "real_test": nyquist_share(real), "n": args.n}
     out["ratio"] = out["samples"] / out["real_test"]
     atomic_write_json(Path(args.run) / "spectrum.json", out)
+    return out
+
+
+def corner_grey(images: np.ndarray) -> np.ndarray:
+    """[N, H, W, 3] uint8 -> each image's mean grey level over its four 4x4 corners."""
+    c = np.concatenate([images[:, :4, :4], images[:, :4, -4:], images[:, -4:, :4],
+                        images[:, -4:, -4:]], axis=1)
+    return c.reshape(len(images), -1).astype(np.float64).mean(axis=1)
+
+
+def background(args) -> dict:
+    """The share of samples whose corners are darker than --below grey levels, beside the
+    real training images' share and darkest corners: every catalogue photo stands on a light
+    studio background, so a dark one is a leak of D's augmentation into G (docs/augment.md)."""
+    ds = open_dataset(args.data)
+    g = load_generator(Path(args.run) / "snapshot")
+    fake = corner_grey(sample(g, args.n))
+    real = corner_grey(from_nchw(ds.train()[0]))
+    out = {"n": args.n, "below": args.below, "samples_share": float((fake < args.below).mean()),
+           "real_share": float((real < args.below).mean()), "real_min": float(real.min()),
+           "samples_p1": float(np.percentile(fake, 1))}
+    atomic_write_json(Path(args.run) / "background.json", out)
     return out
 
 
@@ -187,6 +212,11 @@ def main(argv=None) -> int:
     s.add_argument("run")
     s.add_argument("--data", required=True)
     s.add_argument("--n", type=int, default=2000)
+    b = sub.add_parser("background")
+    b.add_argument("run")
+    b.add_argument("--data", required=True)
+    b.add_argument("--n", type=int, default=1000)
+    b.add_argument("--below", type=float, default=180.0, help="grey level of a dark corner")
     v = sub.add_parser("speed")
     v.add_argument("variants", nargs="+", help="PRESET[,KEY=VALUE...]")
     v.add_argument("--data", required=True)
@@ -196,7 +226,8 @@ def main(argv=None) -> int:
                    help="torch threads; above 1 timed by the wall clock (an idle machine)")
     v.add_argument("--json")
     args = p.parse_args(argv)
-    out = {"train": train, "spectrum": spectrum, "speed": speed}[args.what](args)
+    out = {"train": train, "spectrum": spectrum, "background": background,
+           "speed": speed}[args.what](args)
     print(json.dumps({k: v for k, v in out.items() if k != "config"}))
     return 0
 

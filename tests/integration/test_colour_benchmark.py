@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
+import numpy as np
+import pytest
 import torch
 
 from fashiongan import snapshot
@@ -38,6 +41,15 @@ def test_train_stops_at_its_cpu_budget_and_writes_its_marks(tmp_path, capsys):
         assert end["config"]["augment"] == "ada"
         g = snapshot.load_generator(run / "snapshot")
         assert (g.resolution, g.channels) == (64, 3)
+        pixels = np.load(ds / "pixels.npy")  # [N, 3, 64, 64]
+        corners = np.concatenate([pixels[..., :4, :4], pixels[..., :4, -4:],
+                                  pixels[..., -4:, :4], pixels[..., -4:, -4:]], -1)
+        real_min = corners.reshape(len(pixels), -1).mean(1).min()
+        for below, share in ((0, 0.0), (256, 1.0)):
+            out = colour.background(argparse.Namespace(run=str(run), data=str(ds), n=12,
+                                                       below=below))
+            assert out["samples_share"] == share and out["n"] == 12
+            assert out["real_min"] == pytest.approx(real_min)
         capsys.readouterr()
         colour.main(argv)  # the same command again: the finished run is left as it is
         assert json.loads(capsys.readouterr().out)["time"] == end["time"]
