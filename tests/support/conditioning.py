@@ -13,7 +13,9 @@ def check_class_conditioning(g) -> None:
         x = g(z, torch.tensor([3, 4, 3]))
         assert torch.equal(x[0], x[2]) and (x[0] - x[1]).abs().max() > 0.05
         hard = F.one_hot(torch.tensor([3, 4]), g.num_classes).float()
-        assert torch.allclose(g(z[:2], hard), x[:2], atol=1e-5)  # soft = hard at one-hots
+        # soft = hard at one-hots, at the same batch size: a convolution may pick another
+        # kernel for another batch size, whose float32 rounding differs by ~1e-5 in a deep G
+        assert torch.allclose(g(z[:2], hard), g(z[:2], torch.tensor([3, 4])), atol=1e-5)
         half = g(z[:1], 0.5 * (hard[:1] + hard[1:]))  # a blend lies between, not at an end
         assert 0.01 < (half - x[0]).abs().mean() < (x[1] - x[0]).abs().mean()
     with pytest.raises(ValueError, match="give labels"):
