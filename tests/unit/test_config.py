@@ -144,10 +144,13 @@ def test_presets_fit_the_data_set():
     cfg = presets.resolve(None, [], shop)  # colour at 64 px: the colour preset's generator
     assert (cfg.model.arch, cfg.model.num_classes, cfg.runtime.amp) == ("fastgan", 3, "auto")
     assert cfg == presets.resolve("colour", [], shop)
+    # ADA's geometry and cutout, not its colour operations (their grey backgrounds leak)
+    assert (cfg.augment.mode, cfg.augment.ada_colour) == ("ada", False)
     assert (cfg.model.g_width, cfg.model.d_width, cfg.schedule.batch_size) == (128, 16, 32)
     best = presets.resolve("best", [], shop)  # the default's network: sized the same way
     assert (best.model.arch, best.model.g_width, best.model.d_width, best.schedule.batch_size,
             best.model.num_classes) == ("fastgan", 128, 16, 32, 3)
+    assert (best.augment.mode, best.augment.ada_colour) == ("ada", False)
     assert presets.resolve(None, [], DatasetInfo(128, 3)).model.arch == "fastgan"
     for grey_or_small in (DatasetInfo(64, 1, ("a", "b")), DatasetInfo(32, 3, ("a", "b"))):
         assert presets.resolve(None, [], grey_or_small).model.arch == "cdcgan"
