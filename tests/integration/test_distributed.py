@@ -86,7 +86,7 @@ def _launch(out, cwd):
     return subprocess.Popen(
         [sys.executable, "-m", "fashiongan", "train", "--nproc", "2", "--out", str(out),
          "--no-progress", "--limit-data", "2000", "--set", "iterations=100000",
-         "--set", "log_interval=50", "--set", "checkpoint_interval=100"],
+         "--set", "log_interval=20", "--set", "checkpoint_interval=40"],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
 
@@ -119,13 +119,13 @@ def test_ctrl_c_stops_both_ranks_with_a_saved_state(tmp_path):
     assert "training state saved to" in err
     assert _rank_pids(out) == []  # no orphaned rank
     state = states.load_state(out / "checkpoints")
-    assert 150 <= state["step"] < 100000 and state["step"] % 50 == 0  # an agreed iteration
+    assert 40 <= state["step"] < 100000 and state["step"] % 20 == 0  # an agreed iteration
 
 
 def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     out = tmp_path / "run"
     p = _launch(out, tmp_path)
-    _wait_steps(out, 5)  # past the first checkpoint at 100
+    _wait_steps(out, 5)  # past the first checkpoint at 40
     pids = _rank_pids(out)
     assert len(pids) == 2
     os.kill(max(pids), signal.SIGKILL)  # one rank dies
@@ -133,7 +133,7 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     assert p.returncode != 0
     assert _rank_pids(out) == []
     state = states.load_state(out / "checkpoints")  # verified by its checksum
-    assert state["step"] >= 100 and state["step"] % 100 == 0
+    assert state["step"] >= 40 and state["step"] % 40 == 0
     # "good" means a run goes on from it: both ranks resume and finish 20 iterations later
     r = run_cli("train", "--nproc", 2, "--resume", out, "--set",
                 f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path, fresh=True)

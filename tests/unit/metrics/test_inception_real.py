@@ -64,14 +64,14 @@ def test_preprocessing_matches_fid_helper_pytorchs_own_pipeline(shipped, test_im
 
 @pytest.mark.slow
 def test_fid_of_test_halves_is_small_and_a_noised_set_is_far(shipped, test_images):
-    """600 images through Inception: about 2-3 minutes on two cores (fp32)."""
-    a, b = test_images[:200], test_images[200:400]
+    """300 images through Inception: about a minute on two cores (fp32)."""
+    a, b = test_images[:100], test_images[100:200]
     g = torch.Generator().manual_seed(0)
-    noised = (test_images[400:600].float() + 40 * torch.randn(200, 28, 28, generator=g))
+    noised = (test_images[200:300].float() + 40 * torch.randn(100, 28, 28, generator=g))
     noised = noised.clamp(0, 255).round().to(torch.uint8)
     fa, fb, fn = (inception.features(shipped, s, progress=False) for s in (a, b, noised))
     near, far = fid(fa, fb), fid(fa, fn)
-    # measured: 67.0 (200 train vs 200 test images: 65.5; almost all of it is the bias of
-    # 200-sample covariances in 2048 dims) and 221.8 for the noised set
-    assert np.isfinite(near) and 0 < near < 100
+    # measured: 91.5 (almost all of it the bias of 100-sample covariances in 2048 dims; 67.0
+    # at 200) and 238.4 for the noised set
+    assert np.isfinite(near) and 0 < near < 120
     assert far > 2 * near
