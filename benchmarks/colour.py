@@ -11,7 +11,10 @@
 the process has used --cpu-budget seconds of CPU time (all its threads; time.process_time), so
 that runs on a shared machine get the same arithmetic whatever the load; it writes
 RUN/snapshot (a snapshot every command reads), RUN/grid.png (columns are classes) and
-RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages). A run that
+RUN/colour-run.json (the command, CPU and wall seconds, iterations, load averages); with
+--also-ema K [K ...] also RUN/snapshot-emaK, G's moving average at a half-life of K kimg kept
+beside the run's own (the average feeds nothing back, so it is the sample model the preset with
+`ema_halflife_kimg: K` would have made: one run scores several half-lives). A run that
 finds its colour-run.json finished with the same command is left as it is. `spectrum` draws N
 samples and prints their share of spectral energy at the 2-px period beside the real test
 images' (metrics/spectrum.py); `background` the share of samples on a darker background than
@@ -52,6 +55,7 @@ from fashiongan.imageio import from_nchw, grid  # noqa: E402
 from fashiongan.metrics.spectrum import nyquist_share  # noqa: E402
 from fashiongan.snapshot import load_generator, save_snapshot  # noqa: E402
 from fashiongan.training import Trainer  # noqa: E402
+from fashiongan.training.ema import EMA  # noqa: E402
 from fashiongan.training.trainer import training_data  # noqa: E402
 
 
@@ -59,7 +63,8 @@ def train(args) -> dict:
     run = Path(args.run)
     cmd = ["benchmarks/colour.py", "train", str(run), "--data", args.data, "--preset",
            args.preset, "--cpu-budget", str(args.cpu_budget), "--threads", str(args.threads),
-           *[f"--set={kv}" for kv in args.set]]
+           *[f"--set={kv}" for kv in args.set],
+           *([f"--also-ema={k:g}" for k in args.also_ema] if args.also_ema else [])]
     done = run / "colour-run.json"
     if done.is_file() and json.loads(done.read_text()).get("command") == cmd:
         return json.loads(done.read_text())
@@ -71,6 +76,7 @@ def train(args) -> dict:
     load0 = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     tr = Trainer(cfg, images, labels, info, torch.device("cpu"))
+    tr.extra_emas = also_ema(tr, args.also_ema)
     marks = sorted(m for m in args.marks if m < args.cpu_budget)
     while time.process_time() - c0 < args.cpu_budget:
         tr.run(args.block)
@@ -83,6 +89,25 @@ def train(args) -> dict:
     return finish(tr, cfg, info, run, base(cmd, load0), c0, t0)
 
 
+def also_ema(tr, halflives: list[float]) -> dict[float, EMA]:
+    """EMAs of G at other half-lives, made from G before its first step as the run's own is,
+    and updated right after it with the same arguments on every iteration."""
+    if not halflives:
+        return {}
+    if tr.ema is None:
+        raise SystemExit("colour.py: --also-ema needs a preset with ema_halflife_kimg")
+    emas = {h: EMA(tr.G, h, tr.ema.rampup) for h in halflives}
+    own = tr.ema.update
+
+    def update(model, batch_images, images_seen):
+        own(model, batch_images, images_seen)
+        for e in emas.values():
+            e.update(model, batch_images, images_seen)
+
+    tr.ema.update = update
+    return emas
+
+
 def base(cmd, load0) -> dict:
     return {"command": cmd, "loadavg_start": load0}
 
@@ -91,6 +116,8 @@ def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float) -> dict:
     """Write RUN/snapshot, RUN/grid.png (columns are classes) and RUN/colour-run.json."""
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
+    for h, e in tr.extra_emas.items():
+        save_snapshot(e.model, cfg, run / f"snapshot-ema{h:g}", dataset=info)
     imgs = sample(tr.sample_model, 100)
     grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
     out = {**out, "config": cfg.to_dict(), "step": tr.step, "images_seen": tr.images_seen,
@@ -208,6 +235,8 @@ def main(argv=None) -> int:
     t.add_argument("--marks", type=float, nargs="*", default=[], metavar="CPU_S",
                    help="also write RUN/at-CPU_S/ when the run passes these CPU seconds")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--also-ema", type=float, nargs="*", default=[], metavar="KIMG",
+                   help="also write RUN/snapshot-emaKIMG: G's average at these half-lives")
     s = sub.add_parser("spectrum")
     s.add_argument("run")
     s.add_argument("--data", required=True)

@@ -55,3 +55,31 @@ def test_train_stops_at_its_cpu_budget_and_writes_its_marks(tmp_path, capsys):
         assert json.loads(capsys.readouterr().out)["time"] == end["time"]
     finally:
         torch.set_num_threads(threads)  # the benchmark sets its own count
+
+
+def test_also_ema_keeps_the_average_a_run_of_that_half_life_would_have(tmp_path, capsys):
+    """--also-ema K beside the preset's own half-life: at the same K it is the run's own
+    sample model bit for bit (made and updated as the trainer's is); at another K the same
+    weights averaged otherwise."""
+    from benchmarks import colour
+
+    tinted_folder(tmp_path / "photos", 32, size=64)
+    ds = tmp_path / "ds"
+    r = run_cli("data", "import", tmp_path / "photos", "--out", ds, "--resolution", "64",
+                "--no-progress")
+    assert r.returncode == 0, r.stderr
+    run = tmp_path / "run"
+    threads = torch.get_num_threads()
+    try:
+        colour.main(["train", str(run), "--data", str(ds), "--cpu-budget", "3", "--block", "2",
+                     "--set", "batch_size=8", "--set", "ema_rampup=0", "--also-ema", "5", "0.05"])
+    finally:
+        torch.set_num_threads(threads)
+    capsys.readouterr()
+    own = snapshot.load_generator(run / "snapshot").state_dict()
+    same = snapshot.load_generator(run / "snapshot-ema5").state_dict()
+    other = snapshot.load_generator(run / "snapshot-ema0.05").state_dict()
+    assert own.keys() == same.keys() == other.keys()
+    assert all(torch.equal(own[k], same[k]) for k in own)
+    weights = [k for k in own if own[k].is_floating_point() and "running" not in k]
+    assert any(not torch.equal(own[k], other[k]) for k in weights)

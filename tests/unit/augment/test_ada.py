@@ -160,3 +160,45 @@ def test_shape_dtype_and_range(channels, size, data_dir):
 def test_rotate90_refuses_non_square_images():
     with pytest.raises(ValueError, match="square"):
         ada.sample(torch.zeros(2, 1, 28, 32), 1.0, gen(0), only("rotate90"))
+
+
+@pytest.mark.parametrize("colour", [True, False])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_only_changed_images_are_computed_and_the_result_is_every_images(
+        colour, channels_last, data_dir):
+    """apply computes the images some operation changes and copies the rest: bit for bit the
+    pipeline run on every image, forward and backward, in the input's memory format."""
+    o = dataclasses.replace(AdaOptions(), brightness=colour, contrast=colour,
+                            saturation=colour)
+    x = real_images(48, 3, 32)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    prm = ada.sample(x, 0.15, gen(3), o)
+    on = ada.changed(prm)
+    assert 0 < int(on.sum()) < 48  # a partial batch: the path under test
+    y = ada.apply(x, prm, o)
+    ref = ada.every_image(x, prm, o)
+    assert torch.equal(y, ref)
+    assert torch.equal(y[~on], x[~on])  # unchanged images are the input's
+    assert not torch.equal(y[on], x[on])
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
+    w = torch.randn(y.shape, generator=gen(4))
+    (g,) = torch.autograd.grad((y * w).sum(), x)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), x)
+    assert torch.equal(g, g_ref)
+    assert torch.equal(g[~on], w[~on])  # identity rows pass the gradient through
+
+
+def test_changed_reads_each_parameter_at_its_identity(data_dir):
+    x = real_images(4, 3, 16)
+    base = ada.sample(x, 0.0, gen(0), AdaOptions())  # p = 0 draws: every value its identity
+    assert not ada.changed(base).any()
+    moved = {"flip": True, "rot": 1, "tx": 1, "ty": -1, "sx": 1.1, "sy": 0.9,
+             "brightness": 0.1, "contrast": 1.2, "saturation": 0.5, "cutout": True}
+    for key, value in moved.items():
+        prm = {k: v.clone() for k, v in base.items()}
+        prm[key][2] = value
+        assert ada.changed(prm).tolist() == [False, False, True, False], key
+    # a batch nothing changes comes back as the input itself
+    assert ada.apply(x, base, AdaOptions()) is x
