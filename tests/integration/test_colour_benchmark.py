@@ -15,14 +15,20 @@ from tests.support.cli import run_cli
 from tests.support.datasets import tinted_folder
 
 
-def test_train_stops_at_its_cpu_budget_and_writes_its_marks(tmp_path, capsys):
-    from benchmarks import colour
-
-    tinted_folder(tmp_path / "photos", 64, size=64)
+def imported(tmp_path, n: int):
+    """A data set of n real garments tinted per class, imported at 64 px."""
+    tinted_folder(tmp_path / "photos", n, size=64)
     ds = tmp_path / "ds"
     r = run_cli("data", "import", tmp_path / "photos", "--out", ds, "--resolution", "64",
                 "--no-progress")
     assert r.returncode == 0, r.stderr
+    return ds
+
+
+def test_train_stops_at_its_cpu_budget_and_writes_its_marks(tmp_path, capsys):
+    from benchmarks import colour
+
+    ds = imported(tmp_path, 64)
     run = tmp_path / "run"
     argv = ["train", str(run), "--data", str(ds), "--cpu-budget", "4", "--marks", "1.5", "9",
             "--block", "2", "--set", "batch_size=8", "--set", "augment=ada",
@@ -63,11 +69,7 @@ def test_also_ema_keeps_the_average_a_run_of_that_half_life_would_have(tmp_path,
     weights averaged otherwise."""
     from benchmarks import colour
 
-    tinted_folder(tmp_path / "photos", 32, size=64)
-    ds = tmp_path / "ds"
-    r = run_cli("data", "import", tmp_path / "photos", "--out", ds, "--resolution", "64",
-                "--no-progress")
-    assert r.returncode == 0, r.stderr
+    ds = imported(tmp_path, 32)
     run = tmp_path / "run"
     threads = torch.get_num_threads()
     try:
