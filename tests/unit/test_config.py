@@ -146,14 +146,17 @@ def test_presets_fit_the_data_set():
     assert cfg == presets.resolve("colour", [], shop)
     # ADA's geometry and cutout, not its colour operations (their grey backgrounds leak)
     assert (cfg.augment.mode, cfg.augment.ada_colour) == ("ada", False)
+    assert cfg.schedule.ema_halflife_kimg == 20.0  # the default's 5 on grey data
     assert (cfg.model.g_width, cfg.model.d_width, cfg.schedule.batch_size) == (128, 16, 32)
     best = presets.resolve("best", [], shop)  # the default's network: sized the same way
     assert (best.model.arch, best.model.g_width, best.model.d_width, best.schedule.batch_size,
             best.model.num_classes) == ("fastgan", 128, 16, 32, 3)
     assert (best.augment.mode, best.augment.ada_colour) == ("ada", False)
+    assert best.schedule.ema_halflife_kimg == 20.0
     assert presets.resolve(None, [], DatasetInfo(128, 3)).model.arch == "fastgan"
     for grey_or_small in (DatasetInfo(64, 1, ("a", "b")), DatasetInfo(32, 3, ("a", "b"))):
-        assert presets.resolve(None, [], grey_or_small).model.arch == "cdcgan"
+        grey = presets.resolve(None, [], grey_or_small)
+        assert (grey.model.arch, grey.schedule.ema_halflife_kimg) == ("cdcgan", 5.0)
     plain = presets.resolve(None, ["d_width=24", "model=dcgan"], DatasetInfo(64, 3))
     assert (plain.model.arch, plain.model.num_classes, plain.model.d_width) == ("dcgan", 0, 24)
     plain = presets.resolve(None, [], DatasetInfo(32, 3))
