@@ -74,7 +74,8 @@ def test_also_ema_keeps_the_average_a_run_of_that_half_life_would_have(tmp_path,
     threads = torch.get_num_threads()
     try:
         colour.main(["train", str(run), "--data", str(ds), "--cpu-budget", "3", "--block", "2",
-                     "--set", "batch_size=8", "--set", "ema_rampup=0", "--also-ema", "5", "0.05"])
+                     "--set", "batch_size=8", "--set", "ema_rampup=0",
+                     "--set", "ema_halflife_kimg=5", "--also-ema", "5", "0.05"])
     finally:
         torch.set_num_threads(threads)
     capsys.readouterr()
