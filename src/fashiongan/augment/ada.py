@@ -137,7 +137,10 @@ def apply(x: torch.Tensor, prm: dict[str, torch.Tensor], options: AdaOptions | N
     which is what the pipeline returns for them anyway (every operation at its identity value
     is exact). At the p of a trained GAN (0.1-0.2) that is 30-60 % of a batch, and the
     batched resampling costs size^3 per image. When no image changes, x itself comes back;
-    otherwise a new tensor in x's memory format."""
+    for part of a batch, a new tensor in x's memory format. Only on the CPU: elsewhere counting
+    the changed images would wait for the device, where a whole batch costs little more."""
+    if x.device.type != "cpu":
+        return every_image(x, prm, options)
     on = changed(prm)
     n = int(on.sum())
     if n == 0:
