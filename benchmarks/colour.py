@@ -76,7 +76,7 @@ def train(args) -> dict:
     load0 = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     tr = Trainer(cfg, images, labels, info, torch.device("cpu"))
-    tr.extra_emas = also_ema(tr, args.also_ema)
+    emas = also_ema(tr, args.also_ema)
     marks = sorted(m for m in args.marks if m < args.cpu_budget)
     while time.process_time() - c0 < args.cpu_budget:
         tr.run(args.block)
@@ -85,8 +85,8 @@ def train(args) -> dict:
             # the total length, so the first M CPU seconds of a longer run are an M-second run
             mark = marks.pop(0)
             finish(tr, cfg, info, run / f"at-{mark:g}", {**base(cmd, load0), "mark": mark},
-                   c0, t0)
-    return finish(tr, cfg, info, run, base(cmd, load0), c0, t0)
+                   c0, t0, emas)
+    return finish(tr, cfg, info, run, base(cmd, load0), c0, t0, emas)
 
 
 def also_ema(tr, halflives: list[float]) -> dict[float, EMA]:
@@ -112,11 +112,13 @@ def base(cmd, load0) -> dict:
     return {"command": cmd, "loadavg_start": load0}
 
 
-def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float) -> dict:
-    """Write RUN/snapshot, RUN/grid.png (columns are classes) and RUN/colour-run.json."""
+def finish(tr, cfg, info, run: Path, out: dict, c0: float, t0: float,
+           emas: dict[float, EMA]) -> dict:
+    """Write RUN/snapshot (and RUN/snapshot-emaK of each extra average), RUN/grid.png (columns
+    are classes) and RUN/colour-run.json."""
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     save_snapshot(tr.sample_model, cfg, run / "snapshot", dataset=info)
-    for h, e in tr.extra_emas.items():
+    for h, e in emas.items():
         save_snapshot(e.model, cfg, run / f"snapshot-ema{h:g}", dataset=info)
     imgs = sample(tr.sample_model, 100)
     grid(imgs, 10, 10, scale=2 if info.resolution <= 64 else 1).save(run / "grid.png")
