@@ -162,6 +162,10 @@ CASES = [
          "evaluate", "{ws}/labels-length.npz", "--data", "{ws}/ds", slow=True),
     case("evaluator-train-unlabelled", "the data set is unlabelled", "evaluator", "train",
          "--data", "{ws}/ds-unlabelled"),
+    case("evaluator-train-images-zero", "--train-images must be 1 to 60000, not 0",
+         "evaluator", "train", "--out", "{ws}/e0.safetensors", "--train-images", "0"),
+    case("evaluator-train-images-with-data", "--train-images is for the Fashion-MNIST "
+         "evaluator", "evaluator", "train", "--data", "{ws}/ds", "--train-images", "100"),
     # --- data --------------------------------------------------------------------------------
     case("data-missing-file", "t10k-labels-idx1-ubyte: missing", "data", "--data-dir",
          "{ws}/data-missing"),

@@ -168,11 +168,11 @@ def test_training_in_process_gives_the_callers_thread_count_back(tmp_path):
     assert torch.get_num_threads() == 2  # QUICK sets threads=1 for the run itself
 
 
-@pytest.mark.slow
 def test_evaluator_train_out_writes_a_working_judge_where_asked(tmp_path):
-    """`fashiongan evaluator train --out FILE` (README, Evaluation) on the real 60,000 images,
-    one epoch (~2 min): FILE and its record land where asked, the shipped weights stay as
-    pinned, and the record's accuracy is the accuracy of the file it names."""
+    """`fashiongan evaluator train --out FILE` (README, Evaluation), one epoch on the first
+    6,000 real training images (`--train-images`; the recipe is the shipped one's): FILE and
+    its record land where asked, the shipped weights stay as pinned, and the record's accuracy
+    is the accuracy of the file it names on the whole test split."""
     from fashiongan import data
     from fashiongan.metrics import evaluator
     from fashiongan.metrics.evaluator import sha256_file
@@ -180,15 +180,18 @@ def test_evaluator_train_out_writes_a_working_judge_where_asked(tmp_path):
     shipped = sha256_file(evaluator.shipped_path())
     out = tmp_path / "judges" / "e1.safetensors"
     out.parent.mkdir()
-    r = run_cli("evaluator", "train", "--out", out, "--epochs", "1", "--threads", "1")
+    r = run_cli("evaluator", "train", "--out", out, "--epochs", "1", "--threads", "1",
+                "--train-images", "6000")
     assert r.returncode == 0, r.stderr
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["sha256"] == sha256_file(out) and record["bytes"] == out.stat().st_size
     assert record["recipe"]["epochs"] == 1 and record["command"] == "fashiongan evaluator train"
+    assert record["train_images"] == 6000
     net, digest = evaluator.load(out)
     assert digest == record["sha256"]
     xt, yt = data.load("test")
     assert evaluator.accuracy(net, xt, yt) == pytest.approx(record["test_accuracy"], abs=1e-9)
-    assert 0.80 <= record["test_accuracy"] < evaluator.read_record()["test_accuracy"]
+    # 0.757 on an AMD EPYC; one epoch on all 60,000 images passed 0.80 where this test ran it
+    assert 0.70 <= record["test_accuracy"] < 0.80
     assert f"{100 * record['test_accuracy']:.2f}%" in r.stdout
     assert sha256_file(evaluator.shipped_path()) == shipped  # --out was honoured

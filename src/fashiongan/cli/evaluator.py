@@ -15,6 +15,9 @@ def _train(args) -> int:
     from fashiongan.metrics import evaluator
 
     if args.data:
+        if args.train_images is not None:
+            raise UserError("--train-images is for the Fashion-MNIST evaluator; a judge of "
+                            "--data learns from the whole data set's training split")
         return _judge_train(args)
     recipe = evaluator.Recipe(epochs=args.epochs or evaluator.Recipe.epochs, seed=args.seed,
                               threads=args.threads)
@@ -22,9 +25,10 @@ def _train(args) -> int:
     outputs, derived = _outputs(out, args.out)
     check_outputs(outputs, derived=derived)
     args.out = str(out)
-    record = evaluator.train_and_save(args.out, recipe, args.data_dir)
+    record = evaluator.train_and_save(args.out, recipe, args.data_dir,
+                                      train_images=args.train_images)
     if Path(args.out).resolve() == evaluator.shipped_path().resolve() \
-            and record["sha256"] != evaluator.WEIGHTS_SHA256:
+            and record["sha256"] != evaluator.WEIGHTS_SHA256 and args.train_images is None:
         print(f"note: to ship these weights, set WEIGHTS_SHA256 = \"{record['sha256']}\" in "
               "fashiongan/metrics/evaluator.py (the pin guards every reported number)")
     return 0
@@ -90,6 +94,9 @@ def register(sub) -> None:
                    "evaluator.safetensors; with --data DATASET/judge.safetensors)")
     t.add_argument("--epochs", type=int, default=0, help=f"default: {Recipe.epochs}; with "
                    f"--data as many as make {MIN_STEPS} steps, at least {Recipe.epochs}")
+    t.add_argument("--train-images", type=int, metavar="N", default=None,
+                   help="train on the first N training images only: a quick trial of the "
+                   "recipe (the shipped judge learns from all 60,000)")
     t.add_argument("--seed", type=int, default=Recipe.seed)
     t.add_argument("--threads", type=int, default=Recipe.threads)
     t.add_argument("--data-dir", help="Fashion-MNIST folder (default: searched)")
