@@ -28,9 +28,9 @@ fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PY="$VENV/bin/python"
 # The CPU wheel first: a bare `torch` requirement would pull a multi-GB CUDA build.
-# --no-compile: Python compiles each module it imports on first use; compiling every file of
-# torch and the extras up front doubled the install time (35 -> 15 s for torch here).
-"$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q --no-compile torch==2.13.0
+# pip compiles every module up front (half of torch's install time): kept, because where
+# PYTHONDONTWRITEBYTECODE is set (CI here) Python would otherwise recompile torch on each start.
+"$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q torch==2.13.0
 extras="serve,metrics"
 if [ "$mode" = test ]; then
   extras="serve,metrics,share,test"
@@ -45,7 +45,7 @@ case "$(cat "$stamp" 2>/dev/null || true)" in
   *) rm -f "$stamp" ;;
 esac
 if [ ! -e "$stamp" ]; then
-  "$PY" -m pip install -q --no-compile -e ".[$extras]"
+  "$PY" -m pip install -q -e ".[$extras]"
   echo "$want $extras" >"$stamp"
 fi
 
