@@ -61,10 +61,13 @@ def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path):
     assert any(not torch.allclose(single[k], init[k]) for k in single)  # the step did move
 
 
-def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
+def test_cli_nproc_2_one_run_folder_fid_shared_and_resume(tmp_path):
+    """One run folder for both ranks; FID during training has each rank embed half the samples
+    and equals one process scoring them all; a resume goes on from the saved state."""
     args = ["--limit-data", 3000, "--no-progress", "--set", "log_interval=20",
             "--set", "checkpoint_interval=20", "--set", "sample_interval=20"]
-    r = run_cli("train", "--nproc", 2, "--set", "iterations=40", *args, cwd=tmp_path, fresh=True)
+    r = run_cli("train", "--nproc", 2, "--set", "iterations=40", "--eval-every", 40,
+                "--set", "eval_samples=600", *args, cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "x 2 rank(s): batch 32 per rank, global batch 64" in r.stdout
     runs = list((tmp_path / "runs").iterdir())
@@ -72,8 +75,16 @@ def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
     run = runs[0]
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [10, 20, 30, 40]  # written once, by rank 0
-    assert rows[-1]["images_seen"] == 40 * 64
+    logs, fids = [r for r in rows if "fid" not in r], [r for r in rows if "fid" in r]
+    assert [r["step"] for r in logs] == [10, 20, 30, 40]  # written once, by rank 0
+    assert [f["step"] for f in fids] == [40]
+    assert logs[-1]["images_seen"] == 40 * 64
+    r = run_cli("evaluate", run / "snapshot-best", "--n", 600, "--no-floor",
+                "--json", tmp_path / "e.json", fresh=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    single = json.loads((tmp_path / "e.json").read_text())["samples"]
+    # float32 features summed in another order: equal to ~1e-4 (half the samples would be far off)
+    assert single["fid"] == pytest.approx(fids[0]["fid"], rel=1e-3)
     r = run_cli("train", "--nproc", 2, "--resume", run, "--set", "iterations=60", *args,
                 cwd=tmp_path, fresh=True)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -82,10 +93,11 @@ def test_cli_nproc_2_one_run_folder_and_resume(tmp_path):
     assert state["images_seen"] == 60 * 64
 
 
-def _launch(out, cwd):
+def _launch(out, cwd, resume=False):
+    where = ["--resume", str(out)] if resume else ["--out", str(out), "--limit-data", "2000"]
     return subprocess.Popen(
-        [sys.executable, "-m", "fashiongan", "train", "--nproc", "2", "--out", str(out),
-         "--no-progress", "--limit-data", "2000", "--set", "iterations=100000",
+        [sys.executable, "-m", "fashiongan", "train", "--nproc", "2", *where,
+         "--no-progress", "--set", "iterations=100000",
          "--set", "log_interval=20", "--set", "checkpoint_interval=40"],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
@@ -108,24 +120,9 @@ def _rank_pids(out):
             and "distributed.run" not in line]
 
 
-def test_ctrl_c_stops_both_ranks_with_a_saved_state(tmp_path):
-    out = tmp_path / "run"
-    p = _launch(out, tmp_path)
-    _wait_steps(out, 3)
-    assert len(_rank_pids(out)) == 2
-    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    logged = max(r.get("step", 0) for r in rows)
-    os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err[-2000:]
-    assert "training state saved to" in err
-    assert _rank_pids(out) == []  # no orphaned rank
-    state = states.load_state(out / "checkpoints")
-    # an agreed iteration, none of the logged ones lost
-    assert logged <= state["step"] and 40 <= state["step"] < 100000 and state["step"] % 20 == 0
-
-
-def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
+def test_a_crashed_rank_stops_all_the_run_resumes_and_ctrl_c_stops_both(tmp_path):
+    """One rank killed: both stop and the last state is good, meaning a run goes on from it;
+    that resumed run stopped by Ctrl-C stops both ranks with a saved state."""
     out = tmp_path / "run"
     p = _launch(out, tmp_path)
     _wait_steps(out, 5)  # past the first checkpoint at 40
@@ -135,33 +132,25 @@ def test_a_crashed_rank_stops_all_and_the_last_state_is_good(tmp_path):
     _, err = p.communicate(timeout=180)
     assert p.returncode != 0
     assert _rank_pids(out) == []
-    state = states.load_state(out / "checkpoints")  # verified by its checksum
-    assert state["step"] >= 40 and state["step"] % 40 == 0
-    # "good" means a run goes on from it: both ranks resume and finish 20 iterations later
-    r = run_cli("train", "--nproc", 2, "--resume", out, "--set",
-                f"iterations={state['step'] + 20}", "--no-progress", cwd=tmp_path, fresh=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    after = states.load_state(out / "checkpoints")
-    assert after["step"] == state["step"] + 20 and after["world_size"] == 2
-    assert after["train_images"] == 2000
+    crashed = states.load_state(out / "checkpoints")  # verified by its checksum
+    assert crashed["step"] >= 40 and crashed["step"] % 40 == 0
+    lines = len((out / "metrics.jsonl").read_text().splitlines())
 
-
-def test_fid_during_training_is_shared_across_ranks(tmp_path):
-    """Each rank embeds half the samples; the reduced FID equals one process scoring all."""
-    out = tmp_path / "run"
-    r = run_cli("train", "--nproc", 2, "--out", out, "--no-progress", "--limit-data", 2000,
-                "--set", "iterations=40", "--set", "log_interval=20", "--eval-every", 40,
-                "--set", "eval_samples=600", cwd=tmp_path, fresh=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    fids = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()
-            if '"fid"' in x]
-    assert [f["step"] for f in fids] == [40]  # written once, by rank 0
-    r = run_cli("evaluate", out / "snapshot-best", "--n", 600, "--no-floor",
-                "--json", tmp_path / "e.json", fresh=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    single = json.loads((tmp_path / "e.json").read_text())["samples"]
-    # float32 features summed in another order: equal to ~1e-4 (half the samples would be far off)
-    assert single["fid"] == pytest.approx(fids[0]["fid"], rel=1e-3)
+    p = _launch(out, tmp_path, resume=True)
+    _wait_steps(out, lines + 2)  # both ranks resumed and logged past the crash
+    assert len(_rank_pids(out)) == 2
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = max(r.get("step", 0) for r in rows)
+    assert logged > crashed["step"]
+    os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert "training state saved to" in err
+    assert _rank_pids(out) == []  # no orphaned rank
+    state = states.load_state(out / "checkpoints")
+    # an agreed iteration, none of the logged ones lost
+    assert logged <= state["step"] < 100000 and state["step"] % 20 == 0
+    assert state["world_size"] == 2 and state["train_images"] == 2000
 
 
 def test_cli_nproc_2_on_a_colour_folder(tmp_path):
