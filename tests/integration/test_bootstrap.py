@@ -33,8 +33,10 @@ pytestmark = pytest.mark.skipif(not _can_unshare(), reason="needs unshare -m and
 
 
 def bootstrap(tmp_path: Path, *args: str, root: bool = True, hide_data: bool = True,
-              installed: tuple[str, ...] = (), venv: Path | None = None, timeout: int = 900):
-    """Run `bash bootstrap.sh ARGS` in a mount namespace; returns (process, log lines)."""
+              installed: tuple[str, ...] = (), venv: Path | None = None, timeout: int = 900,
+              unset: tuple[str, ...] = ()):
+    """Run `bash bootstrap.sh ARGS` in a mount namespace, without the environment variables
+    `unset`; returns (process, log lines)."""
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
     (state / "installed").write_text("".join(p + "\n" for p in installed))
@@ -47,7 +49,8 @@ def bootstrap(tmp_path: Path, *args: str, root: bool = True, hide_data: bool = T
         (bindir / tool).symlink_to(STANDINS / tool)
     home = tmp_path / "home"  # no ~/.cache/fashiongan copy of the data either
     home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("FASHION_MNIST_DIR", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FASHION_MNIST_DIR", "VIRTUAL_ENV", *unset)}
     env.update(PATH=f"{bindir}:{env['PATH']}", HOME=str(home), STANDIN_LOG=str(log),
                STANDIN_STATE=str(state), STANDIN_UID="1000",
                STANDIN_FMNIST_SRC=str(tmp_path / "real-data"),
@@ -126,13 +129,18 @@ def test_test_mode_with_everything_present_asks_for_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_fresh_venv_without_torch_gets_the_cpu_wheel_then_trains(tmp_path):
-    """A new user's machine: no venv, no torch, no data, root."""
+    """A new user's machine: no venv, no torch, no data, root, Python free to write its
+    bytecode caches (so pip skips compiling every module and the run compiles what it uses)."""
     venv = tmp_path / "venv"
-    r, log = bootstrap(tmp_path, *TRAIN, "--out", str(tmp_path / "run"), venv=venv)
+    r, log = bootstrap(tmp_path, *TRAIN, "--out", str(tmp_path / "run"), venv=venv,
+                       unset=("PYTHONDONTWRITEBYTECODE",))
     assert installs(log) == [["dataset-fashion-mnist"]]
     trained(tmp_path, r)
     v = subprocess.run([str(venv / "bin" / "python"), "-c",
-                        "import torch; print(torch.__version__, torch.version.cuda)"],
-                       capture_output=True, text=True)
-    version, cuda = v.stdout.split()
+                        "import torch; print(torch.__version__, torch.version.cuda, "
+                        "torch.__file__)"], capture_output=True, text=True)
+    version, cuda, init = v.stdout.split()
     assert version.startswith("2.13.0") and cuda == "None", v  # the CPU wheel, not a CUDA build
+    torch_dir = Path(init).parent
+    assert list((torch_dir / "__pycache__").glob("__init__.*.pyc"))  # compiled when imported
+    assert not (torch_dir / "utils" / "tensorboard" / "__pycache__").exists()  # never imported
